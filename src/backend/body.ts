@@ -1,0 +1,46 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { IntegrityError } from '../errors.js';
+import type { BodySource } from './backend.js';
+
+export function bodyFromBuffer(data: Uint8Array | string): BodySource {
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
+  return { size: bytes.length, open: () => Readable.from([bytes]) };
+}
+
+/** A body that reads a local file; each open() starts a fresh read from the beginning. */
+export async function bodyFromFile(path: string): Promise<BodySource> {
+  const { size } = await stat(path);
+  return { size, open: () => createReadStream(path) };
+}
+
+/**
+ * Reads a stream to the end into one buffer, failing if it yields a different number of bytes
+ * than expected: a source file that changed while it was read must not be stored as if whole.
+ */
+export async function readExactly(stream: AsyncIterable<Uint8Array>, expected: number, what: string) {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of stream) {
+    total += chunk.length;
+    if (total > expected) break;
+    chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+  }
+  if (total !== expected) throw sizeMismatch(what, expected, total);
+  return Buffer.concat(chunks, total);
+}
+
+export function sizeMismatch(what: string, expected: number, actual: number): IntegrityError {
+  const actualText = actual > expected ? `more than ${expected}` : String(actual);
+  return new IntegrityError(
+    `${what}: expected ${expected} bytes but read ${actualText}; the source changed while it was being read`,
+    { retryable: true },
+  );
+}
+
+export async function readAll(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks);
+}

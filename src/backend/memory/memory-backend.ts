@@ -1,0 +1,112 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { AlreadyExistsError, NotFoundError } from '../../errors.js';
+import type {
+  Backend,
+  BackendCapabilities,
+  BodySource,
+  CopyOptions,
+  DeleteManyResult,
+  GetOptions,
+  ListOptions,
+  ObjectHead,
+  ObjectInfo,
+  PutOptions,
+} from '../backend.js';
+import { readExactly } from '../body.js';
+import { streamCopy } from '../copy.js';
+import { compareKeys, validateKey } from '../keys.js';
+import { resolveRange } from '../range.js';
+
+interface StoredObject {
+  data: Buffer;
+  contentType: string | undefined;
+  metadata: Record<string, string>;
+  lastModified: Date;
+  etag: string;
+}
+
+/** Keeps objects in a Map. For tests, and as the reference the other backends must agree with. */
+export class MemoryBackend implements Backend {
+  readonly capabilities: BackendCapabilities = { metadata: true, createOnly: 'atomic' };
+  private readonly objects = new Map<string, StoredObject>();
+
+  constructor(
+    readonly location = 'memory://',
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async check(): Promise<void> {}
+
+  async put(key: string, body: BodySource, options: PutOptions = {}): Promise<void> {
+    validateKey(key);
+    const data = await readExactly(await body.open(), body.size, `upload of ${key}`);
+    if (options.createOnly && this.objects.has(key)) throw this.alreadyExists(key);
+    this.objects.set(key, {
+      data,
+      contentType: options.contentType,
+      metadata: { ...options.metadata },
+      lastModified: this.now(),
+      etag: createHash('md5').update(data).digest('hex'),
+    });
+  }
+
+  async get(key: string, options: GetOptions = {}): Promise<Readable> {
+    const object = this.find(key);
+    if (!options.range) return Readable.from([object.data]);
+    const { start, end } = resolveRange(options.range, object.data.length, key);
+    return Readable.from([object.data.subarray(start, end + 1)]);
+  }
+
+  async head(key: string): Promise<ObjectHead> {
+    const object = this.find(key);
+    return { ...this.info(key, object), contentType: object.contentType, metadata: { ...object.metadata } };
+  }
+
+  async *list(prefix = '', options: ListOptions = {}): AsyncIterable<ObjectInfo> {
+    const keys = [...this.objects.keys()].filter((key) => key.startsWith(prefix)).sort(compareKeys);
+    for (const key of keys) {
+      if (options.startAfter !== undefined && compareKeys(key, options.startAfter) <= 0) continue;
+      const object = this.objects.get(key);
+      if (object) yield this.info(key, object);
+    }
+  }
+
+  async copy(sourceKey: string, key: string, options: CopyOptions = {}): Promise<void> {
+    validateKey(key);
+    if (options.from && options.from !== this) return streamCopy(options.from, sourceKey, this, key);
+    const object = this.find(sourceKey);
+    this.objects.set(key, { ...object, lastModified: this.now() });
+  }
+
+  async delete(key: string): Promise<void> {
+    validateKey(key);
+    this.objects.delete(key);
+  }
+
+  async deleteMany(keys: Iterable<string>): Promise<DeleteManyResult> {
+    let deleted = 0;
+    for (const key of keys) {
+      await this.delete(key);
+      deleted++;
+    }
+    return { deleted, failed: [] };
+  }
+
+  async close(): Promise<void> {}
+
+  private find(key: string): StoredObject {
+    validateKey(key);
+    const object = this.objects.get(key);
+    if (!object) throw new NotFoundError(`no object ${JSON.stringify(key)} in ${this.location}`);
+    return object;
+  }
+
+  private info(key: string, object: StoredObject): ObjectInfo {
+    return { key, size: object.data.length, etag: object.etag, lastModified: object.lastModified };
+  }
+
+  private alreadyExists(key: string) {
+    return new AlreadyExistsError(`object ${JSON.stringify(key)} already exists in ${this.location}`);
+  }
+}

@@ -1,0 +1,37 @@
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { type S3BackendOptions, S3_DEFAULTS, resolveEndpoint } from './options.js';
+import { quirksFor } from './providers.js';
+
+/**
+ * Builds the SDK client. Retries are the SDK's standard strategy (exponential backoff with full
+ * jitter on throttling, 5xx and network errors); each request has a connect and an idle timeout,
+ * so an unreachable store fails within bounded time instead of hanging.
+ */
+export function createS3Client(options: S3BackendOptions): S3Client {
+  const endpoint = resolveEndpoint(options);
+  const quirks = quirksFor(endpoint);
+  const env = options.env ?? process.env;
+  const region = options.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? (endpoint ? 'us-east-1' : undefined);
+  const checksumMode = options.checksumMode === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
+  const config: S3ClientConfig = {
+    forcePathStyle: options.pathStyle ?? (endpoint !== undefined && quirks.pathStyle),
+    followRegionRedirects: true,
+    maxAttempts: options.maxAttempts ?? S3_DEFAULTS.maxAttempts,
+    retryMode: 'standard',
+    requestChecksumCalculation: checksumMode,
+    responseChecksumValidation: checksumMode,
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: options.connectTimeoutMs ?? S3_DEFAULTS.connectTimeoutMs,
+      requestTimeout: options.requestTimeoutMs ?? S3_DEFAULTS.requestTimeoutMs,
+      httpAgent: { keepAlive: true, maxSockets: 64 },
+      httpsAgent: { keepAlive: true, maxSockets: 64 },
+    }),
+  };
+  if (endpoint) config.endpoint = endpoint;
+  if (region) config.region = region;
+  if (options.credentials) config.credentials = options.credentials;
+  else if (options.profile) config.credentials = defaultProvider({ profile: options.profile });
+  return new S3Client(config);
+}
