@@ -1,7 +1,10 @@
 import { UsageError } from '../errors.js';
 import type { ByteRange } from './backend.js';
 
-/** Resolves a requested range against an object's size into inclusive [start, end] offsets. */
+/**
+ * Resolves a requested range against an object's size into inclusive [start, end] offsets; an
+ * empty range (length 0, or starting at or past the end) comes back with end < start.
+ */
 export function resolveRange(range: ByteRange, size: number, key: string): { start: number; end: number } {
   const { offset, length } = range;
   if (!Number.isSafeInteger(offset) || offset < 0 || (length !== undefined && length < 0)) {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { constants, createWriteStream } from 'node:fs';
 import { access, copyFile, link, mkdir, open, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { AlreadyExistsError, LocalPathError, NotFoundError, UsageError } from '../../errors.js';
@@ -97,6 +97,10 @@ export class LocalBackend implements Backend {
     if (!options.range) return handle.createReadStream();
     const { size } = await handle.stat();
     const { start, end } = resolveRange(options.range, size, key);
+    if (end < start) {
+      await handle.close();
+      return Readable.from([]);
+    }
     return handle.createReadStream({ start, end });
   }
 

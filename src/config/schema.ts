@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import { BYTE_SIZE_PATTERN, DURATION_PATTERN, parseByteSize, parseDuration } from './units.js';
+
+/**
+ * The configuration file's schema: the single source for validation, for the TypeScript types and
+ * for the JSON Schema shipped in schema/config.schema.json. Objects are strict, so a misspelt key
+ * is an error (with a suggestion), never silently ignored.
+ */
+
+const byteSize = z
+  .union([z.number().int().nonnegative(), z.string().regex(BYTE_SIZE_PATTERN, 'expected a size such as "16MiB"')])
+  .transform((value) => parseByteSize(value)!)
+  .meta({ description: 'A number of bytes, or a size with a unit: "16MiB", "5GiB", "100MB".' });
+
+const duration = z
+  .string()
+  .regex(DURATION_PATTERN, 'expected a duration such as "30s", "2m" or "1h"')
+  .transform((value) => parseDuration(value)!)
+  .meta({ description: 'A duration: "500ms", "30s", "2m", "1h30m", "7d".' });
+
+export const STORAGE_CLASSES = [
+  'STANDARD',
+  'STANDARD_IA',
+  'ONEZONE_IA',
+  'INTELLIGENT_TIERING',
+  'GLACIER_IR',
+  'GLACIER',
+  'DEEP_ARCHIVE',
+  'REDUCED_REDUNDANCY',
+  'EXPRESS_ONEZONE',
+] as const;
+
+export const repositoryObjectSchema = z
+  .strictObject({
+    url: z.string().min(1).meta({ description: 'Where the repository lives: s3://bucket/prefix or file:///folder.' }),
+    endpoint: z
+      .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
+      .optional()
+      .meta({ description: 'Endpoint of an S3-compatible store (MinIO, R2, B2, Wasabi...). Absent for AWS.' }),
+    region: z.string().min(1).optional().meta({ description: 'AWS region of the bucket, e.g. eu-west-1.' }),
+    profile: z.string().min(1).optional().meta({ description: 'Profile in the shared AWS config/credentials files.' }),
+    accessKeyId: z.string().min(1).optional().meta({ description: 'Static access key id (prefer a profile or env).' }),
+    secretAccessKey: z.string().min(1).optional().meta({ description: 'Static secret key; never printed.' }),
+    sessionToken: z.string().min(1).optional().meta({ description: 'Session token for temporary credentials.' }),
+    pathStyle: z
+      .boolean()
+      .optional()
+      .meta({ description: 'Path-style addressing. Defaults to true when a custom endpoint is set.' }),
+    checksumMode: z
+      .enum(['when_supported', 'when_required'])
+      .optional()
+      .meta({ description: 'when_required for stores that reject the SDK\'s newer default checksums (uses Content-MD5).' }),
+    serverSideEncryption: z.enum(['SSE-S3', 'SSE-KMS']).optional().meta({ description: 'Server-side encryption.' }),
+    kmsKeyId: z.string().min(1).optional().meta({ description: 'KMS key id or ARN for SSE-KMS.' }),
+    storageClass: z.enum(STORAGE_CLASSES).optional().meta({ description: 'Storage class of new objects.' }),
+    multipartThreshold: byteSize.optional(),
+    partSize: byteSize.optional(),
+    multipartCopyThreshold: byteSize.optional(),
+    copyPartSize: byteSize.optional(),
+    partConcurrency: z.number().int().min(1).max(64).optional(),
+    requestTimeout: duration.optional(),
+    connectTimeout: duration.optional(),
+    maxAttempts: z.number().int().min(1).max(20).optional(),
+  })
+  .superRefine((repo, ctx) => {
+    if (repo.kmsKeyId !== undefined && repo.serverSideEncryption !== 'SSE-KMS') {
+      ctx.addIssue({ code: 'custom', path: ['kmsKeyId'], message: 'kmsKeyId needs "serverSideEncryption": "SSE-KMS"' });
+    }
+    if ((repo.accessKeyId === undefined) !== (repo.secretAccessKey === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['secretAccessKey'], message: 'accessKeyId and secretAccessKey go together' });
+    }
+  });
+
+export const sourceSchema = z.strictObject({
+  path: z.string().min(1).meta({ description: 'A folder to back up.' }),
+  name: z
+    .string()
+    .min(1)
+    .regex(/^[^/\\]+$/, 'a source name cannot contain "/" or "\\"')
+    .optional()
+    .meta({ description: 'Name of the source in snapshot keys; defaults to the folder\'s base name.' }),
+});
+
+export const configSchema = z.strictObject({
+  $schema: z.string().optional().meta({ description: 'Path or URL of this JSON Schema, for editors.' }),
+  repository: z
+    .union([z.string().min(1), repositoryObjectSchema])
+    .optional()
+    .meta({ description: 'The repository URL, or an object with "url" and S3 settings.' }),
+  sources: z.array(sourceSchema).default([]).meta({ description: 'Folders to back up.' }),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type ConfigFile = z.output<typeof configSchema>;
+export type RepositoryConfig = z.output<typeof repositoryObjectSchema>;
+export type SourceConfig = z.output<typeof sourceSchema>;

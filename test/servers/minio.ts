@@ -1,0 +1,58 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cacheDir } from './cache.js';
+import { type RunningServer, freePort, hasCommand, runStep, startProcess, stopProcess } from './process.js';
+
+/** Pinned: the newest MinIO the Go module proxy serves (MinIO no longer tags releases there). */
+export const MINIO_MODULE = 'github.com/minio/minio';
+export const MINIO_VERSION = 'v0.0.0-20260212201848-7aac2a2c5b7c';
+
+export interface MinioServer extends RunningServer {
+  accessKeyId: string;
+  secretAccessKey: string;
+  dataDir: string;
+}
+
+/** The MinIO binary, built with `go install` into the cache the first time (a few minutes). */
+export function ensureMinioBinary(): string {
+  const bin = cacheDir(`minio-${MINIO_VERSION}`);
+  const binary = join(bin, 'minio');
+  if (existsSync(binary)) return binary;
+  if (!hasCommand('go')) throw new Error('Go is not installed, so MinIO cannot be built (apt-get install golang)');
+  console.log(`building MinIO ${MINIO_VERSION} into ${bin} (first run on this machine only)...`);
+  runStep('go', ['install', `${MINIO_MODULE}@${MINIO_VERSION}`], { ...process.env, GOBIN: bin, CGO_ENABLED: '0' });
+  return binary;
+}
+
+export async function startMinio(): Promise<MinioServer> {
+  const binary = ensureMinioBinary();
+  const port = await freePort();
+  const consolePort = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'twinvault-minio-'));
+  const endpoint = `http://127.0.0.1:${port}`;
+  const accessKeyId = 'twinvault-test';
+  const secretAccessKey = 'twinvault-test-secret';
+  const env = {
+    ...process.env,
+    MINIO_ROOT_USER: accessKeyId,
+    MINIO_ROOT_PASSWORD: secretAccessKey,
+    MINIO_BROWSER: 'off',
+    MINIO_UPDATE: 'off',
+  };
+  const args = ['server', dataDir, '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, '--quiet'];
+  const child = await startProcess('MinIO', binary, args, env, async () => {
+    const response = await fetch(`${endpoint}/minio/health/ready`);
+    return response.ok;
+  });
+  return {
+    endpoint,
+    accessKeyId,
+    secretAccessKey,
+    dataDir,
+    stop: async () => {
+      await stopProcess(child);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
