@@ -24,7 +24,9 @@ export function createS3Client(options: S3BackendOptions): S3Client {
     responseChecksumValidation: checksumMode,
     requestHandler: new NodeHttpHandler({
       connectionTimeout: options.connectTimeoutMs ?? S3_DEFAULTS.connectTimeoutMs,
-      requestTimeout: options.requestTimeoutMs ?? S3_DEFAULTS.requestTimeoutMs,
+      // An idle timeout, not a total one: a large part on a slow link may take long, but never
+      // silently. The SDK retries the request when it fires.
+      socketTimeout: options.requestTimeoutMs ?? S3_DEFAULTS.requestTimeoutMs,
       httpAgent: { keepAlive: true, maxSockets: 64 },
       httpsAgent: { keepAlive: true, maxSockets: 64 },
     }),

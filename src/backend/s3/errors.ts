@@ -59,11 +59,11 @@ export function mapS3Error(err: unknown, context: S3ErrorContext): TwinvaultErro
   const options = { cause: err };
   const what = context.key === undefined ? context.location : `"${context.key}" in ${context.location}`;
 
-  if (name === 'NoSuchBucket') return bucketMissing(context, err);
-  if (name === 'NoSuchKey' || name === 'NotFound' || (status === 404 && context.key !== undefined)) {
+  // HEAD answers carry no error code, so a bare 404 means the bucket unless a key was asked for.
+  if (name === 'NoSuchBucket' || (status === 404 && context.key === undefined)) return bucketMissing(context, err);
+  if (name === 'NoSuchKey' || name === 'NotFound' || status === 404) {
     return new NotFoundError(`no object ${what}`, options);
   }
-  if (status === 404) return bucketMissing(context, err);
   if (name === 'PreconditionFailed' || status === 412) {
     return new AlreadyExistsError(`object ${what} already exists`, options);
   }

@@ -50,6 +50,8 @@ export class S3Backend implements Backend {
   private readonly prefix: string;
   private readonly client: S3Client;
   private readonly quirks: ProviderQuirks;
+  /** Stores that reject the SDK's newer checksums (checksumMode when_required) get Content-MD5. */
+  private readonly uploadChecksum: 'sha256' | 'md5';
   private readonly endpointLabel: string;
   private readonly credentialSource: string;
   private readonly settings: Required<
@@ -62,6 +64,7 @@ export class S3Backend implements Backend {
     this.location = `s3://${this.bucket}${this.prefix ? `/${this.prefix}` : ''}`;
     const endpoint = resolveEndpoint(options);
     this.quirks = quirksFor(endpoint);
+    this.uploadChecksum = options.checksumMode === 'when_required' ? 'md5' : this.quirks.uploadChecksum;
     this.endpointLabel = endpoint ?? `AWS S3${options.region ? ` (${options.region})` : ''}`;
     this.credentialSource = describeCredentialSource(options);
     this.storeIdentity = [endpoint ?? 'aws', options.credentials?.accessKeyId ?? '', options.profile ?? ''].join('|');
@@ -99,7 +102,7 @@ export class S3Backend implements Backend {
             Body: data,
             ContentLength: data.length,
             ...params,
-            ...checksumParams(data, this.quirks.uploadChecksum),
+            ...checksumParams(data, this.uploadChecksum),
             ...(options.createOnly && this.quirks.conditionalWrites ? { IfNoneMatch: '*' } : {}),
           }),
         );
@@ -115,7 +118,7 @@ export class S3Backend implements Backend {
         key: fullKey,
         displayKey: key,
         params,
-        checksum: this.quirks.uploadChecksum,
+        checksum: this.uploadChecksum,
         partSize: partSizeFor(body.size, this.settings.partSize),
         concurrency: this.settings.partConcurrency,
         createOnly: (options.createOnly ?? false) && this.quirks.conditionalWrites,
