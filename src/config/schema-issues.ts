@@ -24,6 +24,14 @@ function describeIssue(issue: z.core.$ZodIssue, schema: z.ZodType): string[] {
     case 'invalid_type':
       return [`${where}: expected ${issue.expected}, got ${describeValue(issue.input, issue.path)}`];
     case 'invalid_union': {
+      // The branch whose type matched holds the real problem, e.g. a bad key inside the object form.
+      const matched = issue.errors.filter((branch) => !branch.some((inner) => inner.code === 'invalid_type' && inner.path.length === 0));
+      if (matched.length === 1) {
+        return describeIssues(
+          matched[0]!.map((inner) => ({ ...inner, path: [...issue.path, ...inner.path] }) as z.core.$ZodIssue),
+          schema,
+        );
+      }
       const expected = issue.errors.flatMap((branch) =>
         branch.filter((inner) => inner.code === 'invalid_type').map((inner) => (inner as { expected: string }).expected),
       );
@@ -50,7 +58,9 @@ function suggest(key: string, known: string[]): string | undefined {
   const best = closest(key.toLowerCase(), known);
   const limit = Math.max(2, Math.floor(key.length / 3));
   const found = known.find((k) => k.toLowerCase() === best.toLowerCase()) ?? best;
-  return distance(key.toLowerCase(), best.toLowerCase()) <= limit ? found : undefined;
+  if (distance(key.toLowerCase(), best.toLowerCase()) <= limit) return found;
+  // A truncated key ("reposit") is closer in intent than in edit distance.
+  return key.length >= 3 ? known.find((k) => k.toLowerCase().startsWith(key.toLowerCase())) : undefined;
 }
 
 type AnySchema = { _zod: { def: Record<string, unknown> & { type: string } } };

@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { redact, redactUrlPassword } from './redact.js';
+
+describe('redact', () => {
+  it('hides secrets and all but the end of access key ids', () => {
+    expect(
+      redact({
+        url: 's3://b/p',
+        accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+        secretAccessKey: 'wJalrXUtnFEMI/K7MDENG',
+        sessionToken: 'token-value',
+        nested: [{ password: 'pw', other: 'fine' }],
+      }),
+    ).toEqual({
+      url: 's3://b/p',
+      accessKeyId: '***MPLE',
+      secretAccessKey: '***',
+      sessionToken: '***',
+      nested: [{ password: '***', other: 'fine' }],
+    });
+  });
+
+  it('hides a password inside a URL', () => {
+    expect(redactUrlPassword('https://user:pa55@host/x')).toBe('https://user:***@host/x');
+    expect(redactUrlPassword('s3://bucket/prefix')).toBe('s3://bucket/prefix');
+  });
+});
