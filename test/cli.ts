@@ -3,7 +3,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 /** tsx's loader by absolute URL, so the child can run from any folder. */
-const TSX = pathToFileURL(fileURLToPath(new URL('../node_modules/tsx/dist/loader.mjs', import.meta.url))).href;
+const TSX = pathToFileURL(
+  fileURLToPath(new URL('../node_modules/tsx/dist/loader.mjs', import.meta.url)),
+).href;
 
 export interface CliResult {
   code: number;
@@ -16,7 +18,10 @@ export interface CliResult {
  * clean environment: HOME and the XDG folders point into `home`, so the developer's own config and
  * AWS settings never leak in.
  */
-export function runCli(args: string[], options: { cwd: string; home: string; env?: NodeJS.ProcessEnv }): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  options: { cwd: string; home: string; env?: NodeJS.ProcessEnv },
+): Promise<CliResult> {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: options.home,

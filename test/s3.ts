@@ -1,8 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, S3Client, paginateListObjectsV2 } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
+  paginateListObjectsV2,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { inject } from 'vitest';
-import { S3Backend } from '../src/backend/s3/s3-backend.js';
 import type { S3BackendOptions } from '../src/backend/s3/options.js';
+import { S3Backend } from '../src/backend/s3/s3-backend.js';
 import type { S3ServerInfo } from './servers/global-setup.js';
 
 export type S3ServerName = 'minio' | 'moto';
@@ -33,7 +39,8 @@ export async function createTestBucket(server: S3ServerInfo, label: string) {
   const cleanup = async () => {
     for await (const page of paginateListObjectsV2({ client }, { Bucket: bucket })) {
       const objects = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
-      if (objects.length > 0) await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects } }));
+      if (objects.length > 0)
+        await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects } }));
     }
     await client.send(new DeleteBucketCommand({ Bucket: bucket }));
     client.destroy();
@@ -42,7 +49,11 @@ export async function createTestBucket(server: S3ServerInfo, label: string) {
 }
 
 /** Backend options for a test server, with the environment isolated from the developer's own AWS setup. */
-export function testBackendOptions(server: S3ServerInfo, bucket: string, extra: Partial<S3BackendOptions> = {}): S3BackendOptions {
+export function testBackendOptions(
+  server: S3ServerInfo,
+  bucket: string,
+  extra: Partial<S3BackendOptions> = {},
+): S3BackendOptions {
   return {
     bucket,
     prefix: 'repo',
@@ -54,6 +65,10 @@ export function testBackendOptions(server: S3ServerInfo, bucket: string, extra: 
   };
 }
 
-export function testBackend(server: S3ServerInfo, bucket: string, extra: Partial<S3BackendOptions> = {}): S3Backend {
+export function testBackend(
+  server: S3ServerInfo,
+  bucket: string,
+  extra: Partial<S3BackendOptions> = {},
+): S3Backend {
   return new S3Backend(testBackendOptions(server, bucket, extra));
 }

@@ -1,5 +1,5 @@
-import type { RepositoryConfig } from '../config/schema.js';
 import { parseRepositoryUrl } from '../config/repository-url.js';
+import type { RepositoryConfig } from '../config/schema.js';
 import type { Backend } from './backend.js';
 import { LocalBackend } from './local/local-backend.js';
 import { MemoryBackend } from './memory/memory-backend.js';
@@ -8,14 +8,17 @@ import type { S3BackendOptions } from './s3/options.js';
 const memoryBackends = new Map<string, MemoryBackend>();
 
 /** Opens the backend a repository URL names: s3://, file:// (or a path) or memory:// (tests). */
-export async function openBackend(repository: RepositoryConfig, env: NodeJS.ProcessEnv = process.env): Promise<Backend> {
+export async function openBackend(
+  repository: RepositoryConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Backend> {
   const location = parseRepositoryUrl(repository.url);
   switch (location.kind) {
     case 'file':
       return new LocalBackend(location.path);
     case 'memory': {
-      let backend = memoryBackends.get(location.name);
-      if (!backend) memoryBackends.set(location.name, (backend = new MemoryBackend(`memory://${location.name}`)));
+      const backend = memoryBackends.get(location.name) ?? new MemoryBackend(`memory://${location.name}`);
+      memoryBackends.set(location.name, backend);
       return backend;
     }
     case 's3': {
@@ -35,12 +38,16 @@ export function s3Options(
   const options: S3BackendOptions = { bucket, prefix, env };
   const { accessKeyId, secretAccessKey, sessionToken } = repository;
   if (accessKeyId && secretAccessKey) {
-    options.credentials = sessionToken ? { accessKeyId, secretAccessKey, sessionToken } : { accessKeyId, secretAccessKey };
+    options.credentials = sessionToken
+      ? { accessKeyId, secretAccessKey, sessionToken }
+      : { accessKeyId, secretAccessKey };
   }
   if (repository.serverSideEncryption === 'SSE-S3') options.serverSideEncryption = { type: 'SSE-S3' };
   if (repository.serverSideEncryption === 'SSE-KMS') {
     options.serverSideEncryption =
-      repository.kmsKeyId === undefined ? { type: 'SSE-KMS' } : { type: 'SSE-KMS', kmsKeyId: repository.kmsKeyId };
+      repository.kmsKeyId === undefined
+        ? { type: 'SSE-KMS' }
+        : { type: 'SSE-KMS', kmsKeyId: repository.kmsKeyId };
   }
   const copied = {
     endpoint: repository.endpoint,

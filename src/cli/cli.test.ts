@@ -67,7 +67,11 @@ describe('twinvault CLI', () => {
     await writeFile(
       file,
       JSON.stringify({
-        repository: { url: 's3://bucket/p', accessKeyId: 'AKIAABCDEFGH1234', secretAccessKey: 'super-secret-value' },
+        repository: {
+          url: 's3://bucket/p',
+          accessKeyId: 'AKIAABCDEFGH1234',
+          secretAccessKey: 'super-secret-value',
+        },
         sources: [{ path: cwd }],
       }),
     );
@@ -86,12 +90,20 @@ describe('twinvault CLI', () => {
   it('lets --repo and TWINVAULT_REPOSITORY override the file', async () => {
     const file = join(cwd, 'plain.json');
     await writeFile(file, '{"repository": "s3://from-file/p"}');
-    const env = await cli(['--json', '--config', file, 'config', 'check'], { TWINVAULT_REPOSITORY: 's3://from-env/p' });
-    expect(JSON.parse(env.stdout)).toMatchObject({ repository: { url: 's3://from-env/p' }, repositoryOrigin: 'environment' });
+    const env = await cli(['--json', '--config', file, 'config', 'check'], {
+      TWINVAULT_REPOSITORY: 's3://from-env/p',
+    });
+    expect(JSON.parse(env.stdout)).toMatchObject({
+      repository: { url: 's3://from-env/p' },
+      repositoryOrigin: 'environment',
+    });
     const flag = await cli(['--json', '--config', file, '--repo', 's3://from-flag/p', 'config', 'check'], {
       TWINVAULT_REPOSITORY: 's3://from-env/p',
     });
-    expect(JSON.parse(flag.stdout)).toMatchObject({ repository: { url: 's3://from-flag/p' }, repositoryOrigin: 'flag' });
+    expect(JSON.parse(flag.stdout)).toMatchObject({
+      repository: { url: 's3://from-flag/p' },
+      repositoryOrigin: 'flag',
+    });
   });
 
   it('exits 2 with file, line and column for a malformed config', async () => {

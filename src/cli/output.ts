@@ -1,5 +1,5 @@
 import { redactUrlPassword } from '../config/redact.js';
-import { type TwinvaultError, isTwinvaultError } from '../errors.js';
+import { isTwinvaultError, type TwinvaultError } from '../errors.js';
 
 export interface GlobalOptions {
   repo?: string;
@@ -23,13 +23,16 @@ export function printError(err: unknown, options: Pick<GlobalOptions, 'json' | '
   const known: TwinvaultError | undefined = isTwinvaultError(err) ? err : undefined;
   const message = redactUrlPassword(known?.message ?? (err instanceof Error ? err.message : String(err)));
   if (options.json) {
-    const body = { error: { code: known?.code ?? 'INTERNAL', message, ...(known?.hint ? { hint: known.hint } : {}) } };
+    const body = {
+      error: { code: known?.code ?? 'INTERNAL', message, ...(known?.hint ? { hint: known.hint } : {}) },
+    };
     process.stderr.write(`${JSON.stringify(body)}\n`);
     return;
   }
   process.stderr.write(`twinvault: ${message}\n`);
   if (known?.hint) process.stderr.write(`  hint: ${known.hint}\n`);
-  if (!known) process.stderr.write('  this is a bug in twinvault; please report it with the command you ran\n');
+  if (!known)
+    process.stderr.write('  this is a bug in twinvault; please report it with the command you ran\n');
   if ((options.verbose || !known) && err instanceof Error && err.stack) {
     process.stderr.write(`${options.verbose ? err.stack : err.stack.split('\n').slice(0, 4).join('\n')}\n`);
   }

@@ -20,7 +20,10 @@ async function load(content: string | undefined, options: Partial<LoadOptions> =
   return loadConfig({ cwd: dir, env: {}, ...options });
 }
 
-async function loadError(content: string, options: Partial<LoadOptions> = {}): Promise<Error & { hint?: string }> {
+async function loadError(
+  content: string,
+  options: Partial<LoadOptions> = {},
+): Promise<Error & { hint?: string }> {
   return load(content, options).then(
     () => {
       throw new Error('expected the config to be rejected');
@@ -31,7 +34,9 @@ async function loadError(content: string, options: Partial<LoadOptions> = {}): P
 
 describe('loading the config file', () => {
   it('accepts the minimal file that scripts and docs rely on', async () => {
-    const config = await load('{"repository": "s3://bucket/prefix", "sources": [{"path": "/home/me/Documents"}]}');
+    const config = await load(
+      '{"repository": "s3://bucket/prefix", "sources": [{"path": "/home/me/Documents"}]}',
+    );
     expect(config.repository).toEqual({ url: 's3://bucket/prefix' });
     expect(config.sources).toEqual([{ path: '/home/me/Documents' }]);
     expect(config.configFile).toBe(join(dir, 'twinvault.json'));
@@ -85,24 +90,32 @@ describe('loading the config file', () => {
     const size = await loadError('{"repository": {"url": "s3://b/p", "partSize": "lots"}}');
     expect(size.message).toContain('repository.partSize');
     const choice = await loadError('{"repository": {"url": "s3://b/p", "checksumMode": "sometimes"}}');
-    expect(choice.message).toContain('repository.checksumMode: expected one of "when_supported", "when_required"');
+    expect(choice.message).toContain(
+      'repository.checksumMode: expected one of "when_supported", "when_required"',
+    );
   });
 
   it('never echoes a secret in a type error', async () => {
-    const error = await loadError('{"repository": {"url": "s3://b/p", "accessKeyId": "AKIA", "secretAccessKey": ["hunter2"]}}');
+    const error = await loadError(
+      '{"repository": {"url": "s3://b/p", "accessKeyId": "AKIA", "secretAccessKey": ["hunter2"]}}',
+    );
     expect(error.message).toContain('repository.secretAccessKey: expected string, got object');
     expect(error.message).not.toContain('hunter2');
   });
 
   it('gives file, line and column for malformed JSON', async () => {
-    const error = await loadError('{\n  "repository": "s3://b/p",\n  "sources": [\n    {"path": "/a",}\n  ]\n}');
+    const error = await loadError(
+      '{\n  "repository": "s3://b/p",\n  "sources": [\n    {"path": "/a",}\n  ]\n}',
+    );
     expect(error.message).toMatch(new RegExp(`${join(dir, 'twinvault.json')}:4:19: not valid JSON`));
     expect(error.hint).toContain('trailing commas');
   });
 
   it('rejects a repository URL it cannot use, saying where it came from', async () => {
     const error = await loadError('{"repository": "ftp://host/x"}');
-    expect(error.message).toContain(`${join(dir, 'twinvault.json')}: repository: "ftp://host/x" is not a repository URL`);
+    expect(error.message).toContain(
+      `${join(dir, 'twinvault.json')}: repository: "ftp://host/x" is not a repository URL`,
+    );
     const flag = await loadError('{}', { repository: 's3://Not_A..Bucket!/x' });
     expect(flag.message).toContain('--repo');
     expect(flag.message).toContain('not a valid bucket name');
@@ -114,7 +127,10 @@ describe('loading the config file', () => {
     const env = await load(content, { env: { TWINVAULT_REPOSITORY: 's3://from-env/p' } });
     expect(env.repository).toEqual({ url: 's3://from-env/p', region: 'eu-west-1' });
     expect(env.repositoryOrigin).toBe('environment');
-    const flag = await load(content, { env: { TWINVAULT_REPOSITORY: 's3://from-env/p' }, repository: 's3://from-flag/p' });
+    const flag = await load(content, {
+      env: { TWINVAULT_REPOSITORY: 's3://from-env/p' },
+      repository: 's3://from-flag/p',
+    });
     expect(flag.repository).toEqual({ url: 's3://from-flag/p', region: 'eu-west-1' });
     expect(flag.repositoryOrigin).toBe('flag');
   });
@@ -145,26 +161,39 @@ describe('loading the config file', () => {
 
   it('resolves source paths against the config file folder and expands ~', async () => {
     const config = await load('{"sources": [{"path": "docs"}, {"path": "~/photos", "name": "pics"}]}');
-    expect(config.sources).toEqual([{ path: join(dir, 'docs') }, { path: join(homedir(), 'photos'), name: 'pics' }]);
+    expect(config.sources).toEqual([
+      { path: join(dir, 'docs') },
+      { path: join(homedir(), 'photos'), name: 'pics' },
+    ]);
   });
 
   it('rejects half a static key pair and a KMS key without SSE-KMS', async () => {
-    const error = await loadError('{"repository": {"url": "s3://b/p", "accessKeyId": "AKIA1234", "kmsKeyId": "k"}}');
-    expect(error.message).toContain('repository.secretAccessKey: accessKeyId and secretAccessKey go together');
+    const error = await loadError(
+      '{"repository": {"url": "s3://b/p", "accessKeyId": "AKIA1234", "kmsKeyId": "k"}}',
+    );
+    expect(error.message).toContain(
+      'repository.secretAccessKey: accessKeyId and secretAccessKey go together',
+    );
     expect(error.message).toContain('repository.kmsKeyId: kmsKeyId needs "serverSideEncryption": "SSE-KMS"');
   });
 });
 
 describe('the shipped JSON Schema', () => {
   it('is the one generated from the zod schema (run "npm run schema" after changing it)', async () => {
-    const shipped = JSON.parse(await readFile(new URL('../../schema/config.schema.json', import.meta.url), 'utf8'));
+    const shipped = JSON.parse(
+      await readFile(new URL('../../schema/config.schema.json', import.meta.url), 'utf8'),
+    );
     expect(shipped).toEqual(configJsonSchema());
   });
 
   it('describes the repository as a URL string or an object with S3 settings', () => {
-    const schema = configJsonSchema() as { properties: Record<string, { anyOf?: Array<{ type: string; properties?: object }> }> };
+    const schema = configJsonSchema() as {
+      properties: Record<string, { anyOf?: Array<{ type: string; properties?: object }> }>;
+    };
     const variants = schema.properties.repository?.anyOf ?? [];
     expect(variants.map((v) => v.type)).toEqual(['string', 'object']);
-    expect(Object.keys(variants[1]?.properties ?? {})).toEqual(expect.arrayContaining(['url', 'endpoint', 'region', 'profile']));
+    expect(Object.keys(variants[1]?.properties ?? {})).toEqual(
+      expect.arrayContaining(['url', 'endpoint', 'region', 'profile']),
+    );
   });
 });

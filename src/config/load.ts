@@ -4,10 +4,10 @@ import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError } from '../errors.js';
 import { parseJsonFile } from './parse-json.js';
-import { LOCAL_CONFIG_FILE, defaultRepositoryFolder, userConfigFile } from './paths.js';
+import { defaultRepositoryFolder, LOCAL_CONFIG_FILE, userConfigFile } from './paths.js';
 import { parseRepositoryUrl } from './repository-url.js';
+import { type ConfigFile, configSchema, type RepositoryConfig, type SourceConfig } from './schema.js';
 import { describeIssues } from './schema-issues.js';
-import { type ConfigFile, type RepositoryConfig, type SourceConfig, configSchema } from './schema.js';
 
 export interface LoadOptions {
   /** --config: must exist when given. */
@@ -96,9 +96,12 @@ async function readable(path: string): Promise<boolean> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return false;
-    throw new ConfigError(`cannot read config file ${path}: ${code === 'EACCES' ? 'permission denied' : code}`, {
-      cause: err,
-    });
+    throw new ConfigError(
+      `cannot read config file ${path}: ${code === 'EACCES' ? 'permission denied' : code}`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 

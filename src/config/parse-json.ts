@@ -14,10 +14,13 @@ export function parseJsonFile(text: string, file: string): unknown {
     const first = errors[0];
     if (!first) throw new ConfigError(`${file}: not valid JSON: ${(cause as Error).message}`, { cause });
     const { line, column } = lineAndColumn(text, first.offset);
-    throw new ConfigError(`${file}:${line}:${column}: not valid JSON: ${describeParseError(printParseErrorCode(first.error))}`, {
-      cause,
-      hint: 'JSON needs double quotes around keys and strings, and no trailing commas or comments',
-    });
+    throw new ConfigError(
+      `${file}:${line}:${column}: not valid JSON: ${describeParseError(printParseErrorCode(first.error))}`,
+      {
+        cause,
+        hint: 'JSON needs double quotes around keys and strings, and no trailing commas or comments',
+      },
+    );
   }
 }
 

@@ -1,5 +1,5 @@
-import { fileURLToPath } from 'node:url';
 import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors.js';
 
 export type RepositoryLocation =
@@ -19,7 +19,10 @@ export function parseRepositoryUrl(url: string, where = 'repository'): Repositor
     try {
       return { kind: 'file', path: fileURLToPath(trimmed) };
     } catch (cause) {
-      throw new ConfigError(`${where}: ${JSON.stringify(url)} is not a valid file URL (use file:///absolute/folder)`, { cause });
+      throw new ConfigError(
+        `${where}: ${JSON.stringify(url)} is not a valid file URL (use file:///absolute/folder)`,
+        { cause },
+      );
     }
   }
   if (scheme === 'memory') return { kind: 'memory', name: trimmed.slice('memory://'.length) };
@@ -32,7 +35,9 @@ function parseS3(url: string, where: string): RepositoryLocation {
   const match = /^s3:\/\/([^/]*)\/?(.*)$/i.exec(url);
   const bucket = match?.[1] ?? '';
   if (bucket.includes('@')) {
-    throw new ConfigError(`${where}: put credentials in the repository settings or the AWS environment, not in the URL`);
+    throw new ConfigError(
+      `${where}: put credentials in the repository settings or the AWS environment, not in the URL`,
+    );
   }
   if (!BUCKET_NAME.test(bucket)) {
     throw new ConfigError(
@@ -40,7 +45,11 @@ function parseS3(url: string, where: string): RepositoryLocation {
     );
   }
   const prefix = (match?.[2] ?? '').replace(/\/+$/, '');
-  if (prefix.split('/').some((segment) => segment === '.' || segment === '..' || (prefix !== '' && segment === ''))) {
+  if (
+    prefix
+      .split('/')
+      .some((segment) => segment === '.' || segment === '..' || (prefix !== '' && segment === ''))
+  ) {
     throw new ConfigError(`${where}: the prefix in ${JSON.stringify(url)} has an empty, "." or ".." segment`);
   }
   return { kind: 's3', bucket, prefix };

@@ -25,18 +25,26 @@ function describeIssue(issue: z.core.$ZodIssue, schema: z.ZodType): string[] {
       return [`${where}: expected ${issue.expected}, got ${describeValue(issue.input, issue.path)}`];
     case 'invalid_union': {
       // The branch whose type matched holds the real problem, e.g. a bad key inside the object form.
-      const matched = issue.errors.filter((branch) => !branch.some((inner) => inner.code === 'invalid_type' && inner.path.length === 0));
+      const matched = issue.errors.filter(
+        (branch) => !branch.some((inner) => inner.code === 'invalid_type' && inner.path.length === 0),
+      );
       if (matched.length === 1) {
         return describeIssues(
-          matched[0]!.map((inner) => ({ ...inner, path: [...issue.path, ...inner.path] }) as z.core.$ZodIssue),
+          matched[0]!.map(
+            (inner) => ({ ...inner, path: [...issue.path, ...inner.path] }) as z.core.$ZodIssue,
+          ),
           schema,
         );
       }
       const expected = issue.errors.flatMap((branch) =>
-        branch.filter((inner) => inner.code === 'invalid_type').map((inner) => (inner as { expected: string }).expected),
+        branch
+          .filter((inner) => inner.code === 'invalid_type')
+          .map((inner) => (inner as { expected: string }).expected),
       );
       const input = (issue as { input?: unknown }).input;
-      return [`${where}: expected ${unique(expected).join(' or ') || 'another value'}, got ${describeValue(input, issue.path)}`];
+      return [
+        `${where}: expected ${unique(expected).join(' or ') || 'another value'}, got ${describeValue(input, issue.path)}`,
+      ];
     }
     case 'invalid_value':
       return [`${where}: expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`];
@@ -49,7 +57,9 @@ function describeIssue(issue: z.core.$ZodIssue, schema: z.ZodType): string[] {
 export function formatPath(path: readonly PropertyKey[]): string {
   if (path.length === 0) return '(top level)';
   return path
-    .map((part, index) => (typeof part === 'number' ? `[${part}]` : index === 0 ? String(part) : `.${String(part)}`))
+    .map((part, index) =>
+      typeof part === 'number' ? `[${part}]` : index === 0 ? String(part) : `.${String(part)}`,
+    )
     .join('');
 }
 
@@ -100,7 +110,8 @@ function describeValue(value: unknown, path: readonly PropertyKey[]): string {
   if (isSecretKey(path.at(-1))) return typeof value;
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (typeof value === 'string')
+    return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
   if (value === undefined) return 'nothing';
   return `${typeof value} ${String(value)}`;
 }

@@ -8,7 +8,10 @@ import { BYTE_SIZE_PATTERN, DURATION_PATTERN, parseByteSize, parseDuration } fro
  */
 
 const byteSize = z
-  .union([z.number().int().nonnegative(), z.string().regex(BYTE_SIZE_PATTERN, 'expected a size such as "16MiB"')])
+  .union([
+    z.number().int().nonnegative(),
+    z.string().regex(BYTE_SIZE_PATTERN, 'expected a size such as "16MiB"'),
+  ])
   .transform((value) => parseByteSize(value)!)
   .meta({ description: 'A number of bytes, or a size with a unit: "16MiB", "5GiB", "100MB".' });
 
@@ -32,25 +35,45 @@ export const STORAGE_CLASSES = [
 
 export const repositoryObjectSchema = z
   .strictObject({
-    url: z.string().min(1).meta({ description: 'Where the repository lives: s3://bucket/prefix or file:///folder.' }),
+    url: z
+      .string()
+      .min(1)
+      .meta({ description: 'Where the repository lives: s3://bucket/prefix or file:///folder.' }),
     endpoint: z
       .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
       .optional()
-      .meta({ description: 'Endpoint of an S3-compatible store (MinIO, R2, B2, Wasabi...). Absent for AWS.' }),
+      .meta({
+        description: 'Endpoint of an S3-compatible store (MinIO, R2, B2, Wasabi...). Absent for AWS.',
+      }),
     region: z.string().min(1).optional().meta({ description: 'AWS region of the bucket, e.g. eu-west-1.' }),
-    profile: z.string().min(1).optional().meta({ description: 'Profile in the shared AWS config/credentials files.' }),
-    accessKeyId: z.string().min(1).optional().meta({ description: 'Static access key id (prefer a profile or env).' }),
+    profile: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'Profile in the shared AWS config/credentials files.' }),
+    accessKeyId: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'Static access key id (prefer a profile or env).' }),
     secretAccessKey: z.string().min(1).optional().meta({ description: 'Static secret key; never printed.' }),
-    sessionToken: z.string().min(1).optional().meta({ description: 'Session token for temporary credentials.' }),
+    sessionToken: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'Session token for temporary credentials.' }),
     pathStyle: z
       .boolean()
       .optional()
       .meta({ description: 'Path-style addressing. Defaults to true when a custom endpoint is set.' }),
-    checksumMode: z
-      .enum(['when_supported', 'when_required'])
+    checksumMode: z.enum(['when_supported', 'when_required']).optional().meta({
+      description:
+        "when_required for stores that reject the SDK's newer default checksums (uses Content-MD5).",
+    }),
+    serverSideEncryption: z
+      .enum(['SSE-S3', 'SSE-KMS'])
       .optional()
-      .meta({ description: 'when_required for stores that reject the SDK\'s newer default checksums (uses Content-MD5).' }),
-    serverSideEncryption: z.enum(['SSE-S3', 'SSE-KMS']).optional().meta({ description: 'Server-side encryption.' }),
+      .meta({ description: 'Server-side encryption.' }),
     kmsKeyId: z.string().min(1).optional().meta({ description: 'KMS key id or ARN for SSE-KMS.' }),
     storageClass: z.enum(STORAGE_CLASSES).optional().meta({ description: 'Storage class of new objects.' }),
     multipartThreshold: byteSize.optional(),
@@ -64,10 +87,18 @@ export const repositoryObjectSchema = z
   })
   .superRefine((repo, ctx) => {
     if (repo.kmsKeyId !== undefined && repo.serverSideEncryption !== 'SSE-KMS') {
-      ctx.addIssue({ code: 'custom', path: ['kmsKeyId'], message: 'kmsKeyId needs "serverSideEncryption": "SSE-KMS"' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kmsKeyId'],
+        message: 'kmsKeyId needs "serverSideEncryption": "SSE-KMS"',
+      });
     }
     if ((repo.accessKeyId === undefined) !== (repo.secretAccessKey === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['secretAccessKey'], message: 'accessKeyId and secretAccessKey go together' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['secretAccessKey'],
+        message: 'accessKeyId and secretAccessKey go together',
+      });
     }
   });
 
@@ -78,7 +109,7 @@ export const sourceSchema = z.strictObject({
     .min(1)
     .regex(/^[^/\\]+$/, 'a source name cannot contain "/" or "\\"')
     .optional()
-    .meta({ description: 'Name of the source in snapshot keys; defaults to the folder\'s base name.' }),
+    .meta({ description: "Name of the source in snapshot keys; defaults to the folder's base name." }),
 });
 
 export const configSchema = z.strictObject({

@@ -1,4 +1,4 @@
-import { type IncomingMessage, type Server, type ServerResponse, createServer, request } from 'node:http';
+import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTcpServer, type Socket } from 'node:net';
 
 /**
@@ -49,7 +49,9 @@ export class FaultyProxy {
     if (this.failuresLeft > 0) {
       this.failuresLeft--;
       res.writeHead(this.failureStatus, { 'content-type': 'application/xml' });
-      res.end(`<?xml version="1.0"?><Error><Code>${this.failureCode}</Code><Message>injected fault</Message></Error>`);
+      res.end(
+        `<?xml version="1.0"?><Error><Code>${this.failureCode}</Code><Message>injected fault</Message></Error>`,
+      );
       return;
     }
     if (this.corruptUploads > 0 && body.length > 0) {

@@ -26,7 +26,10 @@ const MOTO_CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 export default async function setup(project: TestProject) {
   const running: RunningServer[] = [];
   const problems: string[] = [];
-  const start = async <T extends RunningServer>(name: string, starter: () => Promise<T>): Promise<T | null> => {
+  const start = async <T extends RunningServer>(
+    name: string,
+    starter: () => Promise<T>,
+  ): Promise<T | null> => {
     try {
       const server = await starter();
       running.push(server);
@@ -41,7 +44,14 @@ export default async function setup(project: TestProject) {
   };
   const minio = await start('MinIO', startMinio);
   const moto = await start('moto', startMoto);
-  project.provide('minio', minio && { endpoint: minio.endpoint, accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey });
+  project.provide(
+    'minio',
+    minio && {
+      endpoint: minio.endpoint,
+      accessKeyId: minio.accessKeyId,
+      secretAccessKey: minio.secretAccessKey,
+    },
+  );
   project.provide('moto', moto && { endpoint: moto.endpoint, ...MOTO_CREDENTIALS });
   project.provide('serverProblems', problems);
   return async () => {

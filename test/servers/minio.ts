@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheDir } from './cache.js';
-import { type RunningServer, freePort, hasCommand, runStep, startProcess, stopProcess } from './process.js';
+import { freePort, hasCommand, type RunningServer, runStep, startProcess, stopProcess } from './process.js';
 
 /** Pinned: the newest MinIO the Go module proxy serves (MinIO no longer tags releases there). */
 export const MINIO_MODULE = 'github.com/minio/minio';
@@ -19,9 +19,14 @@ export function ensureMinioBinary(): string {
   const bin = cacheDir(`minio-${MINIO_VERSION}`);
   const binary = join(bin, 'minio');
   if (existsSync(binary)) return binary;
-  if (!hasCommand('go')) throw new Error('Go is not installed, so MinIO cannot be built (apt-get install golang)');
+  if (!hasCommand('go'))
+    throw new Error('Go is not installed, so MinIO cannot be built (apt-get install golang)');
   console.log(`building MinIO ${MINIO_VERSION} into ${bin} (first run on this machine only)...`);
-  runStep('go', ['install', `${MINIO_MODULE}@${MINIO_VERSION}`], { ...process.env, GOBIN: bin, CGO_ENABLED: '0' });
+  runStep('go', ['install', `${MINIO_MODULE}@${MINIO_VERSION}`], {
+    ...process.env,
+    GOBIN: bin,
+    CGO_ENABLED: '0',
+  });
   return binary;
 }
 
@@ -40,7 +45,15 @@ export async function startMinio(): Promise<MinioServer> {
     MINIO_BROWSER: 'off',
     MINIO_UPDATE: 'off',
   };
-  const args = ['server', dataDir, '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, '--quiet'];
+  const args = [
+    'server',
+    dataDir,
+    '--address',
+    `127.0.0.1:${port}`,
+    '--console-address',
+    `127.0.0.1:${consolePort}`,
+    '--quiet',
+  ];
   const child = await startProcess('MinIO', binary, args, env, async () => {
     const response = await fetch(`${endpoint}/minio/health/ready`);
     return response.ok;

@@ -15,9 +15,14 @@ export function freePort(): Promise<number> {
 
 /** Runs a build step, streaming its output, and fails with the tail of it. */
 export function runStep(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): void {
-  const result = spawnSync(command, args, { env, stdio: ['ignore', 'inherit', 'inherit'], timeout: 30 * 60_000 });
+  const result = spawnSync(command, args, {
+    env,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    timeout: 30 * 60_000,
+  });
   if (result.error) throw new Error(`${command} ${args.join(' ')} could not run: ${result.error.message}`);
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed with exit code ${result.status}`);
+  if (result.status !== 0)
+    throw new Error(`${command} ${args.join(' ')} failed with exit code ${result.status}`);
 }
 
 export function hasCommand(command: string): boolean {

@@ -121,7 +121,8 @@ export class LocalBackend implements Backend {
     const dirKey = slash < 0 ? '' : prefix.slice(0, slash + 1);
     const dir = dirKey === '' ? this.root : join(this.root, ...dirKey.split('/').filter(Boolean));
     const startAfter = options.startAfter;
-    const skip = (key: string) => key === TEMP_DIR || (!key.startsWith(prefix) && !prefix.startsWith(`${key}/`));
+    const skip = (key: string) =>
+      key === TEMP_DIR || (!key.startsWith(prefix) && !prefix.startsWith(`${key}/`));
     for await (const found of walkSorted(dir, dirKey, skip)) {
       if (!found.key.startsWith(prefix)) continue;
       if (startAfter !== undefined && compareKeys(found.key, startAfter) <= 0) continue;
@@ -197,12 +198,16 @@ export class LocalBackend implements Backend {
     try {
       const source = await body.open();
       const out = createWriteStream(temp, { flags: 'wx' });
-      await pipeline(source, async function* (chunks: AsyncIterable<Uint8Array>) {
-        for await (const chunk of chunks) {
-          written += chunk.length;
-          yield chunk;
-        }
-      }, out);
+      await pipeline(
+        source,
+        async function* (chunks: AsyncIterable<Uint8Array>) {
+          for await (const chunk of chunks) {
+            written += chunk.length;
+            yield chunk;
+          }
+        },
+        out,
+      );
       if (written !== body.size) throw sizeMismatch(`upload of ${key}`, body.size, written);
       if (this.fsync) await syncFile(temp);
       return temp;

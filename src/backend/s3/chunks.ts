@@ -2,7 +2,10 @@
  * Cuts a stream into buffers of exactly `size` bytes (the last one may be shorter), reading only
  * as far ahead as the consumer pulls, so memory stays at about one part per part in flight.
  */
-export async function* fixedSizeChunks(stream: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Buffer> {
+export async function* fixedSizeChunks(
+  stream: AsyncIterable<Uint8Array>,
+  size: number,
+): AsyncGenerator<Buffer> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   for await (const piece of stream) {

@@ -1,7 +1,7 @@
-import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { type S3BackendOptions, S3_DEFAULTS, resolveEndpoint } from './options.js';
+import { resolveEndpoint, S3_DEFAULTS, type S3BackendOptions } from './options.js';
 import { quirksFor } from './providers.js';
 
 /**
@@ -13,7 +13,8 @@ export function createS3Client(options: S3BackendOptions): S3Client {
   const endpoint = resolveEndpoint(options);
   const quirks = quirksFor(endpoint);
   const env = options.env ?? process.env;
-  const region = options.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? (endpoint ? 'us-east-1' : undefined);
+  const region =
+    options.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? (endpoint ? 'us-east-1' : undefined);
   const checksumMode = options.checksumMode === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
   const config: S3ClientConfig = {
     forcePathStyle: options.pathStyle ?? (endpoint !== undefined && quirks.pathStyle),

@@ -3,11 +3,11 @@ import {
   AlreadyExistsError,
   BucketNotFoundError,
   ConfigError,
+  isTwinvaultError,
   NotFoundError,
   StorageError,
   StorageUnreachableError,
   type TwinvaultError,
-  isTwinvaultError,
 } from '../../errors.js';
 
 export interface S3ErrorContext {
@@ -60,7 +60,8 @@ export function mapS3Error(err: unknown, context: S3ErrorContext): TwinvaultErro
   const what = context.key === undefined ? context.location : `"${context.key}" in ${context.location}`;
 
   // HEAD answers carry no error code, so a bare 404 means the bucket unless a key was asked for.
-  if (name === 'NoSuchBucket' || (status === 404 && context.key === undefined)) return bucketMissing(context, err);
+  if (name === 'NoSuchBucket' || (status === 404 && context.key === undefined))
+    return bucketMissing(context, err);
   if (name === 'NoSuchKey' || name === 'NotFound' || status === 404) {
     return new NotFoundError(`no object ${what}`, options);
   }
@@ -74,10 +75,13 @@ export function mapS3Error(err: unknown, context: S3ErrorContext): TwinvaultErro
     );
   }
   if (name === 'CredentialsProviderError') {
-    return new ConfigError(`no AWS credentials found for ${context.location}: ${shape.message ?? ''}`.trim(), {
-      ...options,
-      hint: 'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or credentials in the repository config',
-    });
+    return new ConfigError(
+      `no AWS credentials found for ${context.location}: ${shape.message ?? ''}`.trim(),
+      {
+        ...options,
+        hint: 'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or credentials in the repository config',
+      },
+    );
   }
   if (/region is missing/i.test(shape.message ?? '')) {
     return new ConfigError(`no AWS region is set for ${context.location}`, {

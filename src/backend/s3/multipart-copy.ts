@@ -1,7 +1,7 @@
 import {
   AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
   type CompletedPart,
+  CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   type S3Client,
   UploadPartCopyCommand,
@@ -31,7 +31,9 @@ export async function multipartCopy(job: MultipartCopyJob): Promise<void> {
   const { client, bucket, key } = job;
   let uploadId: string | undefined;
   try {
-    const created = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ...job.params }));
+    const created = await client.send(
+      new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ...job.params }),
+    );
     uploadId = created.UploadId!;
     const ranges = partRanges(job.size, partSizeFor(job.size, job.partSize));
     const parts: CompletedPart[] = new Array(ranges.length);
@@ -43,14 +45,14 @@ export async function multipartCopy(job: MultipartCopyJob): Promise<void> {
         const range = ranges[index]!;
         const result = await client
           .send(
-          new UploadPartCopyCommand({
-            Bucket: bucket,
-            Key: key,
-            UploadId: uploadId,
-            PartNumber: index + 1,
-            CopySource: job.copySource,
-            CopySourceRange: `bytes=${range.start}-${range.end}`,
-          }),
+            new UploadPartCopyCommand({
+              Bucket: bucket,
+              Key: key,
+              UploadId: uploadId,
+              PartNumber: index + 1,
+              CopySource: job.copySource,
+              CopySourceRange: `bytes=${range.start}-${range.end}`,
+            }),
           )
           .catch((err: unknown) => {
             failed = true;
@@ -61,11 +63,18 @@ export async function multipartCopy(job: MultipartCopyJob): Promise<void> {
     };
     await Promise.all(Array.from({ length: Math.min(job.concurrency, ranges.length) }, worker));
     await client.send(
-      new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
+      new CompleteMultipartUploadCommand({
+        Bucket: bucket,
+        Key: key,
+        UploadId: uploadId,
+        MultipartUpload: { Parts: parts },
+      }),
     );
   } catch (err) {
     if (uploadId !== undefined) {
-      await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).catch(() => {});
+      await client
+        .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))
+        .catch(() => {});
     }
     throw job.mapError(err, 'multipart copy');
   }

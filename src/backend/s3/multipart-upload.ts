@@ -1,7 +1,7 @@
 import {
   AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
   type CompletedPart,
+  CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   type S3Client,
   UploadPartCommand,
@@ -33,7 +33,10 @@ export interface MultipartUploadJob {
  * rejects a damaged part and the SDK resends just that part. Any failure aborts the upload, so
  * no invisible parts are left behind to be billed.
  */
-export async function multipartUpload(job: MultipartUploadJob, stream: AsyncIterable<Uint8Array>): Promise<void> {
+export async function multipartUpload(
+  job: MultipartUploadJob,
+  stream: AsyncIterable<Uint8Array>,
+): Promise<void> {
   const { client, bucket, key } = job;
   let uploadId: string | undefined;
   try {
@@ -58,7 +61,9 @@ export async function multipartUpload(job: MultipartUploadJob, stream: AsyncIter
     );
   } catch (err) {
     if (uploadId !== undefined) {
-      await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).catch(() => {});
+      await client
+        .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))
+        .catch(() => {});
     }
     throw job.mapError(err, 'multipart upload');
   }
@@ -74,8 +79,10 @@ async function uploadParts(job: MultipartUploadJob, uploadId: string, stream: As
     for await (const chunk of fixedSizeChunks(stream, job.partSize)) {
       partNumber++;
       bytesRead += chunk.length;
-      if (bytesRead > job.expectedSize) throw sizeMismatch(`upload of ${job.displayKey}`, job.expectedSize, bytesRead);
-      if (partNumber > MAX_PARTS) throw new UsageError(`upload of ${job.displayKey} needs more than ${MAX_PARTS} parts`);
+      if (bytesRead > job.expectedSize)
+        throw sizeMismatch(`upload of ${job.displayKey}`, job.expectedSize, bytesRead);
+      if (partNumber > MAX_PARTS)
+        throw new UsageError(`upload of ${job.displayKey} needs more than ${MAX_PARTS} parts`);
       const number = partNumber;
       const task = uploadPart(job, uploadId, number, chunk).then(
         (part) => {
@@ -94,7 +101,8 @@ async function uploadParts(job: MultipartUploadJob, uploadId: string, stream: As
     await Promise.allSettled(inFlight);
   }
   if (firstError !== undefined) throw firstError;
-  if (bytesRead !== job.expectedSize) throw sizeMismatch(`upload of ${job.displayKey}`, job.expectedSize, bytesRead);
+  if (bytesRead !== job.expectedSize)
+    throw sizeMismatch(`upload of ${job.displayKey}`, job.expectedSize, bytesRead);
   return parts;
 }
 

@@ -14,7 +14,9 @@ export const MAX_OBJECT_SIZE = 5 * 1024 * GIB;
  */
 export function partSizeFor(size: number, preferred: number): number {
   if (size > MAX_OBJECT_SIZE) {
-    throw new UsageError(`object of ${size} bytes is larger than S3's maximum of ${MAX_OBJECT_SIZE} bytes (5 TiB)`);
+    throw new UsageError(
+      `object of ${size} bytes is larger than S3's maximum of ${MAX_OBJECT_SIZE} bytes (5 TiB)`,
+    );
   }
   const needed = Math.ceil(Math.ceil(size / MAX_PARTS) / MIB) * MIB;
   return Math.min(MAX_PART_SIZE, Math.max(preferred, MIN_PART_SIZE, needed));

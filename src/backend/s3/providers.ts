@@ -17,7 +17,13 @@ interface ProviderRow extends ProviderQuirks {
 }
 
 const PROVIDERS: readonly ProviderRow[] = [
-  { hostSuffix: 'amazonaws.com', name: 'AWS S3', pathStyle: false, uploadChecksum: 'sha256', conditionalWrites: true },
+  {
+    hostSuffix: 'amazonaws.com',
+    name: 'AWS S3',
+    pathStyle: false,
+    uploadChecksum: 'sha256',
+    conditionalWrites: true,
+  },
   {
     hostSuffix: 'r2.cloudflarestorage.com',
     name: 'Cloudflare R2',
@@ -26,12 +32,29 @@ const PROVIDERS: readonly ProviderRow[] = [
     conditionalWrites: true,
   },
   // B2 and GCS accept Content-MD5 on every write but not all x-amz-checksum-* headers.
-  { hostSuffix: 'backblazeb2.com', name: 'Backblaze B2', pathStyle: true, uploadChecksum: 'md5', conditionalWrites: false },
-  { hostSuffix: 'storage.googleapis.com', name: 'Google Cloud Storage', pathStyle: true, uploadChecksum: 'md5', conditionalWrites: false },
+  {
+    hostSuffix: 'backblazeb2.com',
+    name: 'Backblaze B2',
+    pathStyle: true,
+    uploadChecksum: 'md5',
+    conditionalWrites: false,
+  },
+  {
+    hostSuffix: 'storage.googleapis.com',
+    name: 'Google Cloud Storage',
+    pathStyle: true,
+    uploadChecksum: 'md5',
+    conditionalWrites: false,
+  },
 ];
 
 const AWS_DEFAULT = PROVIDERS[0]!;
-const GENERIC: ProviderQuirks = { name: 'S3-compatible', pathStyle: true, uploadChecksum: 'sha256', conditionalWrites: true };
+const GENERIC: ProviderQuirks = {
+  name: 'S3-compatible',
+  pathStyle: true,
+  uploadChecksum: 'sha256',
+  conditionalWrites: true,
+};
 
 /** The quirks of the store at `endpoint`; with no endpoint, AWS itself. */
 export function quirksFor(endpoint: string | undefined): ProviderQuirks {

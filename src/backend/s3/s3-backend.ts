@@ -8,8 +8,8 @@ import {
   HeadBucketCommand,
   HeadObjectCommand,
   PutObjectCommand,
-  type S3Client,
   paginateListObjectsV2,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { StorageError, type TwinvaultError } from '../../errors.js';
 import type {
@@ -32,7 +32,7 @@ import { describeCredentialSource } from './credential-source.js';
 import { mapS3Error } from './errors.js';
 import { multipartCopy } from './multipart-copy.js';
 import { multipartUpload } from './multipart-upload.js';
-import { type S3BackendOptions, S3_DEFAULTS, resolveEndpoint } from './options.js';
+import { resolveEndpoint, S3_DEFAULTS, type S3BackendOptions } from './options.js';
 import { partSizeFor } from './part-size.js';
 import { type ProviderQuirks, quirksFor } from './providers.js';
 import { checksumParams, writeParams } from './write-params.js';
@@ -55,7 +55,10 @@ export class S3Backend implements Backend {
   private readonly endpointLabel: string;
   private readonly credentialSource: string;
   private readonly settings: Required<
-    Pick<S3BackendOptions, 'multipartThreshold' | 'partSize' | 'multipartCopyThreshold' | 'copyPartSize' | 'partConcurrency'>
+    Pick<
+      S3BackendOptions,
+      'multipartThreshold' | 'partSize' | 'multipartCopyThreshold' | 'copyPartSize' | 'partConcurrency'
+    >
   >;
 
   constructor(private readonly options: S3BackendOptions) {
@@ -67,8 +70,15 @@ export class S3Backend implements Backend {
     this.uploadChecksum = options.checksumMode === 'when_required' ? 'md5' : this.quirks.uploadChecksum;
     this.endpointLabel = endpoint ?? `AWS S3${options.region ? ` (${options.region})` : ''}`;
     this.credentialSource = describeCredentialSource(options);
-    this.storeIdentity = [endpoint ?? 'aws', options.credentials?.accessKeyId ?? '', options.profile ?? ''].join('|');
-    this.capabilities = { metadata: true, createOnly: this.quirks.conditionalWrites ? 'atomic' : 'best-effort' };
+    this.storeIdentity = [
+      endpoint ?? 'aws',
+      options.credentials?.accessKeyId ?? '',
+      options.profile ?? '',
+    ].join('|');
+    this.capabilities = {
+      metadata: true,
+      createOnly: this.quirks.conditionalWrites ? 'atomic' : 'best-effort',
+    };
     this.client = createS3Client(options);
     this.settings = {
       multipartThreshold: options.multipartThreshold ?? S3_DEFAULTS.multipartThreshold,
@@ -136,10 +146,16 @@ export class S3Backend implements Backend {
       return Readable.from([]);
     }
     const rangeHeader =
-      range === undefined ? undefined : `bytes=${range.offset}-${range.length === undefined ? '' : range.offset + range.length - 1}`;
+      range === undefined
+        ? undefined
+        : `bytes=${range.offset}-${range.length === undefined ? '' : range.offset + range.length - 1}`;
     try {
       const result = await this.client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key), ...(rangeHeader ? { Range: rangeHeader } : {}) }),
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: this.fullKey(key),
+          ...(rangeHeader ? { Range: rangeHeader } : {}),
+        }),
       );
       return result.Body as Readable;
     } catch (err) {
@@ -151,7 +167,9 @@ export class S3Backend implements Backend {
 
   async head(key: string): Promise<ObjectHead> {
     try {
-      const result = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }));
+      const result = await this.client.send(
+        new HeadObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }),
+      );
       return {
         key,
         size: result.ContentLength ?? 0,
@@ -279,7 +297,9 @@ export class S3Backend implements Backend {
       const key = byFullKey.get(failure.Key ?? '') ?? failure.Key ?? '?';
       result.failed.push({
         key,
-        error: new StorageError(`could not delete "${key}" in ${this.location}: ${failure.Code}: ${failure.Message}`),
+        error: new StorageError(
+          `could not delete "${key}" in ${this.location}: ${failure.Code}: ${failure.Message}`,
+        ),
       });
     }
     result.deleted += keys.length - errors.length;

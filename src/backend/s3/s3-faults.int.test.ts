@@ -55,20 +55,28 @@ describe.skipIf(!minio)('S3 backend against MinIO: faults and bad input', () => 
 
   it('says "access denied" with the bucket and credential source, never the secret', async () => {
     const secret = 'definitely-the-wrong-secret';
-    const backend = testBackend(minio!, bucket, { credentials: { accessKeyId: 'twinvault-test', secretAccessKey: secret } });
+    const backend = testBackend(minio!, bucket, {
+      credentials: { accessKeyId: 'twinvault-test', secretAccessKey: secret },
+    });
     const error = (await backend.put('x', bodyFromBuffer('x')).catch((err: unknown) => err)) as Error;
     expect(error).toMatchObject({ code: 'ACCESS_DENIED' });
     expect(error.message).toContain(`bucket "${bucket}"`);
     expect(error.message).toContain('the access key in the configuration (…test)');
     expect(error.message).toContain('secret key does not match');
-    expect(JSON.stringify({ message: error.message, hint: (error as { hint?: string }).hint })).not.toContain(secret);
+    expect(JSON.stringify({ message: error.message, hint: (error as { hint?: string }).hint })).not.toContain(
+      secret,
+    );
   });
 
   it('names environment credentials as the source when they are used', async () => {
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'unknown-key-id');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'unknown-secret');
     try {
-      const backend = await openBackend({ url: `s3://${bucket}/p`, endpoint: minio!.endpoint, region: 'us-east-1' });
+      const backend = await openBackend({
+        url: `s3://${bucket}/p`,
+        endpoint: minio!.endpoint,
+        region: 'us-east-1',
+      });
       const error = (await backend.check().catch((err: unknown) => err)) as Error;
       expect(error).toMatchObject({ code: 'ACCESS_DENIED' });
       expect(error.message).toContain('environment variables AWS_ACCESS_KEY_ID');
@@ -98,9 +106,13 @@ describe.skipIf(!minio)('S3 backend against MinIO: faults and bad input', () => 
   it('says a missing bucket does not exist and how to create it', async () => {
     const missing = uniqueBucketName('missing');
     const backend = testBackend(minio!, missing);
-    for (const attempt of [() => backend.check(), () => backend.put('k', bodyFromBuffer('v')), async () => {
-      for await (const _ of backend.list()) break;
-    }]) {
+    for (const attempt of [
+      () => backend.check(),
+      () => backend.put('k', bodyFromBuffer('v')),
+      async () => {
+        for await (const _ of backend.list()) break;
+      },
+    ]) {
       const error = (await attempt().catch((err: unknown) => err)) as Error & { hint?: string };
       expect(error).toMatchObject({ code: 'BUCKET_NOT_FOUND' });
       expect(error.message).toContain(`bucket "${missing}" does not exist`);
@@ -150,7 +162,9 @@ describe.skipIf(!minio)('S3 backend against MinIO: faults and bad input', () => 
       await backend.put(`checksum/${mode}`, bodyFromBuffer(data));
       const uploads = proxy.seen.slice(before).filter((r) => r.method === 'PUT');
       expect(uploads).toHaveLength(3);
-      expect(uploads.map((r) => [mode, r.headers[header] !== undefined])).toEqual(uploads.map(() => [mode, true]));
+      expect(uploads.map((r) => [mode, r.headers[header] !== undefined])).toEqual(
+        uploads.map(() => [mode, true]),
+      );
       expect((await readAll(await backend.get(`checksum/${mode}`))).equals(data)).toBe(true);
     }
   });
@@ -167,7 +181,9 @@ describe.skipIf(!minio)('S3 backend against MinIO: faults and bad input', () => 
     await backend.put('parts/source', bodyFromBuffer(randomBytes(12 * MIB)));
     expect((await backend.head('parts/source')).etag).toMatch(/-3"?$/);
     await backend.copy('parts/source', 'parts/copy');
-    const partCopies = proxy.seen.slice(before).filter((r) => r.headers['x-amz-copy-source-range'] !== undefined);
+    const partCopies = proxy.seen
+      .slice(before)
+      .filter((r) => r.headers['x-amz-copy-source-range'] !== undefined);
     expect(partCopies).toHaveLength(3);
     expect((await backend.head('parts/copy')).size).toBe(12 * MIB);
   });

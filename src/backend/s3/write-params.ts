@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import type { PutOptions } from '../backend.js';
 import type { S3BackendOptions } from './options.js';
 
-
 export function writeParams(options: S3BackendOptions, put: PutOptions): Record<string, unknown> {
   const params: Record<string, unknown> = {};
   if (put.contentType !== undefined) params.ContentType = put.contentType;

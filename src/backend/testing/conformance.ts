@@ -19,13 +19,24 @@ export interface ConformanceOptions {
 }
 
 const MANY_KEYS = 2600;
-const AWKWARD_KEYS = ['unicode/naïve café ☕ 日本語.txt', 'spaces/a file with  spaces', 'plus/a+b=c', 'percent/100%25 done%', 'question/why?.txt', 'mixed/ü+ %?#&=.bin'];
+const AWKWARD_KEYS = [
+  'unicode/naïve café ☕ 日本語.txt',
+  'spaces/a file with  spaces',
+  'plus/a+b=c',
+  'percent/100%25 done%',
+  'question/why?.txt',
+  'mixed/ü+ %?#&=.bin',
+];
 
 /**
  * The behaviour every backend must share (restic's backend/test suite, rclone's fstests). Run by
  * the memory, local-folder and S3 (MinIO and moto) backends; a new backend adds one call.
  */
-export function describeBackendConformance(name: string, setup: () => Promise<ConformanceSetup>, options: ConformanceOptions) {
+export function describeBackendConformance(
+  name: string,
+  setup: () => Promise<ConformanceSetup>,
+  options: ConformanceOptions,
+) {
   describe(`backend conformance: ${name}`, () => {
     let backend: Backend;
     let cleanup: (() => Promise<void>) | undefined;
@@ -76,7 +87,9 @@ export function describeBackendConformance(name: string, setup: () => Promise<Co
     it('classifies a missing object as not found', async () => {
       await expect(backend.get('missing/nothing-here')).rejects.toMatchObject({ code: 'NOT_FOUND' });
       await expect(backend.head('missing/nothing-here')).rejects.toMatchObject({ code: 'NOT_FOUND' });
-      await expect(backend.copy('missing/nothing-here', 'missing/copy')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await expect(backend.copy('missing/nothing-here', 'missing/copy')).rejects.toMatchObject({
+        code: 'NOT_FOUND',
+      });
     });
 
     it('round-trips a large (multipart) object byte for byte', async () => {
@@ -105,7 +118,9 @@ export function describeBackendConformance(name: string, setup: () => Promise<Co
       await inBatches(keys, 32, (key) => backend.put(key, bodyFromBuffer(key)));
       const listed = await collect(backend.list('many/'));
       expect(listed.map((o) => o.key)).toEqual(keys);
-      expect(listed.every((o) => o.size === 10 && o.lastModified instanceof Date && o.etag !== '')).toBe(true);
+      expect(listed.every((o) => o.size === 10 && o.lastModified instanceof Date && o.etag !== '')).toBe(
+        true,
+      );
 
       const after = await collect(backend.list('many/', { startAfter: keys[1499]! }));
       expect(after.map((o) => o.key)).toEqual(keys.slice(1500));
@@ -158,7 +173,9 @@ export function describeBackendConformance(name: string, setup: () => Promise<Co
 
     it('copies from another backend by streaming', async () => {
       const other = new MemoryBackend('memory://conformance-other');
-      await other.put('elsewhere/x.bin', bodyFromBuffer('from another store'), { metadata: { sha256: 'abc' } });
+      await other.put('elsewhere/x.bin', bodyFromBuffer('from another store'), {
+        metadata: { sha256: 'abc' },
+      });
       await backend.copy('elsewhere/x.bin', 'copy/from-other.bin', { from: other });
       expect(await text('copy/from-other.bin')).toBe('from another store');
       if (backend.capabilities.metadata) {
@@ -197,11 +214,21 @@ export function describeBackendConformance(name: string, setup: () => Promise<Co
       for (const key of AWKWARD_KEYS) expect(listed).toContain(key);
       const result = await backend.deleteMany(AWKWARD_KEYS.flatMap((key) => [key, `${key}.copy`]));
       expect(result.failed).toEqual([]);
-      for (const key of AWKWARD_KEYS) await expect(backend.head(key)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      for (const key of AWKWARD_KEYS)
+        await expect(backend.head(key)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     });
 
     it('rejects keys that could escape the repository or that no store can hold', async () => {
-      for (const key of ['../escape', 'a/../../b', '/absolute', 'trailing/', 'a//b', '', 'nul\u0000byte', 'x'.repeat(1025)]) {
+      for (const key of [
+        '../escape',
+        'a/../../b',
+        '/absolute',
+        'trailing/',
+        'a//b',
+        '',
+        'nul\u0000byte',
+        'x'.repeat(1025),
+      ]) {
         await expect(backend.put(key, bodyFromBuffer('x'))).rejects.toMatchObject({ code: 'USAGE' });
       }
     });

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { openBackend } from '../../backend/registry.js';
-import { type ResolvedConfig, loadConfig } from '../../config/load.js';
+import { loadConfig, type ResolvedConfig } from '../../config/load.js';
 import { LOCAL_CONFIG_FILE, userConfigFile } from '../../config/paths.js';
 import { redact } from '../../config/redact.js';
 import { type GlobalOptions, printResult } from '../output.js';

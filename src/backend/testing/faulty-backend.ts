@@ -1,0 +1,38 @@
+import { ForwardingBackend, type Operation } from '../wrap/forwarding.js';
+
+interface Fault {
+  operation: Operation;
+  /** Only calls about keys this matches; every call when absent. */
+  key: RegExp | undefined;
+  remaining: number;
+  error: () => Error;
+}
+
+/**
+ * Injects failures into chosen calls (Kopia's blobtesting/faulty.go): "the next 2 puts of keys
+ * under snapshots/ fail with this error". Drives the failure tests of every feature.
+ */
+export class FaultyBackend extends ForwardingBackend {
+  private readonly faults: Fault[] = [];
+
+  failNext(operation: Operation, error: () => Error, options: { times?: number; key?: RegExp } = {}): this {
+    this.faults.push({ operation, key: options.key, remaining: options.times ?? 1, error });
+    return this;
+  }
+
+  protected override around<T>(
+    operation: Operation,
+    key: string | undefined,
+    call: () => Promise<T>,
+  ): Promise<T> {
+    const fault = this.faults.find(
+      (f) =>
+        f.remaining > 0 &&
+        f.operation === operation &&
+        (f.key === undefined || (key !== undefined && f.key.test(key))),
+    );
+    if (!fault) return call();
+    fault.remaining--;
+    return Promise.reject(fault.error());
+  }
+}
