@@ -8,6 +8,8 @@ import { freePort, hasCommand, type RunningServer, runStep, startProcess, stopPr
 export const MINIO_MODULE = 'github.com/minio/minio';
 export const MINIO_VERSION = 'v0.0.0-20260212201848-7aac2a2c5b7c';
 
+export const MINIO_KMS_KEY_ID = 'twinvault-test-key';
+
 export interface MinioServer extends RunningServer {
   accessKeyId: string;
   secretAccessKey: string;
@@ -19,7 +21,7 @@ export function ensureMinioBinary(): string {
   const bin = cacheDir(`minio-${MINIO_VERSION}`);
   const binary = join(bin, 'minio');
   if (existsSync(binary)) return binary;
-  if (!hasCommand('go'))
+  if (!hasCommand('go', ['version']))
     throw new Error('Go is not installed, so MinIO cannot be built (apt-get install golang)');
   console.log(`building MinIO ${MINIO_VERSION} into ${bin} (first run on this machine only)...`);
   runStep('go', ['install', `${MINIO_MODULE}@${MINIO_VERSION}`], {
@@ -44,6 +46,8 @@ export async function startMinio(): Promise<MinioServer> {
     MINIO_ROOT_PASSWORD: secretAccessKey,
     MINIO_BROWSER: 'off',
     MINIO_UPDATE: 'off',
+    // A static KMS key, so SSE-S3 and SSE-KMS (key id "twinvault-test-key") can be tested.
+    MINIO_KMS_SECRET_KEY: `${MINIO_KMS_KEY_ID}:${Buffer.alloc(32, 7).toString('base64')}`,
   };
   const args = [
     'server',

@@ -11,7 +11,7 @@ export function ensureMotoServer(): string {
   const venv = cacheDir(`moto-${MOTO_VERSION}`);
   const server = join(venv, 'bin', 'moto_server');
   if (existsSync(server)) return server;
-  const python = ['python3', 'python'].find(hasCommand);
+  const python = ['python3', 'python'].find((command) => hasCommand(command));
   if (!python) throw new Error('Python 3 is not installed, so moto cannot be installed');
   console.log(`installing moto[server]==${MOTO_VERSION} into ${venv} (first run on this machine only)...`);
   runStep(python, ['-m', 'venv', venv]);

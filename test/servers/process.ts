@@ -25,8 +25,9 @@ export function runStep(command: string, args: string[], env: NodeJS.ProcessEnv 
     throw new Error(`${command} ${args.join(' ')} failed with exit code ${result.status}`);
 }
 
-export function hasCommand(command: string): boolean {
-  return spawnSync(command, ['--version'], { stdio: 'ignore' }).status === 0;
+/** Whether `command` runs; `go` has no --version flag, hence the argument. */
+export function hasCommand(command: string, versionArgs: string[] = ['--version']): boolean {
+  return spawnSync(command, versionArgs, { stdio: 'ignore' }).status === 0;
 }
 
 export interface RunningServer {
