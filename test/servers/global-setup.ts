@@ -35,8 +35,9 @@ export default async function setup(project: TestProject) {
       running.push(server);
       return server;
     } catch (err) {
-      const reason = `${name} unavailable, its tests are SKIPPED: ${(err as Error).message}`;
-      if (process.env.CI === 'true') throw new Error(`CI=true needs ${name}: ${reason}`);
+      const why = (err as Error).message;
+      if (process.env.CI === 'true') throw new Error(`CI=true and ${name} is unavailable: ${why}`);
+      const reason = `${name} unavailable, its tests are SKIPPED: ${why}`;
       console.warn(`\n!!! ${reason}\n`);
       problems.push(reason);
       return null;

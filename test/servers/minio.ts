@@ -22,7 +22,7 @@ export function ensureMinioBinary(): string {
   const binary = join(bin, 'minio');
   if (existsSync(binary)) return binary;
   if (!hasCommand('go', ['version']))
-    throw new Error('Go is not installed, so MinIO cannot be built (apt-get install golang)');
+    throw new Error('Go (1.24 or newer) is not on PATH, so MinIO cannot be built');
   console.log(`building MinIO ${MINIO_VERSION} into ${bin} (first run on this machine only)...`);
   runStep('go', ['install', `${MINIO_MODULE}@${MINIO_VERSION}`], {
     ...process.env,

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { createReadStream } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,5 +67,22 @@ describe('local folder backend: bad targets', () => {
     const keys = [];
     for await (const object of backend.list()) keys.push(object.key);
     expect(keys).toEqual([]);
+  });
+});
+
+describe('local folder backend: failing sources', () => {
+  it('names the source file, not the repository, when the data cannot be read', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'twinvault-local-src-'));
+    try {
+      const backend = new LocalBackend(join(dir, 'repo'));
+      const missing = join(dir, 'vanished.txt');
+      const body = { size: 3, open: () => createReadStream(missing) };
+      await expect(backend.put('k', body)).rejects.toMatchObject({
+        code: 'NOT_FOUND',
+        message: expect.stringContaining(`cannot read ${missing}`),
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

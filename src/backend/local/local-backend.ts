@@ -5,7 +5,13 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
-import { AlreadyExistsError, LocalPathError, NotFoundError, UsageError } from '../../errors.js';
+import {
+  AlreadyExistsError,
+  isTwinvaultError,
+  LocalPathError,
+  NotFoundError,
+  UsageError,
+} from '../../errors.js';
 import type {
   Backend,
   BackendCapabilities,
@@ -195,8 +201,12 @@ export class LocalBackend implements Backend {
   private async writeTemp(body: BodySource, key: string): Promise<string> {
     const temp = await this.tempPath();
     let written = 0;
+    let sourceError: unknown;
     try {
       const source = await body.open();
+      source.once('error', (err) => {
+        sourceError = err;
+      });
       const out = createWriteStream(temp, { flags: 'wx' });
       await pipeline(
         source,
@@ -213,10 +223,11 @@ export class LocalBackend implements Backend {
       return temp;
     } catch (err) {
       await unlink(temp).catch(() => {});
-      if (err instanceof Error && 'code' in err && typeof err.code === 'string' && err.code.startsWith('E')) {
-        throw fsError(err, 'write', temp);
-      }
-      throw err;
+      if (isTwinvaultError(err)) throw err;
+      // Say which side failed: reading the data (a source file, another store) or writing here.
+      if (err === sourceError)
+        throw fsError(err, 'read', (err as NodeJS.ErrnoException).path ?? `the data for ${key}`);
+      throw fsError(err, 'write', temp);
     }
   }
 

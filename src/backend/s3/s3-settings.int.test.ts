@@ -26,7 +26,8 @@ describe.skipIf(!minio)('S3 settings against MinIO', () => {
     await rm(home, { recursive: true, force: true });
   });
 
-  const headRaw = (key: string) => adminClient(minio!).send(new HeadObjectCommand({ Bucket: bucket, Key: `repo/${key}` }));
+  const headRaw = (key: string) =>
+    adminClient(minio!).send(new HeadObjectCommand({ Bucket: bucket, Key: `repo/${key}` }));
 
   it('encrypts new objects with SSE-S3 and SSE-KMS, in single and multipart uploads and copies', async () => {
     const sseS3 = testBackend(minio!, bucket, { serverSideEncryption: { type: 'SSE-S3' } });
@@ -67,7 +68,11 @@ describe.skipIf(!minio)('S3 settings against MinIO', () => {
     vi.stubEnv('AWS_ACCESS_KEY_ID', '');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', '');
     try {
-      const fromConfig = await openBackend({ url: `s3://${bucket}/profile`, endpoint: minio!.endpoint, profile: 'tvtest' });
+      const fromConfig = await openBackend({
+        url: `s3://${bucket}/profile`,
+        endpoint: minio!.endpoint,
+        profile: 'tvtest',
+      });
       await fromConfig.put('a', bodyFromBuffer('via config profile'));
       expect((await readAll(await fromConfig.get('a'))).toString()).toBe('via config profile');
 
