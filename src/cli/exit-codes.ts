@@ -8,9 +8,11 @@ export const EXIT = {
   ok: 0,
   failure: 1,
   usage: 2,
-  storage: 3,
+  /** A backup completed, but some files could not be read and were skipped (as restic's 3). */
+  partial: 3,
   notFound: 4,
   integrity: 5,
+  storage: 6,
   interrupted: 130,
 } as const;
 

@@ -84,7 +84,7 @@ describe.skipIf(!minio)('S3 settings against MinIO', () => {
     }
   });
 
-  it('exits 3 from `config check --connect` with wrong credentials, naming bucket and source', async () => {
+  it('exits 6 from `config check --connect` with wrong credentials, naming bucket and source', async () => {
     const file = join(home, 'twinvault.json');
     await writeFile(
       file,
@@ -99,7 +99,7 @@ describe.skipIf(!minio)('S3 settings against MinIO', () => {
       }),
     );
     const result = await runCli(['--config', file, 'config', 'check', '--connect'], { cwd: home, home });
-    expect(result.code).toBe(3);
+    expect(result.code).toBe(6);
     expect(result.stderr).toContain(`access denied to bucket "${bucket}"`);
     expect(result.stderr).toContain('the access key in the configuration');
     expect(result.stderr).not.toContain('not-the-secret');
@@ -107,7 +107,7 @@ describe.skipIf(!minio)('S3 settings against MinIO', () => {
     expect(ok.code).toBe(0);
   });
 
-  it('exits 3 with "does not exist" for a missing bucket', async () => {
+  it('exits 6 with "does not exist" for a missing bucket', async () => {
     const result = await runCli(['--repo', 's3://tv-no-such-bucket-here/x', 'config', 'check', '--connect'], {
       cwd: tmpdir(),
       home,
@@ -117,7 +117,7 @@ describe.skipIf(!minio)('S3 settings against MinIO', () => {
         AWS_ENDPOINT_URL_S3: minio!.endpoint,
       },
     });
-    expect(result.code).toBe(3);
+    expect(result.code).toBe(6);
     expect(result.stderr).toContain('bucket "tv-no-such-bucket-here" does not exist');
     expect(result.stderr).toContain('hint: create it first');
   });
