@@ -12,6 +12,8 @@ export interface Backend {
 
   /** Checks that the location exists and can be reached; names what is wrong otherwise. */
   check(): Promise<void>;
+  /** Creates the location (bucket or folder); an existing one is left as it is. */
+  create(): Promise<void>;
   /** Stores a whole object. The body is a factory so a retry can read it again from the start. */
   put(key: string, body: BodySource, options?: PutOptions): Promise<void>;
   /** Streams an object, or part of it. Throws NotFoundError when it does not exist. */

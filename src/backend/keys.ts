@@ -27,6 +27,13 @@ function keyProblem(key: string): string | undefined {
   return undefined;
 }
 
+/** A list prefix obeys the key rules, except that it may be empty or end in "/". */
+export function validatePrefix(prefix: string): void {
+  if (prefix === '') return;
+  const problem = keyProblem(prefix.endsWith('/') ? `${prefix}x` : prefix);
+  if (problem) throw new UsageError(`invalid list prefix ${JSON.stringify(prefix)}: ${problem}`);
+}
+
 /** Orders keys as S3 lists them: by the bytes of their UTF-8 encoding. */
 export function compareKeys(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));

@@ -34,6 +34,7 @@ export function printError(err: unknown, options: Pick<GlobalOptions, 'json' | '
   if (!known)
     process.stderr.write('  this is a bug in twinvault; please report it with the command you ran\n');
   if ((options.verbose || !known) && err instanceof Error && err.stack) {
-    process.stderr.write(`${options.verbose ? err.stack : err.stack.split('\n').slice(0, 4).join('\n')}\n`);
+    const stack = redactUrlPassword(err.stack);
+    process.stderr.write(`${options.verbose ? stack : stack.split('\n').slice(0, 4).join('\n')}\n`);
   }
 }

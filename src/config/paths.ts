@@ -1,3 +1,4 @@
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import envPaths from 'env-paths';
 
@@ -15,3 +16,15 @@ export function defaultRepositoryFolder(): string {
 }
 
 export const LOCAL_CONFIG_FILE = 'twinvault.json';
+
+/**
+ * The user's state folder, home of the local index: $XDG_STATE_HOME/twinvault (~/.local/state)
+ * on Linux, Application Support on macOS, %LOCALAPPDATA% on Windows.
+ */
+export function stateFolder(): string {
+  if (process.env.TWINVAULT_STATE_DIR) return process.env.TWINVAULT_STATE_DIR;
+  if (process.platform === 'linux') {
+    return join(process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'twinvault');
+  }
+  return join(paths().data, 'state');
+}

@@ -25,3 +25,11 @@ describe('redact', () => {
     expect(redactUrlPassword('s3://bucket/prefix')).toBe('s3://bucket/prefix');
   });
 });
+
+describe('redacting passwords inside messages', () => {
+  it('finds URLs anywhere in a text', () => {
+    expect(redactUrlPassword('--repo: "https://AKIA:topsecret@host/b" is not a repository URL')).toBe(
+      '--repo: "https://AKIA:***@host/b" is not a repository URL',
+    );
+  });
+});

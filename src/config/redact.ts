@@ -24,7 +24,7 @@ function redactValue(value: unknown, key: string | undefined): unknown {
   return redactUrlPassword(value);
 }
 
-/** "https://user:pass@host" -> "https://user:***@host"; other strings unchanged. */
+/** Every "scheme://user:pass@host" in the text becomes "scheme://user:***@host". */
 export function redactUrlPassword(text: string): string {
-  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/:@\s]*):[^@/\s]+@/i, `$1:${REDACTED}@`);
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^/:@\s"']*):[^@/\s"']+@/gi, `$1:${REDACTED}@`);
 }

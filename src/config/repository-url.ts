@@ -25,7 +25,10 @@ export function parseRepositoryUrl(url: string, where = 'repository'): Repositor
       );
     }
   }
-  if (scheme === 'memory') return { kind: 'memory', name: trimmed.slice('memory://'.length) };
+  // Data in memory vanishes at exit: only tests may ask for it.
+  if (scheme === 'memory' && process.env.TWINVAULT_ALLOW_MEMORY_REPOSITORY === '1') {
+    return { kind: 'memory', name: trimmed.slice('memory://'.length) };
+  }
   throw new ConfigError(
     `${where}: ${JSON.stringify(url)} is not a repository URL; use s3://bucket/prefix or file:///folder`,
   );

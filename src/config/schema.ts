@@ -21,6 +21,14 @@ const duration = z
   .transform((value) => parseDuration(value)!)
   .meta({ description: 'A duration: "500ms", "30s", "2m", "1h30m", "7d".' });
 
+/** S3 takes at most 5 GiB in one PUT, one part or one CopyObject. */
+const FIVE_GIB = 5 * 1024 ** 3;
+const partLimited = byteSize.refine(
+  (bytes) => bytes <= FIVE_GIB,
+  'at most 5GiB (the largest single PUT or part S3 takes)',
+);
+const timeout = duration.refine((ms) => ms >= 100, 'at least 100ms (0 would disable the timeout)');
+
 export const STORAGE_CLASSES = [
   'STANDARD',
   'STANDARD_IA',
@@ -41,6 +49,10 @@ export const repositoryObjectSchema = z
       .meta({ description: 'Where the repository lives: s3://bucket/prefix or file:///folder.' }),
     endpoint: z
       .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
+      .refine(
+        (url) => !/^[a-z]+:\/\/[^/]*@/i.test(url),
+        'put credentials in accessKeyId/secretAccessKey or a profile, not in the URL',
+      )
       .optional()
       .meta({
         description: 'Endpoint of an S3-compatible store (MinIO, R2, B2, Wasabi...). Absent for AWS.',
@@ -76,13 +88,13 @@ export const repositoryObjectSchema = z
       .meta({ description: 'Server-side encryption.' }),
     kmsKeyId: z.string().min(1).optional().meta({ description: 'KMS key id or ARN for SSE-KMS.' }),
     storageClass: z.enum(STORAGE_CLASSES).optional().meta({ description: 'Storage class of new objects.' }),
-    multipartThreshold: byteSize.optional(),
-    partSize: byteSize.optional(),
-    multipartCopyThreshold: byteSize.optional(),
-    copyPartSize: byteSize.optional(),
+    multipartThreshold: partLimited.optional(),
+    partSize: partLimited.optional(),
+    multipartCopyThreshold: partLimited.optional(),
+    copyPartSize: partLimited.optional(),
     partConcurrency: z.number().int().min(1).max(64).optional(),
-    requestTimeout: duration.optional(),
-    connectTimeout: duration.optional(),
+    requestTimeout: timeout.optional(),
+    connectTimeout: timeout.optional(),
     maxAttempts: z.number().int().min(1).max(20).optional(),
   })
   .superRefine((repo, ctx) => {

@@ -26,7 +26,7 @@ import type {
 } from '../backend.js';
 import { sizeMismatch } from '../body.js';
 import { streamCopy } from '../copy.js';
-import { compareKeys, validateKey } from '../keys.js';
+import { compareKeys, validateKey, validatePrefix } from '../keys.js';
 import { resolveRange } from '../range.js';
 import { errnoCode, fsError } from './fs-errors.js';
 import { walkSorted } from './list-sorted.js';
@@ -81,6 +81,14 @@ export class LocalBackend implements Backend {
     await this.probeWrite();
   }
 
+  async create(): Promise<void> {
+    try {
+      await mkdir(this.root, { recursive: true });
+    } catch (err) {
+      throw fsError(err, 'create folder', this.root);
+    }
+  }
+
   async put(key: string, body: BodySource, options: PutOptions = {}): Promise<void> {
     const path = this.pathOf(key);
     const temp = await this.writeTemp(body, key);
@@ -100,14 +108,21 @@ export class LocalBackend implements Backend {
     } catch (err) {
       throw this.readError(err, key, path);
     }
-    if (!options.range) return handle.createReadStream();
-    const { size } = await handle.stat();
-    const { start, end } = resolveRange(options.range, size, key);
-    if (end < start) {
-      await handle.close();
-      return Readable.from([]);
+    try {
+      const info = await handle.stat();
+      // A key that names a folder (a prefix of other keys) is not an object.
+      if (!info.isFile()) throw this.notFound(key);
+      if (!options.range) return handle.createReadStream();
+      const { start, end } = resolveRange(options.range, info.size, key);
+      if (end < start) {
+        await handle.close();
+        return Readable.from([]);
+      }
+      return handle.createReadStream({ start, end });
+    } catch (err) {
+      await handle.close().catch(() => {});
+      throw this.readError(err, key, path);
     }
-    return handle.createReadStream({ start, end });
   }
 
   async head(key: string): Promise<ObjectHead> {
@@ -122,6 +137,7 @@ export class LocalBackend implements Backend {
   }
 
   async *list(prefix = '', options: ListOptions = {}): AsyncIterable<ObjectInfo> {
+    validateLocalPrefix(prefix);
     // Start the walk at the deepest folder the prefix names, not at the root.
     const slash = prefix.lastIndexOf('/');
     const dirKey = slash < 0 ? '' : prefix.slice(0, slash + 1);
@@ -147,11 +163,17 @@ export class LocalBackend implements Backend {
     const path = this.pathOf(key);
     const temp = await this.tempPath();
     try {
-      await copyFile(sourcePath, temp);
+      try {
+        await copyFile(sourcePath, temp);
+      } catch (err) {
+        throw this.readError(err, sourceKey, sourcePath);
+      }
+      if (this.fsync) await syncFile(temp);
+      await this.moveIntoPlace(temp, path, key, false);
     } catch (err) {
-      throw this.readError(err, sourceKey, sourcePath);
+      await unlink(temp).catch(() => {});
+      throw err;
     }
-    await this.moveIntoPlace(temp, path, key, false);
   }
 
   async delete(key: string): Promise<void> {
@@ -242,6 +264,8 @@ export class LocalBackend implements Backend {
         } else {
           await rename(temp, path);
         }
+        // The new name must survive a crash too, before any manifest can point at it.
+        if (this.fsync) await syncFolder(dirname(path));
         return;
       } catch (err) {
         const code = errnoCode(err);
@@ -276,7 +300,7 @@ export class LocalBackend implements Backend {
 
   /** access() says yes to root whatever the permissions; only a real write proves it. */
   private async probeWrite(): Promise<void> {
-    const temp = await this.tempPath();
+    const temp = join(this.root, `.twinvault-probe-${randomBytes(6).toString('hex')}`);
     try {
       const handle = await open(temp, 'wx');
       await handle.close();
@@ -287,7 +311,7 @@ export class LocalBackend implements Backend {
   }
 
   private readError(err: unknown, key: string, path: string) {
-    if (err instanceof NotFoundError || err instanceof LocalPathError) return err;
+    if (isTwinvaultError(err)) return err;
     const code = errnoCode(err);
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return this.notFound(key);
     return fsError(err, 'read', path);
@@ -295,6 +319,24 @@ export class LocalBackend implements Backend {
 
   private notFound(key: string) {
     return new NotFoundError(`no object ${JSON.stringify(key)} in ${this.location}`);
+  }
+}
+
+async function syncFolder(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } catch {
+    // Some platforms (Windows) cannot fsync a folder; the file itself was synced.
+  } finally {
+    await handle.close();
+  }
+}
+
+function validateLocalPrefix(prefix: string): void {
+  validatePrefix(prefix);
+  if (prefix.startsWith(TEMP_DIR)) {
+    throw new UsageError(`invalid list prefix ${JSON.stringify(prefix)}: ${TEMP_DIR}/ is reserved`);
   }
 }
 

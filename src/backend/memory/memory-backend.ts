@@ -15,7 +15,7 @@ import type {
 } from '../backend.js';
 import { readExactly } from '../body.js';
 import { streamCopy } from '../copy.js';
-import { compareKeys, validateKey } from '../keys.js';
+import { compareKeys, validateKey, validatePrefix } from '../keys.js';
 import { resolveRange } from '../range.js';
 
 interface StoredObject {
@@ -37,6 +37,8 @@ export class MemoryBackend implements Backend {
   ) {}
 
   async check(): Promise<void> {}
+
+  async create(): Promise<void> {}
 
   async put(key: string, body: BodySource, options: PutOptions = {}): Promise<void> {
     validateKey(key);
@@ -64,6 +66,7 @@ export class MemoryBackend implements Backend {
   }
 
   async *list(prefix = '', options: ListOptions = {}): AsyncIterable<ObjectInfo> {
+    validatePrefix(prefix);
     const keys = [...this.objects.keys()].filter((key) => key.startsWith(prefix)).sort(compareKeys);
     for (const key of keys) {
       if (options.startAfter !== undefined && compareKeys(key, options.startAfter) <= 0) continue;

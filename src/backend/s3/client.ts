@@ -15,7 +15,10 @@ export function createS3Client(options: S3BackendOptions): S3Client {
   const env = options.env ?? process.env;
   const region =
     options.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? (endpoint ? 'us-east-1' : undefined);
-  const checksumMode = options.checksumMode === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
+  const checksumMode =
+    options.checksumMode === 'when_required' || quirks.uploadChecksum === 'md5'
+      ? 'WHEN_REQUIRED'
+      : 'WHEN_SUPPORTED';
   const config: S3ClientConfig = {
     forcePathStyle: options.pathStyle ?? (endpoint !== undefined && quirks.pathStyle),
     followRegionRedirects: true,

@@ -68,6 +68,30 @@ export function mapS3Error(err: unknown, context: S3ErrorContext): TwinvaultErro
   if (name === 'PreconditionFailed' || status === 412) {
     return new AlreadyExistsError(`object ${what} already exists`, options);
   }
+  if (name === 'ConditionalRequestConflict' || status === 409) {
+    return new StorageError(`a concurrent write to ${what} conflicted with this one (${name})`, {
+      ...options,
+      retryable: true,
+    });
+  }
+  if (name === 'RequestTimeTooSkewed') {
+    return new StorageError(
+      `the store at ${context.endpoint} rejected the request: this machine's clock is off`,
+      {
+        ...options,
+        hint: 'synchronise the system clock (NTP) and try again',
+      },
+    );
+  }
+  if (name === 'InvalidObjectState') {
+    return new StorageError(
+      `object ${what} is archived (Glacier/Deep Archive) and must be restored before it can be read`,
+      {
+        ...options,
+        hint: 'restore it with "aws s3api restore-object", or use a storage class that can be read directly',
+      },
+    );
+  }
   if (ACCESS_CODES.has(name) || status === 403) {
     return new AccessDeniedError(
       `access denied to bucket "${context.bucket}" at ${context.endpoint} (${context.operation}${context.key === undefined ? '' : ` "${context.key}"`}) using credentials from ${context.credentialSource}: ${describeAccessCode(name)}`,
@@ -96,7 +120,10 @@ export function mapS3Error(err: unknown, context: S3ErrorContext): TwinvaultErro
       { ...options, hint: 'check the endpoint URL, the network and that the store is running' },
     );
   }
-  const retryable = status === undefined || status >= 500 || status === 429 || name === 'SlowDown';
+  const fromStore = shape.$metadata !== undefined;
+  const retryable =
+    fromStore &&
+    (status === undefined || status >= 500 || status === 429 || name === 'SlowDown' || name === 'BadDigest');
   const detail = shape.message && shape.message !== name ? `${name}: ${shape.message}` : name;
   return new StorageError(
     `S3 ${context.operation} of ${what} failed${status ? ` with HTTP ${status}` : ''}: ${detail}`,

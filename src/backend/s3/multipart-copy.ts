@@ -16,6 +16,8 @@ export interface MultipartCopyJob {
   /** "bucket/key", URL-encoded, as CopySource wants it. */
   copySource: string;
   size: number;
+  /** Every part copy requires this ETag, so a source replaced mid-copy fails instead of splicing. */
+  sourceEtag: string;
   /** Content type, metadata, encryption and storage class for the new object. */
   params: Record<string, unknown>;
   partSize: number;
@@ -52,6 +54,7 @@ export async function multipartCopy(job: MultipartCopyJob): Promise<void> {
               PartNumber: index + 1,
               CopySource: job.copySource,
               CopySourceRange: `bytes=${range.start}-${range.end}`,
+              ...(job.sourceEtag ? { CopySourceIfMatch: job.sourceEtag } : {}),
             }),
           )
           .catch((err: unknown) => {
@@ -61,7 +64,12 @@ export async function multipartCopy(job: MultipartCopyJob): Promise<void> {
         parts[index] = { PartNumber: index + 1, ETag: result.CopyPartResult!.ETag! };
       }
     };
-    await Promise.all(Array.from({ length: Math.min(job.concurrency, ranges.length) }, worker));
+    // Wait for every worker, failed or not, so no part copy is still running when we abort.
+    const results = await Promise.allSettled(
+      Array.from({ length: Math.min(job.concurrency, ranges.length) }, worker),
+    );
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure) throw failure.reason;
     await client.send(
       new CompleteMultipartUploadCommand({
         Bucket: bucket,

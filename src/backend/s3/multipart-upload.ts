@@ -35,10 +35,11 @@ export interface MultipartUploadJob {
  */
 export async function multipartUpload(
   job: MultipartUploadJob,
-  stream: AsyncIterable<Uint8Array>,
+  openStream: () => Promise<AsyncIterable<Uint8Array>>,
 ): Promise<void> {
   const { client, bucket, key } = job;
   let uploadId: string | undefined;
+  let stream: AsyncIterable<Uint8Array> | undefined;
   try {
     const created = await client.send(
       new CreateMultipartUploadCommand({
@@ -49,6 +50,7 @@ export async function multipartUpload(
       }),
     );
     uploadId = created.UploadId;
+    stream = await openStream();
     const parts = await uploadParts(job, uploadId!, stream);
     await client.send(
       new CompleteMultipartUploadCommand({
@@ -60,6 +62,7 @@ export async function multipartUpload(
       }),
     );
   } catch (err) {
+    (stream as { destroy?: () => void } | undefined)?.destroy?.();
     if (uploadId !== undefined) {
       await client
         .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))

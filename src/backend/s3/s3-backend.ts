@@ -1,6 +1,8 @@
 import { Readable } from 'node:stream';
 import {
+  type BucketLocationConstraint,
   CopyObjectCommand,
+  CreateBucketCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   type DeleteObjectsCommandOutput,
@@ -26,7 +28,8 @@ import type {
 } from '../backend.js';
 import { readExactly } from '../body.js';
 import { streamCopy } from '../copy.js';
-import { joinKey, validateKey } from '../keys.js';
+import { joinKey, validateKey, validatePrefix } from '../keys.js';
+import { resolveRange } from '../range.js';
 import { createS3Client } from './client.js';
 import { describeCredentialSource } from './credential-source.js';
 import { mapS3Error } from './errors.js';
@@ -97,13 +100,37 @@ export class S3Backend implements Backend {
     }
   }
 
+  async create(): Promise<void> {
+    const region = await this.client.config.region();
+    try {
+      await this.client.send(
+        new CreateBucketCommand({
+          Bucket: this.bucket,
+          // us-east-1 is the one region that must not be named here.
+          ...(region && region !== 'us-east-1'
+            ? { CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint } }
+            : {}),
+        }),
+      );
+    } catch (err) {
+      const name = (err as { name?: string }).name;
+      if (name === 'BucketAlreadyOwnedByYou') return;
+      if (name === 'BucketAlreadyExists') {
+        throw new StorageError(
+          `bucket "${this.bucket}" already exists and belongs to someone else; choose another name`,
+          { cause: err },
+        );
+      }
+      throw this.error(err, 'CreateBucket');
+    }
+  }
+
   async put(key: string, body: BodySource, options: PutOptions = {}): Promise<void> {
     const fullKey = this.fullKey(key);
     if (options.createOnly && this.capabilities.createOnly === 'best-effort') await this.refuseIfExists(key);
     const params = writeParams(this.options, options);
-    const stream = await openBody(body, key);
     if (body.size <= this.settings.multipartThreshold) {
-      const data = await readExactly(stream, body.size, `upload of ${key}`);
+      const data = await readExactly(await openBody(body, key), body.size, `upload of ${key}`);
       try {
         await this.client.send(
           new PutObjectCommand({
@@ -135,12 +162,13 @@ export class S3Backend implements Backend {
         expectedSize: body.size,
         mapError: (err, operation) => this.error(err, operation, key),
       },
-      stream,
+      () => openBody(body, key),
     );
   }
 
   async get(key: string, options: GetOptions = {}): Promise<Readable> {
     const range = options.range;
+    if (range) resolveRange(range, Number.MAX_SAFE_INTEGER, key);
     if (range?.length === 0) {
       await this.head(key);
       return Readable.from([]);
@@ -184,6 +212,7 @@ export class S3Backend implements Backend {
   }
 
   async *list(prefix = '', options: ListOptions = {}): AsyncIterable<ObjectInfo> {
+    validatePrefix(prefix);
     const root = this.prefix === '' ? '' : `${this.prefix}/`;
     const pages = paginateListObjectsV2(
       { client: this.client, pageSize: LIST_PAGE },
@@ -210,9 +239,11 @@ export class S3Backend implements Backend {
   }
 
   async copy(sourceKey: string, key: string, options: CopyOptions = {}): Promise<void> {
-    const from = options.from ?? this;
+    const requested = options.from ?? this;
+    // Decorators around the source hide its type; look through them to decide on a server-side copy.
+    const from = (requested as { innermost?: () => Backend }).innermost?.() ?? requested;
     if (!(from instanceof S3Backend) || from.storeIdentity !== this.storeIdentity) {
-      return streamCopy(from, sourceKey, this, key);
+      return streamCopy(requested, sourceKey, this, key);
     }
     const source = await from.head(sourceKey);
     const copySource = encodeCopySource(from.bucket, from.fullKey(sourceKey));
@@ -224,6 +255,7 @@ export class S3Backend implements Backend {
         bucket: this.bucket,
         key: this.fullKey(key),
         copySource,
+        sourceEtag: source.etag,
         size: source.size,
         params: writeParams(this.options, put),
         partSize: this.settings.copyPartSize,

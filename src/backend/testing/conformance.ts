@@ -52,8 +52,29 @@ export function describeBackendConformance(
     const text = async (key: string, range?: { offset: number; length?: number }) =>
       (await readAll(await backend.get(key, range ? { range } : {}))).toString('utf8');
 
-    it('checks that its location is usable', async () => {
+    it('checks that its location is usable, and create() leaves an existing one alone', async () => {
       await expect(backend.check()).resolves.toBeUndefined();
+      await backend.put('create/kept', bodyFromBuffer('kept'));
+      await backend.create();
+      expect(await text('create/kept')).toBe('kept');
+    });
+
+    it('does not treat a folder-like prefix of other keys as an object', async () => {
+      await backend.put('folderish/inner', bodyFromBuffer('x'));
+      await expect(backend.get('folderish')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await expect(backend.head('folderish')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    });
+
+    it('lets exactly one of several concurrent create-only writes win', async () => {
+      const attempts = await Promise.allSettled(
+        Array.from({ length: 5 }, (_, i) =>
+          backend.put('create-only/race', bodyFromBuffer(`writer ${i}`), { createOnly: true }),
+        ),
+      );
+      expect(attempts.filter((a) => a.status === 'fulfilled')).toHaveLength(1);
+      for (const attempt of attempts) {
+        if (attempt.status === 'rejected') expect(attempt.reason).toMatchObject({ code: 'ALREADY_EXISTS' });
+      }
     });
 
     it('stores, reads and describes a small object', async () => {
@@ -110,6 +131,9 @@ export function describeBackendConformance(
       expect(await text('range/digits', { offset: 10 })).toBe('');
       await expect(backend.get('range/missing', { range: { offset: 0, length: 1 } })).rejects.toMatchObject({
         code: 'NOT_FOUND',
+      });
+      await expect(backend.get('range/digits', { range: { offset: -1, length: 2 } })).rejects.toMatchObject({
+        code: 'USAGE',
       });
     });
 
@@ -230,7 +254,12 @@ export function describeBackendConformance(
         'x'.repeat(1025),
       ]) {
         await expect(backend.put(key, bodyFromBuffer('x'))).rejects.toMatchObject({ code: 'USAGE' });
+        await expect(backend.get(key)).rejects.toMatchObject({ code: 'USAGE' });
+        await expect(backend.head(key)).rejects.toMatchObject({ code: 'USAGE' });
+        await expect(backend.delete(key)).rejects.toMatchObject({ code: 'USAGE' });
+        await expect(backend.copy('small/hello.txt', key)).rejects.toMatchObject({ code: 'USAGE' });
       }
+      await expect(collect(backend.list('../'))).rejects.toMatchObject({ code: 'USAGE' });
     });
 
     it('fails a write whose body is shorter or longer than declared, storing nothing', async () => {

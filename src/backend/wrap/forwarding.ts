@@ -11,7 +11,16 @@ import type {
   PutOptions,
 } from '../backend.js';
 
-export type Operation = 'check' | 'put' | 'get' | 'head' | 'list' | 'copy' | 'delete' | 'deleteMany';
+export type Operation =
+  | 'check'
+  | 'create'
+  | 'put'
+  | 'get'
+  | 'head'
+  | 'list'
+  | 'copy'
+  | 'delete'
+  | 'deleteMany';
 
 /**
  * Base of the backend decorators: forwards every call to `inner` through `around()`, so a
@@ -35,6 +44,9 @@ export class ForwardingBackend implements Backend {
   check(): Promise<void> {
     return this.around('check', undefined, () => this.inner.check());
   }
+  create(): Promise<void> {
+    return this.around('create', undefined, () => this.inner.create());
+  }
   put(key: string, body: BodySource, options?: PutOptions): Promise<void> {
     return this.around('put', key, () => this.inner.put(key, body, options));
   }
@@ -44,18 +56,22 @@ export class ForwardingBackend implements Backend {
   head(key: string): Promise<ObjectHead> {
     return this.around('head', key, () => this.inner.head(key));
   }
+  /** One around() per listing (its first page); later pages are forwarded as they come. */
   async *list(prefix?: string, options?: ListOptions): AsyncIterable<ObjectInfo> {
     const iterator = this.inner.list(prefix, options)[Symbol.asyncIterator]();
-    for (;;) {
-      const next = await this.around('list', prefix, () => iterator.next());
-      if (next.done) return;
-      yield next.value;
+    try {
+      let next = await this.around('list', prefix, () => iterator.next());
+      while (!next.done) {
+        yield next.value;
+        next = await iterator.next();
+      }
+    } finally {
+      // Stopping early must still let the inner listing clean up.
+      await iterator.return?.();
     }
   }
   copy(sourceKey: string, key: string, options?: CopyOptions): Promise<void> {
-    // A decorator wrapping the source backend must not hide it from a server-side copy.
-    const from = options?.from instanceof ForwardingBackend ? options.from.innermost() : options?.from;
-    return this.around('copy', key, () => this.inner.copy(sourceKey, key, from ? { from } : {}));
+    return this.around('copy', key, () => this.inner.copy(sourceKey, key, options));
   }
   delete(key: string): Promise<void> {
     return this.around('delete', key, () => this.inner.delete(key));

@@ -1,0 +1,55 @@
+import ignore, { type Ignore } from 'ignore';
+
+export const IGNORE_FILE = '.twinvaultignore';
+export const CACHEDIR_TAG = 'CACHEDIR.TAG';
+/** The first bytes of a valid cache directory tag (https://bford.info/cachedir/). */
+export const CACHEDIR_SIGNATURE = 'Signature: 8a477f597d28d172789f06886806bc55';
+
+interface FolderRules {
+  /** The folder's path relative to the source root, "" for the root, else ending in "/". */
+  base: string;
+  rules: Ignore;
+}
+
+/**
+ * Exclusion for one source, with gitignore semantics throughout: --exclude and the config's
+ * exclude patterns apply from the source root, each `.twinvaultignore` from its own folder, and a
+ * later, deeper rule (including a "!" negation) overrides an earlier one. Include patterns, when
+ * given, limit which files are kept; folders are always walked.
+ */
+export class IgnoreRules {
+  private constructor(
+    private readonly chain: FolderRules[],
+    private readonly include: Ignore | undefined,
+  ) {}
+
+  static forSource(exclude: string[], include: string[]): IgnoreRules {
+    return new IgnoreRules(
+      [{ base: '', rules: ignore({ allowRelativePaths: true }).add(exclude) }],
+      include.length > 0 ? ignore({ allowRelativePaths: true }).add(include) : undefined,
+    );
+  }
+
+  /** The rules inside a folder that has its own .twinvaultignore. */
+  withFolderRules(folder: string, content: string): IgnoreRules {
+    const base = folder === '' ? '' : `${folder}/`;
+    return new IgnoreRules(
+      [...this.chain, { base, rules: ignore({ allowRelativePaths: true }).add(content) }],
+      this.include,
+    );
+  }
+
+  /** Whether the entry at `path` (relative to the source root) is left out. */
+  excludes(path: string, isDir: boolean): boolean {
+    let excluded = false;
+    for (const { base, rules } of this.chain) {
+      if (!path.startsWith(base)) continue;
+      const relative = path.slice(base.length) + (isDir ? '/' : '');
+      const verdict = rules.test(relative);
+      if (verdict.ignored) excluded = true;
+      else if (verdict.unignored) excluded = false;
+    }
+    if (excluded || isDir || !this.include) return excluded;
+    return !this.include.ignores(path);
+  }
+}
