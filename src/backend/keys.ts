@@ -27,6 +27,10 @@ function keyProblem(key: string): string | undefined {
   return undefined;
 }
 
+export function isValidKey(key: string): boolean {
+  return keyProblem(key) === undefined;
+}
+
 /** A list prefix obeys the key rules, except that it may be empty or end in "/". */
 export function validatePrefix(prefix: string): void {
   if (prefix === '') return;

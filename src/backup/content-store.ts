@@ -1,0 +1,55 @@
+import type { Backend } from '../backend/backend.js';
+import type { SnapshotRef } from '../repository/snapshots.js';
+import { BlobIndex } from './blob-index.js';
+import type { ContentStore } from './file-saver.js';
+import type { ManifestCache } from './manifest-cache.js';
+
+/**
+ * The ContentStore of one backup run: the repository-wide blob index, loaded only when the first
+ * new or changed file needs it (a run with no changes never pays for it), plus uploads in flight.
+ */
+export class RunContentStore implements ContentStore {
+  private index: Promise<BlobIndex> | undefined;
+  private readonly inFlight = new Map<string, Promise<string>>();
+
+  constructor(
+    private readonly backend: Backend,
+    private readonly cache: ManifestCache,
+    private readonly snapshots: SnapshotRef[],
+  ) {}
+
+  async find(sha256: string): Promise<string | undefined> {
+    return (await this.loadIndex()).get(sha256);
+  }
+
+  async store(sha256: string, upload: () => Promise<string>): Promise<{ key: string; uploaded: boolean }> {
+    const index = await this.loadIndex();
+    const known = index.get(sha256);
+    if (known) return { key: known, uploaded: false };
+    const pending = this.inFlight.get(sha256);
+    if (pending) return { key: await pending, uploaded: false };
+    const started = upload().then((key) => {
+      index.add(sha256, key);
+      return key;
+    });
+    this.inFlight.set(sha256, started);
+    try {
+      return { key: await started, uploaded: true };
+    } finally {
+      this.inFlight.delete(sha256);
+    }
+  }
+
+  /** Records the run's own manifest in the saved index, if the index was loaded at all. */
+  async finish(ref: SnapshotRef): Promise<void> {
+    if (!this.index) return;
+    const index = await this.index;
+    index.markManifest(ref);
+    await index.save();
+  }
+
+  private loadIndex(): Promise<BlobIndex> {
+    this.index ??= BlobIndex.load(this.cache, this.backend, this.snapshots);
+    return this.index;
+  }
+}

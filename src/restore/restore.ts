@@ -1,0 +1,257 @@
+import type { BigIntStats } from 'node:fs';
+import { chmod, lchown, link, lstat, lutimes, mkdir, readlink, rm, symlink, unlink, utimes } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { type Clock, systemClock } from '../clock.js';
+import { IntegrityError, LocalPathError, TwinvaultError } from '../errors.js';
+import { SLASH, entryPathBytes } from '../fs/names.js';
+import { runPool } from '../util/pool.js';
+import type { DirEntry, Entry, FileEntry, SymlinkEntry } from '../repository/manifest.js';
+import { decodeManifest } from '../repository/manifest-codec.js';
+import type { Repository } from '../repository/repository.js';
+import type { SnapshotRef } from '../repository/snapshots.js';
+import { checkNoEntryBelowNonFolder, safeSegments } from './safe-paths.js';
+import { downloadVerified, hasContent } from './file-writer.js';
+
+export type OverwriteMode = 'never' | 'if-changed' | 'always';
+
+export interface RestoreOptions {
+  repository: Repository;
+  snapshot: SnapshotRef;
+  target: string;
+  /** Restore only these paths (and what lies below them), as `<source>/<path>`. */
+  include?: string[];
+  overwrite?: OverwriteMode;
+  dryRun?: boolean;
+  concurrency?: number;
+  clock?: Clock;
+  onEvent?: (event: RestoreEvent) => void;
+}
+
+export type RestoreAction = 'restore' | 'skip-existing' | 'skip-identical';
+
+export type RestoreEvent =
+  | { type: 'planned'; files: number; bytes: number }
+  | { type: 'file'; path: string; action: RestoreAction; bytes: number };
+
+export interface RestoreSummary {
+  snapshot: string;
+  target: string;
+  dryRun: boolean;
+  files: { restored: number; skippedExisting: number; skippedIdentical: number };
+  dirs: number;
+  symlinks: number;
+  bytesRestored: number;
+  durationMs: number;
+  /** With dryRun: what would happen to each entry. */
+  plan?: Array<{ path: string; type: Entry['type']; action: RestoreAction }>;
+}
+
+const RUNNING_AS_ROOT = process.getuid?.() === 0;
+
+/**
+ * Restores a snapshot, or part of it, into `target`. Every entry path is checked before anything
+ * is written: nothing can land outside the target, nor be written through a symlink. File
+ * content is verified against its SHA-256; modes, times (and owners, as root) are set after
+ * content; folders last, deepest first, so writing into them does not disturb their times.
+ */
+export async function restore(options: RestoreOptions): Promise<RestoreSummary> {
+  const clock = options.clock ?? systemClock;
+  const started = clock.now();
+  const { backend } = options.repository;
+  const where = `snapshot ${options.snapshot.host}/${options.snapshot.stamp}`;
+  const overwrite = options.overwrite ?? 'if-changed';
+  const target = resolve(options.target);
+
+  const { entries: stream } = await decodeManifest(await backend.get(options.snapshot.key), `${backend.location}/${options.snapshot.key}`);
+  const entries: Entry[] = [];
+  const includes = (options.include ?? []).map((path) => path.replace(/^\/+|\/+$/g, ''));
+  for await (const entry of stream) {
+    if (includes.length === 0 || includes.some((inc) => entry.path === inc || entry.path.startsWith(`${inc}/`))) {
+      entries.push(entry);
+    }
+  }
+  if (includes.length > 0 && entries.length === 0) {
+    throw new TwinvaultError('NOT_FOUND', `nothing in ${where} matches ${includes.map((i) => `"${i}"`).join(', ')}`, {
+      hint: `list its contents with "twinvault ls ${options.snapshot.host}/${options.snapshot.stamp}"`,
+    });
+  }
+  const paths = new Map(entries.map((entry) => [entry, safeSegments(entry, where)]));
+  checkNoEntryBelowNonFolder(entries, where);
+
+  const summary: RestoreSummary = {
+    snapshot: options.snapshot.id,
+    target,
+    dryRun: options.dryRun ?? false,
+    files: { restored: 0, skippedExisting: 0, skippedIdentical: 0 },
+    dirs: 0,
+    symlinks: 0,
+    bytesRestored: 0,
+    durationMs: 0,
+  };
+  const files = entries.filter((entry): entry is FileEntry => entry.type === 'file');
+  options.onEvent?.({ type: 'planned', files: files.length, bytes: files.reduce((sum, f) => sum + f.size, 0) });
+  const writer = new TargetWriter(Buffer.from(target), overwrite, summary.dryRun);
+  if (!summary.dryRun) await mkdir(target, { recursive: true });
+  const plan: NonNullable<RestoreSummary['plan']> = [];
+  const record = (entry: Entry, action: RestoreAction, bytes = 0) => {
+    if (summary.dryRun) plan.push({ path: entry.path, type: entry.type, action });
+    if (entry.type === 'file') {
+      if (action === 'restore') summary.files.restored++;
+      else if (action === 'skip-existing') summary.files.skippedExisting++;
+      else summary.files.skippedIdentical++;
+      summary.bytesRestored += bytes;
+      options.onEvent?.({ type: 'file', path: entry.path, action, bytes });
+    }
+  };
+
+  const dirs = entries.filter((entry): entry is DirEntry => entry.type === 'dir');
+  for (const dir of dirs) {
+    await writer.ensureDir(paths.get(dir)!, dir.path);
+    summary.dirs++;
+    record(dir, 'restore');
+  }
+
+  // Hard links: the first file of each group is downloaded; the others link to it afterwards.
+  const firstOfGroup = new Map<number, FileEntry>();
+  const linked: FileEntry[] = [];
+  const downloads = files.filter((file) => {
+    if (file.linkGroup === undefined) return true;
+    if (firstOfGroup.has(file.linkGroup)) {
+      linked.push(file);
+      return false;
+    }
+    firstOfGroup.set(file.linkGroup, file);
+    return true;
+  });
+  await runPool(downloads, options.concurrency ?? 8, async (file) => {
+    const segments = paths.get(file)!;
+    const destination = await writer.prepareFile(segments, file);
+    if (destination.action !== 'restore') return record(file, destination.action);
+    if (summary.dryRun) return record(file, 'restore', file.size);
+    const bytes = await downloadVerified(backend, file, destination.path);
+    await applyMetadata(destination.path, file);
+    record(file, 'restore', bytes);
+  });
+  for (const file of linked) {
+    const first = firstOfGroup.get(file.linkGroup!)!;
+    const destination = await writer.prepareFile(paths.get(file)!, file);
+    if (destination.action !== 'restore' || summary.dryRun) {
+      record(file, destination.action);
+      continue;
+    }
+    await link(writer.pathOf(paths.get(first)!), destination.path);
+    record(file, 'restore', 0);
+  }
+
+  for (const entry of entries.filter((e): e is SymlinkEntry => e.type === 'symlink')) {
+    const action = await writer.placeSymlink(paths.get(entry)!, entry);
+    summary.symlinks++;
+    record(entry, action);
+  }
+
+  if (!summary.dryRun) {
+    for (const dir of [...dirs].reverse()) await applyMetadata(writer.pathOf(paths.get(dir)!), dir);
+  }
+  if (summary.dryRun) summary.plan = plan;
+  summary.durationMs = clock.now().getTime() - started.getTime();
+  return summary;
+}
+
+/** All writing below the target goes through here, which refuses to follow symlinks. */
+class TargetWriter {
+  private readonly verifiedDirs = new Set<string>();
+
+  constructor(
+    private readonly root: Buffer,
+    private readonly overwrite: OverwriteMode,
+    private readonly dryRun: boolean,
+  ) {}
+
+  pathOf(segments: Buffer[]): Buffer {
+    return Buffer.concat([this.root, ...segments.flatMap((segment) => [SLASH, segment])]);
+  }
+
+  /** Creates the folder and every missing parent; an existing symlink or file on the way is refused. */
+  async ensureDir(segments: Buffer[], display: string): Promise<void> {
+    for (let depth = 1; depth <= segments.length; depth++) {
+      const path = this.pathOf(segments.slice(0, depth));
+      const id = path.toString('latin1');
+      if (this.verifiedDirs.has(id)) continue;
+      const info = await lstatOrUndefined(path);
+      if (info === undefined) {
+        if (!this.dryRun) await mkdir(path);
+      } else if (info.isSymbolicLink()) {
+        throw new IntegrityError(`refusing to restore ${JSON.stringify(display)}: ${path.toString()} is a symlink, and restore never writes through one`);
+      } else if (!info.isDirectory()) {
+        throw new LocalPathError(`cannot restore ${JSON.stringify(display)}: ${path.toString()} exists and is not a folder`, {
+          hint: 'move it away, or restore into another target folder',
+        });
+      }
+      this.verifiedDirs.add(id);
+    }
+  }
+
+  /** Decides what to do with a file's destination, clearing the way when it is to be written. */
+  async prepareFile(segments: Buffer[], file: FileEntry): Promise<{ action: RestoreAction; path: Buffer }> {
+    await this.ensureDir(segments.slice(0, -1), file.path);
+    const path = this.pathOf(segments);
+    const existing = await lstatOrUndefined(path);
+    if (existing) {
+      if (this.overwrite === 'never') return { action: 'skip-existing', path };
+      if (
+        this.overwrite === 'if-changed' &&
+        existing.isFile() &&
+        Number(existing.size) === file.size &&
+        (await hasContent(path, file))
+      ) {
+        if (!this.dryRun) await applyMetadata(path, file);
+        return { action: 'skip-identical', path };
+      }
+      if (existing.isDirectory()) {
+        throw new LocalPathError(`cannot restore file ${JSON.stringify(file.path)}: a folder stands at ${path.toString()}`);
+      }
+      // Replace a symlink or file; never write through it.
+      if (!this.dryRun) await unlink(path);
+    }
+    return { action: 'restore', path };
+  }
+
+  async placeSymlink(segments: Buffer[], entry: SymlinkEntry): Promise<RestoreAction> {
+    await this.ensureDir(segments.slice(0, -1), entry.path);
+    const path = this.pathOf(segments);
+    const target = entry.targetBytes ? Buffer.from(entry.targetBytes, 'base64') : Buffer.from(entry.target);
+    const existing = await lstatOrUndefined(path);
+    if (existing) {
+      if (this.overwrite === 'never') return 'skip-existing';
+      if (existing.isSymbolicLink() && (await readlink(path, { encoding: 'buffer' })).equals(target)) return 'skip-identical';
+      if (!this.dryRun) await rm(path, { recursive: false, force: true });
+    }
+    if (this.dryRun) return 'restore';
+    await symlink(target, path);
+    if (RUNNING_AS_ROOT) await lchown(path, entry.uid, entry.gid).catch(() => {});
+    const mtime = nsToSeconds(entry.mtime);
+    await lutimes(path, mtime, mtime).catch(() => {});
+    return 'restore';
+  }
+}
+
+async function applyMetadata(path: Buffer, entry: FileEntry | DirEntry): Promise<void> {
+  if (RUNNING_AS_ROOT) await lchown(path, entry.uid, entry.gid);
+  await chmod(path, entry.mode);
+  const mtime = nsToSeconds(entry.mtime);
+  await utimes(path, mtime, mtime);
+}
+
+function nsToSeconds(ns: string): number {
+  const value = BigInt(ns);
+  return Number(value / 1_000_000_000n) + Number(value % 1_000_000_000n) / 1e9;
+}
+
+async function lstatOrUndefined(path: Buffer): Promise<BigIntStats | undefined> {
+  try {
+    return await lstat(path, { bigint: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
