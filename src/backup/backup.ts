@@ -26,7 +26,7 @@ import type { BackupEventHandler } from './events.js';
 import { ChangedWhileReadingError, saveFile } from './file-saver.js';
 import { runPool } from '../util/pool.js';
 import { IgnoreRules } from './ignore-rules.js';
-import { ManifestCache } from './manifest-cache.js';
+import { ManifestCache } from '../repository/manifest-cache.js';
 import { loadParents } from './parents.js';
 import { type ScanItem, reason, scanSource } from './scanner.js';
 

@@ -1,7 +1,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import type { Backend } from '../backend/backend.js';
 import type { SnapshotRef } from '../repository/snapshots.js';
-import type { ManifestCache } from './manifest-cache.js';
+import type { ManifestCache } from '../repository/manifest-cache.js';
 
 const FILE = 'blobs.json';
 

@@ -1,7 +1,7 @@
 import type { Backend } from '../backend/backend.js';
 import type { FileEntry } from '../repository/manifest.js';
 import type { SnapshotRef } from '../repository/snapshots.js';
-import type { ManifestCache } from './manifest-cache.js';
+import type { ManifestCache } from '../repository/manifest-cache.js';
 
 const MAX_LOOKBACK = 10;
 

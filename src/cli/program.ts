@@ -5,7 +5,8 @@ import type { GlobalOptions } from './output.js';
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 /** A command's action, loaded only when that command runs, so `--help` and others start fast. */
-type Action = (global: GlobalOptions, options: Record<string, unknown>, args: string[]) => Promise<void>;
+// biome-ignore lint/suspicious/noExplicitAny: each command declares the flags commander parsed for it
+type Action = (global: GlobalOptions, options: any, args: string[]) => Promise<void>;
 const lazy = (load: () => Promise<{ run: Action }>) =>
   async function (this: Command, ...received: unknown[]) {
     const command = received.at(-1) as Command;
@@ -42,5 +43,60 @@ export function buildProgram(): Command {
     .exitOverride()
     .action(lazy(() => import('./commands/config-schema.js')));
 
+  program
+    .command('init')
+    .description('create a repository at the configured location (checks it can write, read, list and delete there)')
+    .option('--create-bucket', 'create the S3 bucket first')
+    .option('--allow-nonempty', 'create the repository even though other objects are there')
+    .exitOverride()
+    .action(lazy(() => import('./commands/init.js')));
+  program
+    .command('backup')
+    .description('back up folders (default: the sources in the config) as a new snapshot')
+    .argument('[path...]', 'folders to back up instead of the configured sources')
+    .option('--host <name>', 'host name recorded in the snapshot (default: this machine\'s)')
+    .option('--tag <tag>', 'tag the snapshot (repeatable)', collect, [])
+    .option('--exclude <pattern>', 'leave out what matches (gitignore syntax; repeatable)', collect, [])
+    .exitOverride()
+    .action(lazy(() => import('./commands/backup.js')));
+  program
+    .command('snapshots')
+    .description('list snapshots')
+    .option('--host <name>', 'only snapshots of this host')
+    .option('--tag <tag>', 'only snapshots with this tag (repeatable: all must match)', collect, [])
+    .exitOverride()
+    .action(lazy(() => import('./commands/snapshots.js')));
+  program
+    .command('ls')
+    .description('list the files in a snapshot')
+    .argument('<snapshot>', 'latest, <host>/<stamp>, or a unique id prefix')
+    .argument('[subpath]', 'only this folder or file, as <source>/<path>')
+    .option('--host <name>', 'with "latest": the latest of this host')
+    .exitOverride()
+    .action(lazy(() => import('./commands/ls.js')));
+  program
+    .command('diff')
+    .description('show what differs between two snapshots')
+    .argument('<snapshot-a>', 'the earlier snapshot')
+    .argument('<snapshot-b>', 'the later snapshot')
+    .option('--host <name>', 'with "latest": the latest of this host')
+    .exitOverride()
+    .action(lazy(() => import('./commands/diff.js')));
+  program
+    .command('restore')
+    .description('restore a snapshot, or part of it, into a folder; every file is checked against its SHA-256')
+    .argument('<snapshot>', 'latest, <host>/<stamp>, or a unique id prefix')
+    .requiredOption('--target <dir>', 'folder to restore into (created if missing)')
+    .option('--include <subpath>', 'restore only this folder or file, as <source>/<path> (repeatable)', collect, [])
+    .option('--overwrite <mode>', 'existing files: never, if-changed (skip identical ones), always', 'if-changed')
+    .option('--dry-run', 'only say what would be restored')
+    .option('--host <name>', 'with "latest": the latest of this host')
+    .exitOverride()
+    .action(lazy(() => import('./commands/restore.js')));
+
   return program;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }

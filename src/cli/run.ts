@@ -9,7 +9,8 @@ export async function run(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return EXIT.ok;
+    // A command may end in a non-error state worth its own code (a backup that skipped files).
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and version arrive as "errors" with exit code 0; every other one is a usage mistake.

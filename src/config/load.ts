@@ -26,6 +26,7 @@ export interface ResolvedConfig {
   repository: RepositoryConfig;
   repositoryOrigin: SettingOrigin;
   sources: SourceConfig[];
+  host: string | undefined;
 }
 
 export const ENV_CONFIG = 'TWINVAULT_CONFIG';
@@ -62,7 +63,7 @@ export async function loadConfig(options: LoadOptions = {}): Promise<ResolvedCon
 
   const folder = configFile ? dirname(configFile) : cwd;
   const sources = file.sources.map((source) => ({ ...source, path: resolveUserPath(source.path, folder) }));
-  return { configFile, repository, repositoryOrigin, sources };
+  return { configFile, repository, repositoryOrigin, sources, host: file.host };
 }
 
 /** Validates parsed JSON against the schema; exported for tests and for `config check`. */

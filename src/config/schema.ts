@@ -122,6 +122,14 @@ export const sourceSchema = z.strictObject({
     .regex(/^[^/\\]+$/, 'a source name cannot contain "/" or "\\"')
     .optional()
     .meta({ description: "Name of the source in snapshot keys; defaults to the folder's base name." }),
+  include: z
+    .array(z.string().min(1))
+    .optional()
+    .meta({ description: 'Only files matching one of these patterns (gitignore syntax, from the source folder) are backed up.' }),
+  exclude: z
+    .array(z.string().min(1))
+    .optional()
+    .meta({ description: 'Patterns to leave out (gitignore syntax, from the source folder).' }),
 });
 
 export const configSchema = z.strictObject({
@@ -131,6 +139,11 @@ export const configSchema = z.strictObject({
     .optional()
     .meta({ description: 'The repository URL, or an object with "url" and S3 settings.' }),
   sources: z.array(sourceSchema).default([]).meta({ description: 'Folders to back up.' }),
+  host: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'letters, digits, ".", "_" and "-"')
+    .optional()
+    .meta({ description: 'Name of this machine in snapshots; defaults to its hostname.' }),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

@@ -3,8 +3,8 @@ import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Backend } from '../backend/backend.js';
 import { readAll } from '../backend/body.js';
-import { type DecodedManifest, decodeManifest } from '../repository/manifest-codec.js';
-import type { SnapshotRef } from '../repository/snapshots.js';
+import { type DecodedManifest, decodeManifest } from './manifest-codec.js';
+import type { SnapshotRef } from './snapshots.js';
 
 /**
  * Local copies of manifests (immutable once written), in the state folder. The local index of

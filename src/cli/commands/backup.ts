@@ -1,0 +1,47 @@
+import { hostname } from 'node:os';
+import { type BackupSource, backup } from '../../backup/backup.js';
+import { stateFolder } from '../../config/paths.js';
+import { withRepository } from '../context.js';
+import { EXIT } from '../exit-codes.js';
+import { formatBytes, formatDuration } from '../format.js';
+import { type GlobalOptions, printResult } from '../output.js';
+import { backupProgress } from '../progress.js';
+
+interface BackupFlags {
+  host?: string;
+  tag: string[];
+  exclude: string[];
+}
+
+export async function run(global: GlobalOptions, flags: BackupFlags, paths: string[]): Promise<void> {
+  await withRepository(
+    global,
+    async ({ config, repository }) => {
+      const sources: BackupSource[] = paths.length > 0 ? paths.map((path) => ({ path })) : config.sources;
+      const progress = backupProgress(global);
+      let summary: Awaited<ReturnType<typeof backup>>;
+      try {
+        summary = await backup({
+          repository,
+          sources,
+          host: flags.host ?? config.host ?? hostname().split('.')[0]!,
+          tags: flags.tag,
+          exclude: flags.exclude,
+          stateFolder: stateFolder(),
+          onEvent: (event) => progress.onEvent(event),
+        });
+      } finally {
+        progress.stop();
+      }
+      const { files } = summary;
+      printResult(global, summary, () => [
+        `snapshot ${summary.id.slice(0, 8)} (${summary.host}/${summary.stamp}) saved`,
+        `  files: ${files.new} new, ${files.changed} changed, ${files.unchanged} unchanged, ${files.skipped} skipped`,
+        `  ${formatBytes(summary.bytesTotal)} in snapshot, ${formatBytes(summary.bytesRead)} read, ${formatBytes(summary.bytesUploaded)} uploaded in ${formatDuration(summary.durationMs)}`,
+        ...(files.skipped > 0 ? [`  ${files.skipped} could not be read and were skipped (listed above); exit code 3`] : []),
+      ]);
+      if (files.skipped > 0) process.exitCode = EXIT.partial;
+    },
+    { autoInit: true },
+  );
+}

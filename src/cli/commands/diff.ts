@@ -1,0 +1,60 @@
+import { stateFolder } from '../../config/paths.js';
+import type { Entry } from '../../repository/manifest.js';
+import { ManifestCache } from '../../repository/manifest-cache.js';
+import { withRepository } from '../context.js';
+import { type GlobalOptions, printResult } from '../output.js';
+import { findSnapshot } from '../snapshot-arg.js';
+
+export interface SnapshotDiff {
+  added: string[];
+  removed: string[];
+  /** Content or type differs. */
+  changed: string[];
+  /** Same content, but mode, mtime or owner differ. */
+  metadata: string[];
+}
+
+export async function run(global: GlobalOptions, flags: { host?: string }, args: string[]): Promise<void> {
+  const [specA, specB] = args as [string, string];
+  await withRepository(global, async ({ backend, repository }) => {
+    const cache = ManifestCache.forRepository(stateFolder(), repository.config.id);
+    const load = async (spec: string) => {
+      const ref = await findSnapshot(backend, spec, flags.host);
+      const map = new Map<string, Entry>();
+      for await (const entry of (await cache.open(backend, ref)).entries) map.set(entry.path, entry);
+      return { ref, map };
+    };
+    const a = await load(specA);
+    const b = await load(specB);
+    const result = diffEntries(a.map, b.map);
+    printResult(global, { from: a.ref.id, to: b.ref.id, ...result }, () => [
+      ...result.added.map((path) => `+ ${path}`),
+      ...result.removed.map((path) => `- ${path}`),
+      ...result.changed.map((path) => `M ${path}`),
+      ...result.metadata.map((path) => `U ${path}`),
+      `${result.added.length} added, ${result.removed.length} removed, ${result.changed.length} changed, ${result.metadata.length} metadata only`,
+    ]);
+  });
+}
+
+export function diffEntries(a: Map<string, Entry>, b: Map<string, Entry>): SnapshotDiff {
+  const diff: SnapshotDiff = { added: [], removed: [], changed: [], metadata: [] };
+  for (const [path, before] of a) {
+    const after = b.get(path);
+    if (!after) diff.removed.push(path);
+    else if (contentOf(before) !== contentOf(after)) diff.changed.push(path);
+    else if (metadataOf(before) !== metadataOf(after)) diff.metadata.push(path);
+  }
+  for (const path of b.keys()) if (!a.has(path)) diff.added.push(path);
+  return diff;
+}
+
+function contentOf(entry: Entry): string {
+  if (entry.type === 'file') return `file:${entry.sha256}:${entry.size}`;
+  if (entry.type === 'symlink') return `symlink:${entry.targetBytes ?? entry.target}`;
+  return 'dir';
+}
+
+function metadataOf(entry: Entry): string {
+  return `${entry.mode}:${entry.mtime}:${entry.uid}:${entry.gid}`;
+}

@@ -1,0 +1,39 @@
+import { stateFolder } from '../../config/paths.js';
+import type { Entry } from '../../repository/manifest.js';
+import { ManifestCache } from '../../repository/manifest-cache.js';
+import { withRepository } from '../context.js';
+import { formatBytes } from '../format.js';
+import type { GlobalOptions } from '../output.js';
+import { findSnapshot, isWithin } from '../snapshot-arg.js';
+
+const TYPE_LETTER = { file: '-', dir: 'd', symlink: 'l' } as const;
+
+export async function run(global: GlobalOptions, flags: { host?: string }, args: string[]): Promise<void> {
+  const [spec, subpath] = args as [string, string | undefined];
+  await withRepository(global, async ({ backend, repository }) => {
+    const ref = await findSnapshot(backend, spec, flags.host);
+    const { entries } = await ManifestCache.forRepository(stateFolder(), repository.config.id).open(backend, ref);
+    // Streamed line by line: a snapshot of millions of files never sits in memory.
+    const out = process.stdout;
+    if (global.json) out.write('[');
+    let first = true;
+    for await (const entry of entries) {
+      if (!isWithin(entry.path, subpath)) continue;
+      if (global.json) {
+        out.write(`${first ? '\n' : ',\n'}${JSON.stringify(entry)}`);
+      } else if (!global.quiet) {
+        out.write(`${describe(entry)}\n`);
+      }
+      first = false;
+    }
+    if (global.json) out.write(first ? ']\n' : '\n]\n');
+  });
+}
+
+function describe(entry: Entry): string {
+  const mode = `${TYPE_LETTER[entry.type]}${entry.mode.toString(8).padStart(4, '0')}`;
+  const size = entry.type === 'file' ? formatBytes(entry.size) : '';
+  const time = new Date(Number(BigInt(entry.mtime) / 1_000_000n)).toISOString().replace('T', ' ').slice(0, 19);
+  const link = entry.type === 'symlink' ? ` -> ${entry.target}` : '';
+  return `${mode}  ${size.padStart(10)}  ${time}  ${entry.path}${link}`;
+}

@@ -1,0 +1,46 @@
+import { stateFolder } from '../../config/paths.js';
+import { ManifestCache } from '../../repository/manifest-cache.js';
+import { readHeaders } from '../../repository/snapshot-headers.js';
+import { listSnapshots } from '../../repository/snapshots.js';
+import { withRepository } from '../context.js';
+import { formatBytes, table } from '../format.js';
+import { type GlobalOptions, printResult } from '../output.js';
+
+export async function run(global: GlobalOptions, flags: { host?: string; tag: string[] }): Promise<void> {
+  await withRepository(global, async ({ backend, repository }) => {
+    const refs = (await listSnapshots(backend)).filter((ref) => !flags.host || ref.host === flags.host);
+    const cache = ManifestCache.forRepository(stateFolder(), repository.config.id);
+    const headers = await readHeaders(backend, cache, refs);
+    const rows = headers
+      .map((header, index) => ({ header, ref: refs[index]! }))
+      .filter(({ header }) => flags.tag.every((tag) => header.tags.includes(tag)))
+      .map(({ header, ref }) => ({
+        id: ref.id,
+        host: header.host,
+        stamp: header.stamp,
+        time: header.time,
+        paths: header.sources.map((source) => source.path),
+        sources: header.sources.map((source) => source.name),
+        tags: header.tags,
+        files: header.summary.files,
+        bytes: header.summary.bytes,
+        parent: header.parent,
+      }));
+    printResult(global, rows, () =>
+      rows.length === 0
+        ? ['no snapshots']
+        : table(
+            ['id', 'time', 'host', 'sources', 'files', 'size', 'tags'],
+            rows.map((row) => [
+              row.id.slice(0, 8),
+              row.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+              row.host,
+              row.sources.join(', '),
+              String(row.files),
+              formatBytes(row.bytes),
+              row.tags.join(', '),
+            ]),
+          ),
+    );
+  });
+}

@@ -1,0 +1,82 @@
+import { SingleBar } from 'cli-progress';
+import type { BackupEvent } from '../backup/events.js';
+import type { RestoreEvent } from '../restore/restore.js';
+import { formatBytes } from './format.js';
+import type { GlobalOptions } from './output.js';
+
+export interface Progress<E> {
+  onEvent(event: E): void;
+  stop(): void;
+}
+
+/** A byte-counting bar (files, bytes, rate, ETA) on a terminal; does nothing when there is none. */
+class ByteBar {
+  private readonly bar: SingleBar | undefined;
+  private bytes = 0;
+  private files = 0;
+  private total = 0;
+  private readonly started = Date.now();
+
+  constructor(global: GlobalOptions, label: string) {
+    if (global.json || global.quiet || !process.stderr.isTTY) return;
+    this.bar = new SingleBar({
+      stream: process.stderr,
+      format: `${label} {bar} {percentage}% | {files} files | {done} of {total} | {rate}/s | ETA {eta_formatted}`,
+      hideCursor: true,
+      etaBuffer: 50,
+      fps: 5,
+    });
+  }
+
+  start(total: number): void {
+    this.total = total;
+    this.bar?.start(Math.max(1, total), 0, this.payload());
+  }
+
+  add(bytes: number): void {
+    this.bytes += bytes;
+    this.files++;
+    this.bar?.update(this.bytes, this.payload());
+  }
+
+  stop(): void {
+    this.bar?.stop();
+  }
+
+  private payload() {
+    const seconds = Math.max(0.001, (Date.now() - this.started) / 1000);
+    return {
+      files: this.files,
+      done: formatBytes(this.bytes),
+      total: formatBytes(this.total),
+      rate: formatBytes(Math.round(this.bytes / seconds)),
+    };
+  }
+}
+
+export function backupProgress(global: GlobalOptions): Progress<BackupEvent> {
+  const bar = new ByteBar(global, 'backup ');
+  const say = (line: string) => {
+    if (!global.quiet && !global.json) process.stderr.write(`${line}\n`);
+  };
+  return {
+    onEvent(event) {
+      if (event.type === 'waiting') say(event.reason);
+      else if (event.type === 'skip') say(`skipped ${event.path}: ${event.reason}`);
+      else if (event.type === 'scanned') bar.start(event.bytesToRead);
+      else if (event.type === 'file' && event.status !== 'unchanged') bar.add(event.size);
+    },
+    stop: () => bar.stop(),
+  };
+}
+
+export function restoreProgress(global: GlobalOptions): Progress<RestoreEvent> {
+  const bar = new ByteBar(global, 'restore');
+  return {
+    onEvent(event) {
+      if (event.type === 'planned') bar.start(event.bytes);
+      else bar.add(event.bytes);
+    },
+    stop: () => bar.stop(),
+  };
+}
