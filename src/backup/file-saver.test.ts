@@ -1,0 +1,31 @@
+import { lstat, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { MemoryBackend } from '../backend/memory/memory-backend.js';
+import { readAll } from '../backend/body.js';
+import { type ContentStore, saveFile } from './file-saver.js';
+
+const noDedup: ContentStore = {
+  find: async () => undefined,
+  store: async (_sha, upload) => ({ key: await upload(), uploaded: true }),
+};
+
+describe('saveFile', () => {
+  it('re-reads a file that changed after it was listed, storing the version it read whole', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'twinvault-saver-'));
+    try {
+      const path = join(dir, 'moving.txt');
+      await writeFile(path, 'first version');
+      const listed = await lstat(path, { bigint: true });
+      await writeFile(path, 'second, longer version');
+      const backend = new MemoryBackend();
+      const saved = await saveFile(backend, noDedup, Buffer.from(path), 'k', listed, 'moving.txt');
+      expect(Number(saved.stat.size)).toBe(22);
+      expect((await readAll(await backend.get('k'))).toString()).toBe('second, longer version');
+      expect((await backend.head('k')).metadata.sha256).toBe(saved.sha256);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
