@@ -47,14 +47,20 @@ async function roundTrip(options: { exclude?: string[]; include?: string[] } = {
 
 describe('names and kinds of files', () => {
   it('keeps names that are not valid UTF-8 byte-exact, with a fallback key', async () => {
-    const raw = Buffer.concat([Buffer.from(`${source}/bad-`), Buffer.from([0xff, 0xfe]), Buffer.from('.txt')]);
+    const raw = Buffer.concat([
+      Buffer.from(`${source}/bad-`),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('.txt'),
+    ]);
     await writeFile(raw, 'latin-1 named file');
     const { manifest, target } = await roundTrip();
     const entry = manifest.find((e) => e.pathBytes !== undefined);
     expect(entry).toBeDefined();
     expect(entry?.type === 'file' && entry.key).toContain('_twinvault_fallback/');
     const restored = await readdir(Buffer.from(join(target, 'src')), { encoding: 'buffer' });
-    expect(restored.map((name) => name.toString('hex'))).toContain(Buffer.from([...Buffer.from('bad-'), 0xff, 0xfe, ...Buffer.from('.txt')]).toString('hex'));
+    expect(restored.map((name) => name.toString('hex'))).toContain(
+      Buffer.from([...Buffer.from('bad-'), 0xff, 0xfe, ...Buffer.from('.txt')]).toString('hex'),
+    );
   });
 
   it('uses a fallback key for control characters and paths longer than S3 keys allow', async () => {
@@ -103,11 +109,20 @@ describe('what is left out', () => {
     await writeFile(join(source, 'project', 'debug.log'), 'd');
     await writeFile(join(source, 'project', 'important.log'), 'i');
     await mkdir(join(source, 'cache'));
-    await writeFile(join(source, 'cache', 'CACHEDIR.TAG'), 'Signature: 8a477f597d28d172789f06886806bc55\n# a cache');
+    await writeFile(
+      join(source, 'cache', 'CACHEDIR.TAG'),
+      'Signature: 8a477f597d28d172789f06886806bc55\n# a cache',
+    );
     await writeFile(join(source, 'cache', 'blob'), 'b');
     const { manifest, summary } = await roundTrip({ exclude: ['build/', '*.tmp'] });
     expect(manifest.map((e) => e.path).sort()).toEqual(
-      ['src', 'src/keep.txt', 'src/project', 'src/project/.twinvaultignore', 'src/project/important.log'].sort(),
+      [
+        'src',
+        'src/keep.txt',
+        'src/project',
+        'src/project/.twinvaultignore',
+        'src/project/important.log',
+      ].sort(),
     );
     expect(summary.notes.map((n) => n.path)).toEqual(['src/cache']);
   });
@@ -131,14 +146,21 @@ describe('locks', () => {
       get(target, property, receiver) {
         if (property === 'put') {
           return async (key: string, ...rest: unknown[]) => {
-            if (!key.startsWith('.twinvault/')) for await (const o of target.list('.twinvault/locks/')) locksSeen.push(o.key);
+            if (!key.startsWith('.twinvault/'))
+              for await (const o of target.list('.twinvault/locks/')) locksSeen.push(o.key);
             return (target.put as (...args: unknown[]) => Promise<void>)(key, ...rest);
           };
         }
         return Reflect.get(target, property, receiver);
       },
     });
-    await backup({ repository: { ...repository, backend: spy }, sources: [{ path: source }], host: 'h', stateFolder: join(dir, 's'), clock });
+    await backup({
+      repository: { ...repository, backend: spy },
+      sources: [{ path: source }],
+      host: 'h',
+      stateFolder: join(dir, 's'),
+      clock,
+    });
     expect(locksSeen.some((key) => key.startsWith('.twinvault/locks/shared-'))).toBe(true);
     const left = [];
     for await (const o of backend.list('.twinvault/locks/')) left.push(o.key);
@@ -150,7 +172,14 @@ describe('locks', () => {
     const backend = new MemoryBackend();
     const clock = new ManualClock('2026-01-01T00:00:00Z');
     const repository = await initRepository(backend, { clock });
-    const live = { kind: 'exclusive', host: 'nas', pid: 42, operation: 'prune', created: '2026-01-01T00:00:00Z', expires: '2026-01-01T01:00:00Z' };
+    const live = {
+      kind: 'exclusive',
+      host: 'nas',
+      pid: 42,
+      operation: 'prune',
+      created: '2026-01-01T00:00:00Z',
+      expires: '2026-01-01T01:00:00Z',
+    };
     await backend.put(lockKey('exclusive', 'abc'), bodyFromBuffer(JSON.stringify(live)));
     const waits: string[] = [];
     await expect(

@@ -30,7 +30,14 @@ async function setup() {
   const repository = await initRepository(backend, { clock });
   const run = (extra: Partial<Parameters<typeof backup>[0]> = {}) => {
     clock.advance(60_000);
-    return backup({ repository, sources: [{ path: source }], host: 'laptop', stateFolder: state, clock, ...extra });
+    return backup({
+      repository,
+      sources: [{ path: source }],
+      host: 'laptop',
+      stateFolder: state,
+      clock,
+      ...extra,
+    });
   };
   const restoreLatest = async (target: string, extra: Partial<Parameters<typeof restore>[0]> = {}) => {
     const refs = await listSnapshots(backend);
@@ -50,7 +57,11 @@ describe('backup and restore', () => {
     await symlink('/nonexistent/target', join(source, 'dangling'));
     await link(join(source, 'report.txt'), join(source, 'hardlink.txt'));
     await writeFile(join(source, 'naïve café ☕.txt'), 'unicode name');
-    await utimes(join(source, 'report.txt'), new Date('2020-01-02T03:04:05Z'), new Date('2020-01-02T03:04:05Z'));
+    await utimes(
+      join(source, 'report.txt'),
+      new Date('2020-01-02T03:04:05Z'),
+      new Date('2020-01-02T03:04:05Z'),
+    );
 
     const { run, restoreLatest } = await setup();
     const summary = await run();
@@ -59,8 +70,13 @@ describe('backup and restore', () => {
 
     const target = join(dir, 'restored');
     await restoreLatest(target);
-    expect(await describeTree(join(target, 'Documents'), { times: true })).toEqual(await describeTree(source, { times: true }));
-    const [a, b] = await Promise.all([stat(join(target, 'Documents', 'report.txt')), stat(join(target, 'Documents', 'hardlink.txt'))]);
+    expect(await describeTree(join(target, 'Documents'), { times: true })).toEqual(
+      await describeTree(source, { times: true }),
+    );
+    const [a, b] = await Promise.all([
+      stat(join(target, 'Documents', 'report.txt')),
+      stat(join(target, 'Documents', 'hardlink.txt')),
+    ]);
     expect(a.ino).toBe(b.ino);
   });
 

@@ -4,10 +4,10 @@ import { basename, resolve } from 'node:path';
 import { bodyFromBuffer } from '../backend/body.js';
 import { compareKeys, isValidKey } from '../backend/keys.js';
 import { type Clock, systemClock } from '../clock.js';
-import { UsageError, isTwinvaultError } from '../errors.js';
+import { isTwinvaultError, UsageError } from '../errors.js';
 import { decodeName } from '../fs/names.js';
 import { FALLBACK_FOLDER, isValidHost, stampFor } from '../repository/layout.js';
-import { RepositoryLock, liveExclusiveLocks, LockedError } from '../repository/locks.js';
+import { LockedError, liveExclusiveLocks, RepositoryLock } from '../repository/locks.js';
 import {
   type DirEntry,
   type Entry,
@@ -18,17 +18,17 @@ import {
   type SnapshotSummary,
   type SymlinkEntry,
 } from '../repository/manifest.js';
+import { ManifestCache } from '../repository/manifest-cache.js';
 import { encodeManifest } from '../repository/manifest-codec.js';
 import type { Repository } from '../repository/repository.js';
-import { type MetaListing, type SnapshotRef, listMeta, refFor } from '../repository/snapshots.js';
+import { listMeta, type MetaListing, refFor } from '../repository/snapshots.js';
+import { runPool } from '../util/pool.js';
 import { RunContentStore } from './content-store.js';
 import type { BackupEventHandler } from './events.js';
 import { ChangedWhileReadingError, saveFile } from './file-saver.js';
-import { runPool } from '../util/pool.js';
 import { IgnoreRules } from './ignore-rules.js';
-import { ManifestCache } from '../repository/manifest-cache.js';
 import { loadParents } from './parents.js';
-import { type ScanItem, reason, scanSource } from './scanner.js';
+import { reason, type ScanItem, scanSource } from './scanner.js';
 
 export interface BackupSource {
   path: string;
@@ -86,7 +86,9 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
   const started = clock.now();
   const { backend, config } = options.repository;
   if (!isValidHost(options.host)) {
-    throw new UsageError(`"${options.host}" cannot be used as a host name (letters, digits, ".", "_" and "-")`);
+    throw new UsageError(
+      `"${options.host}" cannot be used as a host name (letters, digits, ".", "_" and "-")`,
+    );
   }
   const sources = nameSources(options.sources);
   const cache = ManifestCache.forRepository(options.stateFolder, config.id);
@@ -128,7 +130,10 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
 
     const items: ScanItem[] = [];
     for (const source of sources) {
-      const rules = IgnoreRules.forSource([...(options.exclude ?? []), ...(source.exclude ?? [])], source.include ?? []);
+      const rules = IgnoreRules.forSource(
+        [...(options.exclude ?? []), ...(source.exclude ?? [])],
+        source.include ?? [],
+      );
       await scanSource(source.path, source.name, rules, { item: (item) => items.push(item), skip, note });
     }
 
@@ -173,7 +178,14 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
 
     await runPool(toSave, options.concurrency ?? 8, async ({ item, previous }) => {
       try {
-        const saved = await saveFile(backend, content, item.fsPath, contentKey(options.host, stamp, item), item.stat, item.path);
+        const saved = await saveFile(
+          backend,
+          content,
+          item.fsPath,
+          contentKey(options.host, stamp, item),
+          item.stat,
+          item.path,
+        );
         const settledItem = { ...item, stat: saved.stat };
         const entry: FileEntry = {
           ...baseEntry(settledItem),
@@ -192,7 +204,8 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
         onEvent({ type: 'file', path: item.path, status, size: entry.size, uploaded: saved.bytesUploaded });
       } catch (err) {
         if (err instanceof ChangedWhileReadingError) skip(item.path, 'it kept changing while being read');
-        else if (!isTwinvaultError(err) && typeof (err as NodeJS.ErrnoException).code === 'string') skip(item.path, reason(err));
+        else if (!isTwinvaultError(err) && typeof (err as NodeJS.ErrnoException).code === 'string')
+          skip(item.path, reason(err));
         else throw err; // storage failures end the run: no manifest is written
       }
     });
@@ -213,7 +226,10 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
       entries: entries.length,
     };
     const manifest = await encodeManifest(header, entries);
-    await backend.put(ref.key, bodyFromBuffer(manifest), { createOnly: true, contentType: 'application/gzip' });
+    await backend.put(ref.key, bodyFromBuffer(manifest), {
+      createOnly: true,
+      contentType: 'application/gzip',
+    });
     await cache.store(ref, manifest).catch(() => {});
     await content.finish(ref).catch(() => {});
     summary.durationMs = clock.now().getTime() - started.getTime();
@@ -226,7 +242,10 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
 }
 
 /** Takes a shared lock, then lists; waits (saying why) while a prune holds an exclusive lock. */
-async function lockForBackup(options: BackupOptions, clock: Clock): Promise<{ lock: RepositoryLock; meta: MetaListing }> {
+async function lockForBackup(
+  options: BackupOptions,
+  clock: Clock,
+): Promise<{ lock: RepositoryLock; meta: MetaListing }> {
   const { backend } = options.repository;
   const deadline = clock.now().getTime() + (options.lockWaitMs ?? 30 * 60_000);
   for (;;) {
@@ -244,22 +263,31 @@ async function lockForBackup(options: BackupOptions, clock: Clock): Promise<{ lo
     await lock.release();
     const holder = blocking[0]!;
     const why = `the repository is locked by ${holder.operation} on ${holder.host} (pid ${holder.pid}) since ${holder.created}`;
-    if (clock.now().getTime() >= deadline) throw new LockedError(why, 'wait for it to finish, or remove a stale lock');
+    if (clock.now().getTime() >= deadline)
+      throw new LockedError(why, 'wait for it to finish, or remove a stale lock');
     options.onEvent?.({ type: 'waiting', reason: `${why}; waiting` });
     await clock.sleep(LOCK_POLL_MS);
   }
 }
 
 function nameSources(sources: BackupSource[]): Array<BackupSource & { name: string }> {
-  if (sources.length === 0) throw new UsageError('nothing to back up: give folders on the command line or "sources" in the config');
-  const named = sources.map((source) => ({ ...source, path: resolve(source.path), name: source.name ?? basename(resolve(source.path)) }));
+  if (sources.length === 0)
+    throw new UsageError('nothing to back up: give folders on the command line or "sources" in the config');
+  const named = sources.map((source) => ({
+    ...source,
+    path: resolve(source.path),
+    name: source.name ?? basename(resolve(source.path)),
+  }));
   const seen = new Map<string, string>();
   for (const source of named) {
     if (!source.name || source.name === '/' || source.name.includes('/')) {
       throw new UsageError(`source ${source.path} needs a name (set "name" in the config)`);
     }
     const other = seen.get(source.name);
-    if (other) throw new UsageError(`two sources are named "${source.name}" (${other} and ${source.path}); name one of them in the config`);
+    if (other)
+      throw new UsageError(
+        `two sources are named "${source.name}" (${other} and ${source.path}); name one of them in the config`,
+      );
     seen.set(source.name, source.path);
   }
   return named;
@@ -304,14 +332,21 @@ function withLinkGroup(entry: FileEntry, item: ScanItem, groups: Map<string, num
 async function symlinkEntry(item: ScanItem, base: ReturnType<typeof baseEntry>): Promise<SymlinkEntry> {
   const target = await readlink(item.fsPath, { encoding: 'buffer' });
   const { text, exact } = decodeName(target);
-  return { ...base, type: 'symlink', target: text, ...(exact ? {} : { targetBytes: target.toString('base64') }) };
+  return {
+    ...base,
+    type: 'symlink',
+    target: text,
+    ...(exact ? {} : { targetBytes: target.toString('base64') }),
+  };
 }
 
 /** `<host>/<stamp>/<path>`, or a fallback key when the path cannot be an S3 key as it is. */
 function contentKey(host: string, stamp: string, item: ScanItem): string {
   const natural = `${host}/${stamp}/${item.path}`;
   if (!item.pathBytes && isValidKey(natural)) return natural;
-  const digest = createHash('sha256').update(item.pathBytes ?? item.path).digest('hex');
+  const digest = createHash('sha256')
+    .update(item.pathBytes ?? item.path)
+    .digest('hex');
   return `${host}/${stamp}/${FALLBACK_FOLDER}/${digest}`;
 }
 

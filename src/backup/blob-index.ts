@@ -1,7 +1,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import type { Backend } from '../backend/backend.js';
-import type { SnapshotRef } from '../repository/snapshots.js';
 import type { ManifestCache } from '../repository/manifest-cache.js';
+import type { SnapshotRef } from '../repository/snapshots.js';
 
 const FILE = 'blobs.json';
 
@@ -31,7 +31,7 @@ export class BlobIndex {
   static async load(cache: ManifestCache, backend: Backend, refs: SnapshotRef[]): Promise<BlobIndex> {
     const stored = await readStored(cache);
     const current = new Set(refs.map((ref) => ref.key));
-    const usable = stored && stored.manifests.every((key) => current.has(key));
+    const usable = stored?.manifests.every((key) => current.has(key));
     const index = new BlobIndex(
       new Map(usable ? stored.blobs : []),
       new Set(usable ? stored.manifests : []),

@@ -1,8 +1,8 @@
 import type { Backend } from '../backend/backend.js';
+import type { ManifestCache } from '../repository/manifest-cache.js';
 import type { SnapshotRef } from '../repository/snapshots.js';
 import { BlobIndex } from './blob-index.js';
 import type { ContentStore } from './file-saver.js';
-import type { ManifestCache } from '../repository/manifest-cache.js';
 
 /**
  * The ContentStore of one backup run: the repository-wide blob index, loaded only when the first

@@ -2,8 +2,8 @@ import { lstat, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MemoryBackend } from '../backend/memory/memory-backend.js';
 import { readAll } from '../backend/body.js';
+import { MemoryBackend } from '../backend/memory/memory-backend.js';
 import { type ContentStore, saveFile } from './file-saver.js';
 
 const noDedup: ContentStore = {

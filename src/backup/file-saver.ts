@@ -101,7 +101,8 @@ function sha256Of(data: Buffer): string {
 
 async function hashFile(path: Buffer): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 }))
+    hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 
@@ -115,32 +116,34 @@ async function uploadVerified(
   options: { metadata: Record<string, string>; contentType?: string },
 ): Promise<void> {
   let sentHash = '';
-  await backend.put(
-    key,
-    {
-      size,
-      open: () => {
-        const hash = createHash('sha256');
-        const hashing = new Transform({
-          transform(chunk: Buffer, _encoding, callback) {
-            hash.update(chunk);
-            callback(null, chunk);
-          },
-          flush(callback) {
-            sentHash = hash.digest('hex');
-            callback();
-          },
-        });
-        const file = createReadStream(path, { highWaterMark: 1024 * 1024 });
-        file.on('error', (err) => hashing.destroy(err));
-        return file.pipe(hashing);
+  await backend
+    .put(
+      key,
+      {
+        size,
+        open: () => {
+          const hash = createHash('sha256');
+          const hashing = new Transform({
+            transform(chunk: Buffer, _encoding, callback) {
+              hash.update(chunk);
+              callback(null, chunk);
+            },
+            flush(callback) {
+              sentHash = hash.digest('hex');
+              callback();
+            },
+          });
+          const file = createReadStream(path, { highWaterMark: 1024 * 1024 });
+          file.on('error', (err) => hashing.destroy(err));
+          return file.pipe(hashing);
+        },
       },
-    },
-    options,
-  ).catch((err: unknown) => {
-    // The backend's size check fires when the file grew or shrank under us.
-    if (err instanceof IntegrityError) throw new ChangedWhileReadingError();
-    throw err;
-  });
+      options,
+    )
+    .catch((err: unknown) => {
+      // The backend's size check fires when the file grew or shrank under us.
+      if (err instanceof IntegrityError) throw new ChangedWhileReadingError();
+      throw err;
+    });
   if (sentHash !== sha256) throw new ChangedWhileReadingError();
 }

@@ -1,7 +1,7 @@
 import type { Backend } from '../backend/backend.js';
 import type { FileEntry } from '../repository/manifest.js';
-import type { SnapshotRef } from '../repository/snapshots.js';
 import type { ManifestCache } from '../repository/manifest-cache.js';
+import type { SnapshotRef } from '../repository/snapshots.js';
 
 const MAX_LOOKBACK = 10;
 
@@ -30,7 +30,9 @@ export async function loadParents(
     if (missing.size === 0) break;
     const { header, entries } = await cache.open(backend, ref);
     const wanted = new Set(
-      header.sources.filter((source) => missing.get(source.name) === source.path).map((source) => source.name),
+      header.sources
+        .filter((source) => missing.get(source.name) === source.path)
+        .map((source) => source.name),
     );
     if (wanted.size === 0) continue;
     parent ??= ref;

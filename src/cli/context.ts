@@ -1,9 +1,9 @@
 import type { Backend } from '../backend/backend.js';
 import { openBackend } from '../backend/registry.js';
 import { systemClock } from '../clock.js';
-import { type ResolvedConfig, loadConfig } from '../config/load.js';
+import { loadConfig, type ResolvedConfig } from '../config/load.js';
 import { TwinvaultError } from '../errors.js';
-import { type Repository, initRepository, openRepository } from '../repository/repository.js';
+import { initRepository, openRepository, type Repository } from '../repository/repository.js';
 import type { GlobalOptions } from './output.js';
 
 export interface CommandContext {

@@ -45,7 +45,9 @@ export function buildProgram(): Command {
 
   program
     .command('init')
-    .description('create a repository at the configured location (checks it can write, read, list and delete there)')
+    .description(
+      'create a repository at the configured location (checks it can write, read, list and delete there)',
+    )
     .option('--create-bucket', 'create the S3 bucket first')
     .option('--allow-nonempty', 'create the repository even though other objects are there')
     .exitOverride()
@@ -54,7 +56,7 @@ export function buildProgram(): Command {
     .command('backup')
     .description('back up folders (default: the sources in the config) as a new snapshot')
     .argument('[path...]', 'folders to back up instead of the configured sources')
-    .option('--host <name>', 'host name recorded in the snapshot (default: this machine\'s)')
+    .option('--host <name>', "host name recorded in the snapshot (default: this machine's)")
     .option('--tag <tag>', 'tag the snapshot (repeatable)', collect, [])
     .option('--exclude <pattern>', 'leave out what matches (gitignore syntax; repeatable)', collect, [])
     .exitOverride()
@@ -84,11 +86,22 @@ export function buildProgram(): Command {
     .action(lazy(() => import('./commands/diff.js')));
   program
     .command('restore')
-    .description('restore a snapshot, or part of it, into a folder; every file is checked against its SHA-256')
+    .description(
+      'restore a snapshot, or part of it, into a folder; every file is checked against its SHA-256',
+    )
     .argument('<snapshot>', 'latest, <host>/<stamp>, or a unique id prefix')
     .requiredOption('--target <dir>', 'folder to restore into (created if missing)')
-    .option('--include <subpath>', 'restore only this folder or file, as <source>/<path> (repeatable)', collect, [])
-    .option('--overwrite <mode>', 'existing files: never, if-changed (skip identical ones), always', 'if-changed')
+    .option(
+      '--include <subpath>',
+      'restore only this folder or file, as <source>/<path> (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--overwrite <mode>',
+      'existing files: never, if-changed (skip identical ones), always',
+      'if-changed',
+    )
     .option('--dry-run', 'only say what would be restored')
     .option('--host <name>', 'with "latest": the latest of this host')
     .exitOverride()

@@ -1,5 +1,5 @@
 import type { Backend } from '../backend/backend.js';
-import { type SnapshotRef, listSnapshots, resolveSnapshot } from '../repository/snapshots.js';
+import { listSnapshots, resolveSnapshot, type SnapshotRef } from '../repository/snapshots.js';
 
 /** Resolves a SNAPSHOT argument: latest, <host>/<stamp>, or a unique id prefix. */
 export async function findSnapshot(backend: Backend, spec: string, host?: string): Promise<SnapshotRef> {

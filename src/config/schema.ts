@@ -122,10 +122,10 @@ export const sourceSchema = z.strictObject({
     .regex(/^[^/\\]+$/, 'a source name cannot contain "/" or "\\"')
     .optional()
     .meta({ description: "Name of the source in snapshot keys; defaults to the folder's base name." }),
-  include: z
-    .array(z.string().min(1))
-    .optional()
-    .meta({ description: 'Only files matching one of these patterns (gitignore syntax, from the source folder) are backed up.' }),
+  include: z.array(z.string().min(1)).optional().meta({
+    description:
+      'Only files matching one of these patterns (gitignore syntax, from the source folder) are backed up.',
+  }),
   exclude: z
     .array(z.string().min(1))
     .optional()

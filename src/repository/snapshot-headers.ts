@@ -5,7 +5,11 @@ import type { ManifestCache } from './manifest-cache.js';
 import type { SnapshotRef } from './snapshots.js';
 
 /** The headers of many snapshots, several at a time; cached manifests cost no request. */
-export async function readHeaders(backend: Backend, cache: ManifestCache, refs: SnapshotRef[]): Promise<ManifestHeader[]> {
+export async function readHeaders(
+  backend: Backend,
+  cache: ManifestCache,
+  refs: SnapshotRef[],
+): Promise<ManifestHeader[]> {
   const headers: ManifestHeader[] = new Array(refs.length);
   await runPool(
     refs.map((ref, index) => ({ ref, index })),

@@ -12,8 +12,15 @@ import type { FileEntry } from '../repository/manifest.js';
  * SHA-256 against the manifest (DESIGN invariant 4), and only then renames it into place. A
  * mismatch leaves nothing behind and is an error, never a silent success.
  */
-export async function downloadVerified(backend: Backend, entry: FileEntry, destination: Buffer): Promise<number> {
-  const temp = Buffer.concat([destination, Buffer.from(`.twinvault-restore-${randomBytes(4).toString('hex')}`)]);
+export async function downloadVerified(
+  backend: Backend,
+  entry: FileEntry,
+  destination: Buffer,
+): Promise<number> {
+  const temp = Buffer.concat([
+    destination,
+    Buffer.from(`.twinvault-restore-${randomBytes(4).toString('hex')}`),
+  ]);
   const hash = createHash('sha256');
   let size = 0;
   try {

@@ -1,4 +1,4 @@
-import { lstat, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import { backup } from '../backup/backup.js';
 import { ManualClock } from '../clock.js';
 import type { Repository } from '../repository/repository.js';
 import { initRepository } from '../repository/repository.js';
-import { type SnapshotRef, listSnapshots } from '../repository/snapshots.js';
+import { listSnapshots, type SnapshotRef } from '../repository/snapshots.js';
 import { restore } from './restore.js';
 
 let dir: string;
@@ -27,7 +27,13 @@ beforeAll(async () => {
   backend = new MemoryBackend();
   const clock = new ManualClock();
   repository = await initRepository(backend, { clock });
-  await backup({ repository, sources: [{ path: source }], host: 'h', stateFolder: join(dir, 'state'), clock });
+  await backup({
+    repository,
+    sources: [{ path: source }],
+    host: 'h',
+    stateFolder: join(dir, 'state'),
+    clock,
+  });
   [snapshot] = (await listSnapshots(backend)) as [SnapshotRef];
 });
 afterAll(async () => {
@@ -37,14 +43,21 @@ afterAll(async () => {
 describe('restore options', () => {
   it('restores only the included subpaths', async () => {
     const target = join(dir, 'partial');
-    const summary = await restore({ repository, snapshot, target, include: ['docs/letters/b.txt', 'docs/photos'] });
+    const summary = await restore({
+      repository,
+      snapshot,
+      target,
+      include: ['docs/letters/b.txt', 'docs/photos'],
+    });
     expect(summary.files.restored).toBe(2);
     expect(await readdir(join(target, 'docs'))).toEqual(['letters', 'photos']);
     expect(await readdir(join(target, 'docs', 'letters'))).toEqual(['b.txt']);
   });
 
   it('says so when an include matches nothing', async () => {
-    await expect(restore({ repository, snapshot, target: join(dir, 'none'), include: ['docs/nope'] })).rejects.toMatchObject({
+    await expect(
+      restore({ repository, snapshot, target: join(dir, 'none'), include: ['docs/nope'] }),
+    ).rejects.toMatchObject({
       code: 'NOT_FOUND',
     });
   });
@@ -52,7 +65,11 @@ describe('restore options', () => {
   it('changes nothing in a dry run, and lists what it would do', async () => {
     const target = join(dir, 'dry');
     const summary = await restore({ repository, snapshot, target, dryRun: true });
-    expect(summary.plan?.filter((step) => step.type === 'file').map((step) => step.action)).toEqual(['restore', 'restore', 'restore']);
+    expect(summary.plan?.filter((step) => step.type === 'file').map((step) => step.action)).toEqual([
+      'restore',
+      'restore',
+      'restore',
+    ]);
     await expect(lstat(target)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
@@ -84,7 +101,10 @@ describe('restore options', () => {
       const chunks: Buffer[] = [];
       for await (const chunk of data) chunks.push(chunk as Buffer);
       const bytes = Buffer.concat(chunks);
-      await other.put(object.key, bodyFromBuffer(object.key.endsWith('p.jpg') ? Buffer.from('JPEG BYTES') : bytes));
+      await other.put(
+        object.key,
+        bodyFromBuffer(object.key.endsWith('p.jpg') ? Buffer.from('JPEG BYTES') : bytes),
+      );
     }
     await expect(
       restore({ repository: { ...repository, backend: other }, snapshot, target: join(dir, 'damaged') }),

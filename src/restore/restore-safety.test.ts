@@ -5,7 +5,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bodyFromBuffer } from '../backend/body.js';
 import { MemoryBackend } from '../backend/memory/memory-backend.js';
 import { ManualClock } from '../clock.js';
-import { type Entry, MANIFEST_FORMAT, MANIFEST_VERSION } from '../repository/manifest.js';
+import {
+  type Entry,
+  MANIFEST_FORMAT,
+  MANIFEST_VERSION,
+  type ManifestHeader,
+} from '../repository/manifest.js';
 import { encodeManifest } from '../repository/manifest-codec.js';
 import { initRepository } from '../repository/repository.js';
 import { refFor } from '../repository/snapshots.js';
@@ -28,7 +33,7 @@ async function repositoryWith(entries: Entry[]) {
   const repository = await initRepository(backend, { clock });
   await backend.put('evil/content', bodyFromBuffer('evil'));
   const ref = refFor('attacker', '20260101_000000');
-  const header = {
+  const header: ManifestHeader = {
     format: MANIFEST_FORMAT,
     version: MANIFEST_VERSION,
     id: ref.id,
@@ -37,7 +42,17 @@ async function repositoryWith(entries: Entry[]) {
     time: '2026-01-01T00:00:00.000Z',
     tags: [],
     sources: [{ name: 'src', path: '/src' }],
-    summary: { files: 1, dirs: 0, symlinks: 0, bytes: 4, newFiles: 1, changedFiles: 0, unchangedFiles: 0, skipped: 0, bytesUploaded: 4 },
+    summary: {
+      files: 1,
+      dirs: 0,
+      symlinks: 0,
+      bytes: 4,
+      newFiles: 1,
+      changedFiles: 0,
+      unchangedFiles: 0,
+      skipped: 0,
+      bytesUploaded: 4,
+    },
     entries: entries.length,
   };
   await backend.put(ref.key, bodyFromBuffer(await encodeManifest(header, entries)));
@@ -66,11 +81,22 @@ describe('restore refuses a malicious manifest', () => {
     ['an absolute path', [file(`${'/tmp'}/escaped.txt`)]],
     ['a "." segment', [file('src/./x')]],
     ['an empty segment', [file('src//x')]],
-    ['a raw path (pathBytes) with ".."', [file('harmless', { pathBytes: Buffer.from('../escaped.txt').toString('base64') })]],
+    [
+      'a raw path (pathBytes) with ".."',
+      [file('harmless', { pathBytes: Buffer.from('../escaped.txt').toString('base64') })],
+    ],
     [
       'a file below a symlink of the same manifest',
       [
-        { type: 'symlink', path: 'src/link', target: '/tmp', mode: 0o777, mtime: '0', uid: 0, gid: 0 } as Entry,
+        {
+          type: 'symlink',
+          path: 'src/link',
+          target: '/tmp',
+          mode: 0o777,
+          mtime: '0',
+          uid: 0,
+          gid: 0,
+        } as Entry,
         file('src/link/escaped.txt'),
       ],
     ],

@@ -1,16 +1,28 @@
 import type { BigIntStats } from 'node:fs';
-import { chmod, lchown, link, lstat, lutimes, mkdir, readlink, rm, symlink, unlink, utimes } from 'node:fs/promises';
+import {
+  chmod,
+  lchown,
+  link,
+  lstat,
+  lutimes,
+  mkdir,
+  readlink,
+  rm,
+  symlink,
+  unlink,
+  utimes,
+} from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type Clock, systemClock } from '../clock.js';
 import { IntegrityError, LocalPathError, TwinvaultError } from '../errors.js';
-import { SLASH, entryPathBytes } from '../fs/names.js';
-import { runPool } from '../util/pool.js';
+import { SLASH } from '../fs/names.js';
 import type { DirEntry, Entry, FileEntry, SymlinkEntry } from '../repository/manifest.js';
 import { decodeManifest } from '../repository/manifest-codec.js';
 import type { Repository } from '../repository/repository.js';
 import type { SnapshotRef } from '../repository/snapshots.js';
-import { checkNoEntryBelowNonFolder, safeSegments } from './safe-paths.js';
+import { runPool } from '../util/pool.js';
 import { downloadVerified, hasContent } from './file-writer.js';
+import { checkNoEntryBelowNonFolder, safeSegments } from './safe-paths.js';
 
 export type OverwriteMode = 'never' | 'if-changed' | 'always';
 
@@ -62,18 +74,28 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
   const overwrite = options.overwrite ?? 'if-changed';
   const target = resolve(options.target);
 
-  const { entries: stream } = await decodeManifest(await backend.get(options.snapshot.key), `${backend.location}/${options.snapshot.key}`);
+  const { entries: stream } = await decodeManifest(
+    await backend.get(options.snapshot.key),
+    `${backend.location}/${options.snapshot.key}`,
+  );
   const entries: Entry[] = [];
   const includes = (options.include ?? []).map((path) => path.replace(/^\/+|\/+$/g, ''));
   for await (const entry of stream) {
-    if (includes.length === 0 || includes.some((inc) => entry.path === inc || entry.path.startsWith(`${inc}/`))) {
+    if (
+      includes.length === 0 ||
+      includes.some((inc) => entry.path === inc || entry.path.startsWith(`${inc}/`))
+    ) {
       entries.push(entry);
     }
   }
   if (includes.length > 0 && entries.length === 0) {
-    throw new TwinvaultError('NOT_FOUND', `nothing in ${where} matches ${includes.map((i) => `"${i}"`).join(', ')}`, {
-      hint: `list its contents with "twinvault ls ${options.snapshot.host}/${options.snapshot.stamp}"`,
-    });
+    throw new TwinvaultError(
+      'NOT_FOUND',
+      `nothing in ${where} matches ${includes.map((i) => `"${i}"`).join(', ')}`,
+      {
+        hint: `list its contents with "twinvault ls ${options.snapshot.host}/${options.snapshot.stamp}"`,
+      },
+    );
   }
   const paths = new Map(entries.map((entry) => [entry, safeSegments(entry, where)]));
   checkNoEntryBelowNonFolder(entries, where);
@@ -89,7 +111,11 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
     durationMs: 0,
   };
   const files = entries.filter((entry): entry is FileEntry => entry.type === 'file');
-  options.onEvent?.({ type: 'planned', files: files.length, bytes: files.reduce((sum, f) => sum + f.size, 0) });
+  options.onEvent?.({
+    type: 'planned',
+    files: files.length,
+    bytes: files.reduce((sum, f) => sum + f.size, 0),
+  });
   const writer = new TargetWriter(Buffer.from(target), overwrite, summary.dryRun);
   if (!summary.dryRun) await mkdir(target, { recursive: true });
   const plan: NonNullable<RestoreSummary['plan']> = [];
@@ -181,11 +207,16 @@ class TargetWriter {
       if (info === undefined) {
         if (!this.dryRun) await mkdir(path);
       } else if (info.isSymbolicLink()) {
-        throw new IntegrityError(`refusing to restore ${JSON.stringify(display)}: ${path.toString()} is a symlink, and restore never writes through one`);
+        throw new IntegrityError(
+          `refusing to restore ${JSON.stringify(display)}: ${path.toString()} is a symlink, and restore never writes through one`,
+        );
       } else if (!info.isDirectory()) {
-        throw new LocalPathError(`cannot restore ${JSON.stringify(display)}: ${path.toString()} exists and is not a folder`, {
-          hint: 'move it away, or restore into another target folder',
-        });
+        throw new LocalPathError(
+          `cannot restore ${JSON.stringify(display)}: ${path.toString()} exists and is not a folder`,
+          {
+            hint: 'move it away, or restore into another target folder',
+          },
+        );
       }
       this.verifiedDirs.add(id);
     }
@@ -208,7 +239,9 @@ class TargetWriter {
         return { action: 'skip-identical', path };
       }
       if (existing.isDirectory()) {
-        throw new LocalPathError(`cannot restore file ${JSON.stringify(file.path)}: a folder stands at ${path.toString()}`);
+        throw new LocalPathError(
+          `cannot restore file ${JSON.stringify(file.path)}: a folder stands at ${path.toString()}`,
+        );
       }
       // Replace a symlink or file; never write through it.
       if (!this.dryRun) await unlink(path);
@@ -223,7 +256,8 @@ class TargetWriter {
     const existing = await lstatOrUndefined(path);
     if (existing) {
       if (this.overwrite === 'never') return 'skip-existing';
-      if (existing.isSymbolicLink() && (await readlink(path, { encoding: 'buffer' })).equals(target)) return 'skip-identical';
+      if (existing.isSymbolicLink() && (await readlink(path, { encoding: 'buffer' })).equals(target))
+        return 'skip-identical';
       if (!this.dryRun) await rm(path, { recursive: false, force: true });
     }
     if (this.dryRun) return 'restore';

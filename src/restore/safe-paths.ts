@@ -15,7 +15,8 @@ export function safeSegments(entry: Entry, where: string): Buffer[] {
   if (bytes.length === 0) throw refuse('empty path');
   if (bytes[0] === 0x2f) throw refuse('absolute path');
   if (bytes.includes(0)) throw refuse('NUL byte in path');
-  if (process.platform === 'win32' && (bytes.includes(0x5c) || bytes.includes(0x3a))) throw refuse('"\\" or ":" in path');
+  if (process.platform === 'win32' && (bytes.includes(0x5c) || bytes.includes(0x3a)))
+    throw refuse('"\\" or ":" in path');
   const segments: Buffer[] = [];
   let start = 0;
   for (let i = 0; i <= bytes.length; i++) {
@@ -36,7 +37,8 @@ export function safeSegments(entry: Entry, where: string): Buffer[] {
  */
 export function checkNoEntryBelowNonFolder(entries: Entry[], where: string): void {
   const nonFolders = new Set<string>();
-  for (const entry of entries) if (entry.type !== 'dir') nonFolders.add(entryPathBytes(entry).toString('latin1'));
+  for (const entry of entries)
+    if (entry.type !== 'dir') nonFolders.add(entryPathBytes(entry).toString('latin1'));
   for (const entry of entries) {
     const path = entryPathBytes(entry).toString('latin1');
     for (let i = path.indexOf('/'); i >= 0; i = path.indexOf('/', i + 1)) {

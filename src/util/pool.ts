@@ -1,5 +1,9 @@
 /** Runs `work` over items, `concurrency` at a time; after a failure no new item is started. */
-export async function runPool<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+export async function runPool<T>(
+  items: T[],
+  concurrency: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   let failed = false;
   const results = await Promise.allSettled(

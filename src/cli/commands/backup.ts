@@ -38,7 +38,9 @@ export async function run(global: GlobalOptions, flags: BackupFlags, paths: stri
         `snapshot ${summary.id.slice(0, 8)} (${summary.host}/${summary.stamp}) saved`,
         `  files: ${files.new} new, ${files.changed} changed, ${files.unchanged} unchanged, ${files.skipped} skipped`,
         `  ${formatBytes(summary.bytesTotal)} in snapshot, ${formatBytes(summary.bytesRead)} read, ${formatBytes(summary.bytesUploaded)} uploaded in ${formatDuration(summary.durationMs)}`,
-        ...(files.skipped > 0 ? [`  ${files.skipped} could not be read and were skipped (listed above); exit code 3`] : []),
+        ...(files.skipped > 0
+          ? [`  ${files.skipped} could not be read and were skipped (listed above); exit code 3`]
+          : []),
       ]);
       if (files.skipped > 0) process.exitCode = EXIT.partial;
     },

@@ -3,7 +3,17 @@ import type { Entry } from '../../repository/manifest.js';
 import { diffEntries } from './diff.js';
 
 const file = (path: string, sha256: string, mode = 0o644, mtime = '1'): Entry => ({
-  type: 'file', path, sha256, mode, mtime, size: 1, key: `k/${path}`, uid: 0, gid: 0, ctime: '1', ino: 1,
+  type: 'file',
+  path,
+  sha256,
+  mode,
+  mtime,
+  size: 1,
+  key: `k/${path}`,
+  uid: 0,
+  gid: 0,
+  ctime: '1',
+  ino: 1,
 });
 
 describe('diffEntries', () => {
@@ -22,6 +32,11 @@ describe('diffEntries', () => {
       ['chmod', file('chmod', 'x', 0o600)],
       ['touched', file('touched', 'x', 0o644, '2')],
     ]);
-    expect(diffEntries(a, b)).toEqual({ added: ['new'], removed: ['gone'], changed: ['edited'], metadata: ['chmod', 'touched'] });
+    expect(diffEntries(a, b)).toEqual({
+      added: ['new'],
+      removed: ['gone'],
+      changed: ['edited'],
+      metadata: ['chmod', 'touched'],
+    });
   });
 });

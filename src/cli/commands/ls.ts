@@ -12,7 +12,10 @@ export async function run(global: GlobalOptions, flags: { host?: string }, args:
   const [spec, subpath] = args as [string, string | undefined];
   await withRepository(global, async ({ backend, repository }) => {
     const ref = await findSnapshot(backend, spec, flags.host);
-    const { entries } = await ManifestCache.forRepository(stateFolder(), repository.config.id).open(backend, ref);
+    const { entries } = await ManifestCache.forRepository(stateFolder(), repository.config.id).open(
+      backend,
+      ref,
+    );
     // Streamed line by line: a snapshot of millions of files never sits in memory.
     const out = process.stdout;
     if (global.json) out.write('[');
@@ -33,7 +36,10 @@ export async function run(global: GlobalOptions, flags: { host?: string }, args:
 function describe(entry: Entry): string {
   const mode = `${TYPE_LETTER[entry.type]}${entry.mode.toString(8).padStart(4, '0')}`;
   const size = entry.type === 'file' ? formatBytes(entry.size) : '';
-  const time = new Date(Number(BigInt(entry.mtime) / 1_000_000n)).toISOString().replace('T', ' ').slice(0, 19);
+  const time = new Date(Number(BigInt(entry.mtime) / 1_000_000n))
+    .toISOString()
+    .replace('T', ' ')
+    .slice(0, 19);
   const link = entry.type === 'symlink' ? ` -> ${entry.target}` : '';
   return `${mode}  ${size.padStart(10)}  ${time}  ${entry.path}${link}`;
 }

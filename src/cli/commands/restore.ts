@@ -1,5 +1,5 @@
-import { type OverwriteMode, restore } from '../../restore/restore.js';
 import { UsageError } from '../../errors.js';
+import { type OverwriteMode, restore } from '../../restore/restore.js';
 import { withRepository } from '../context.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { type GlobalOptions, printResult } from '../output.js';
@@ -18,7 +18,8 @@ const MODES: OverwriteMode[] = ['never', 'if-changed', 'always'];
 
 export async function run(global: GlobalOptions, flags: RestoreFlags, args: string[]): Promise<void> {
   const overwrite = flags.overwrite as OverwriteMode;
-  if (!MODES.includes(overwrite)) throw new UsageError(`--overwrite must be one of ${MODES.join(', ')}, not "${flags.overwrite}"`);
+  if (!MODES.includes(overwrite))
+    throw new UsageError(`--overwrite must be one of ${MODES.join(', ')}, not "${flags.overwrite}"`);
   await withRepository(global, async ({ backend, repository }) => {
     const snapshot = await findSnapshot(backend, args[0]!, flags.host);
     const progress = restoreProgress(global);
