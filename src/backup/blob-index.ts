@@ -31,12 +31,8 @@ export class BlobIndex {
   static async load(cache: ManifestCache, backend: Backend, refs: SnapshotRef[]): Promise<BlobIndex> {
     const stored = await readStored(cache);
     const current = new Set(refs.map((ref) => ref.key));
-    const usable = stored?.manifests.every((key) => current.has(key));
-    const index = new BlobIndex(
-      new Map(usable ? stored.blobs : []),
-      new Set(usable ? stored.manifests : []),
-      cache,
-    );
+    const usable = stored?.manifests.every((key) => current.has(key)) ? stored : undefined;
+    const index = new BlobIndex(new Map(usable?.blobs ?? []), new Set(usable?.manifests ?? []), cache);
     for (const ref of refs) if (!index.manifests.has(ref.key)) await index.addManifest(backend, ref);
     return index;
   }
