@@ -176,7 +176,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
       bytesToRead: toSave.reduce((sum, { item }) => sum + Number(item.stat.size), 0),
     });
 
-    await runPool(toSave, options.concurrency ?? 8, async ({ item, previous }) => {
+    await runPool(toSave, options.concurrency ?? 16, async ({ item, previous }) => {
       try {
         const saved = await saveFile(
           backend,

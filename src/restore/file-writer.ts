@@ -1,41 +1,33 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, unlink } from 'node:fs/promises';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { createReadStream } from 'node:fs';
+import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
 import type { Backend } from '../backend/backend.js';
 import { IntegrityError } from '../errors.js';
 import type { FileEntry } from '../repository/manifest.js';
 
+const RUNNING_AS_ROOT = process.getuid?.() === 0;
+
 /**
- * Downloads a file's content into a temporary file beside its destination, checks its size and
- * SHA-256 against the manifest (DESIGN invariant 4), and only then renames it into place. A
- * mismatch leaves nothing behind and is an error, never a silent success.
+ * Downloads a file's content, checks its size and SHA-256 against the manifest (DESIGN invariant
+ * 4) and sets its owner, mode and times through the open handle. A new file is written in place
+ * (a torn one left by a crash is found and rewritten by the next if-changed restore); an existing
+ * one is replaced only by renaming a verified temporary file over it. A mismatch removes what was
+ * written and is an error, never a silent success.
  */
-export async function downloadVerified(
-  backend: Backend,
-  entry: FileEntry,
-  destination: Buffer,
-): Promise<number> {
-  const temp = Buffer.concat([
-    destination,
-    Buffer.from(`.twinvault-restore-${randomBytes(4).toString('hex')}`),
-  ]);
-  const hash = createHash('sha256');
-  let size = 0;
+export async function downloadVerified(backend: Backend, entry: FileEntry, destination: Buffer, exists: boolean): Promise<number> {
+  const path = exists ? Buffer.concat([destination, Buffer.from(`.twinvault-restore-${randomBytes(4).toString('hex')}`)]) : destination;
+  let handle: FileHandle | undefined;
   try {
-    const source = await backend.get(entry.key);
-    await pipeline(
-      source,
-      new Transform({
-        transform(chunk: Buffer, _encoding, callback) {
-          hash.update(chunk);
-          size += chunk.length;
-          callback(null, chunk);
-        },
-      }),
-      createWriteStream(temp, { flags: 'wx', mode: 0o600 }),
-    );
+    handle = await open(path, 'wx', 0o600);
+    const hash = createHash('sha256');
+    let size = 0;
+    for await (const chunk of await backend.get(entry.key)) {
+      hash.update(chunk as Buffer);
+      size += (chunk as Buffer).length;
+      for (let offset = 0; offset < (chunk as Buffer).length; ) {
+        offset += (await handle.write(chunk as Buffer, offset)).bytesWritten;
+      }
+    }
     const sha256 = hash.digest('hex');
     if (size !== entry.size || sha256 !== entry.sha256) {
       throw new IntegrityError(
@@ -44,12 +36,24 @@ export async function downloadVerified(
         { hint: 'run "twinvault verify"; a replica may hold an intact copy' },
       );
     }
-    await rename(temp, destination);
+    if (RUNNING_AS_ROOT) await handle.chown(entry.uid, entry.gid);
+    await handle.chmod(entry.mode);
+    const mtime = nsToSeconds(entry.mtime);
+    await handle.utimes(mtime, mtime);
+    await handle.close();
+    handle = undefined;
+    if (exists) await rename(path, destination);
     return size;
   } catch (err) {
-    await unlink(temp).catch(() => {});
+    await handle?.close().catch(() => {});
+    await unlink(path).catch(() => {});
     throw err;
   }
+}
+
+export function nsToSeconds(ns: string): number {
+  const value = BigInt(ns);
+  return Number(value / 1_000_000_000n) + Number(value % 1_000_000_000n) / 1e9;
 }
 
 /** Whether the file at `path` already holds exactly the entry's content. */

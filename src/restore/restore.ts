@@ -21,7 +21,7 @@ import { decodeManifest } from '../repository/manifest-codec.js';
 import type { Repository } from '../repository/repository.js';
 import type { SnapshotRef } from '../repository/snapshots.js';
 import { runPool } from '../util/pool.js';
-import { downloadVerified, hasContent } from './file-writer.js';
+import { downloadVerified, hasContent, nsToSeconds } from './file-writer.js';
 import { checkNoEntryBelowNonFolder, safeSegments } from './safe-paths.js';
 
 export type OverwriteMode = 'never' | 'if-changed' | 'always';
@@ -149,13 +149,12 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
     firstOfGroup.set(file.linkGroup, file);
     return true;
   });
-  await runPool(downloads, options.concurrency ?? 8, async (file) => {
+  await runPool(downloads, options.concurrency ?? 16, async (file) => {
     const segments = paths.get(file)!;
     const destination = await writer.prepareFile(segments, file);
     if (destination.action !== 'restore') return record(file, destination.action);
     if (summary.dryRun) return record(file, 'restore', file.size);
-    const bytes = await downloadVerified(backend, file, destination.path);
-    await applyMetadata(destination.path, file);
+    const bytes = await downloadVerified(backend, file, destination.path, destination.exists);
     record(file, 'restore', bytes);
   });
   for (const file of linked) {
@@ -165,6 +164,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       record(file, destination.action);
       continue;
     }
+    if (destination.exists) await unlink(destination.path);
     await link(writer.pathOf(paths.get(first)!), destination.path);
     record(file, 'restore', 0);
   }
@@ -186,6 +186,8 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
 /** All writing below the target goes through here, which refuses to follow symlinks. */
 class TargetWriter {
   private readonly verifiedDirs = new Set<string>();
+  /** Folders this run created: nothing can stand in them that the run did not put there. */
+  private readonly createdDirs = new Set<string>();
 
   constructor(
     private readonly root: Buffer,
@@ -206,6 +208,7 @@ class TargetWriter {
       const info = await lstatOrUndefined(path);
       if (info === undefined) {
         if (!this.dryRun) await mkdir(path);
+        this.createdDirs.add(id);
       } else if (info.isSymbolicLink()) {
         throw new IntegrityError(
           `refusing to restore ${JSON.stringify(display)}: ${path.toString()} is a symlink, and restore never writes through one`,
@@ -223,12 +226,16 @@ class TargetWriter {
   }
 
   /** Decides what to do with a file's destination, clearing the way when it is to be written. */
-  async prepareFile(segments: Buffer[], file: FileEntry): Promise<{ action: RestoreAction; path: Buffer }> {
+  async prepareFile(
+    segments: Buffer[],
+    file: FileEntry,
+  ): Promise<{ action: RestoreAction; path: Buffer; exists: boolean }> {
     await this.ensureDir(segments.slice(0, -1), file.path);
     const path = this.pathOf(segments);
-    const existing = await lstatOrUndefined(path);
+    const fresh = this.createdDirs.has(this.pathOf(segments.slice(0, -1)).toString('latin1'));
+    const existing = fresh ? undefined : await lstatOrUndefined(path);
     if (existing) {
-      if (this.overwrite === 'never') return { action: 'skip-existing', path };
+      if (this.overwrite === 'never') return { action: 'skip-existing', path, exists: true };
       if (
         this.overwrite === 'if-changed' &&
         existing.isFile() &&
@@ -236,17 +243,18 @@ class TargetWriter {
         (await hasContent(path, file))
       ) {
         if (!this.dryRun) await applyMetadata(path, file);
-        return { action: 'skip-identical', path };
+        return { action: 'skip-identical', path, exists: true };
       }
       if (existing.isDirectory()) {
         throw new LocalPathError(
           `cannot restore file ${JSON.stringify(file.path)}: a folder stands at ${path.toString()}`,
         );
       }
-      // Replace a symlink or file; never write through it.
-      if (!this.dryRun) await unlink(path);
+      // A symlink is removed, never written through; a file is replaced by a verified copy.
+      if (!this.dryRun && !existing.isFile()) await unlink(path);
+      return { action: 'restore', path, exists: existing.isFile() };
     }
-    return { action: 'restore', path };
+    return { action: 'restore', path, exists: false };
   }
 
   async placeSymlink(segments: Buffer[], entry: SymlinkEntry): Promise<RestoreAction> {
@@ -274,11 +282,6 @@ async function applyMetadata(path: Buffer, entry: FileEntry | DirEntry): Promise
   await chmod(path, entry.mode);
   const mtime = nsToSeconds(entry.mtime);
   await utimes(path, mtime, mtime);
-}
-
-function nsToSeconds(ns: string): number {
-  const value = BigInt(ns);
-  return Number(value / 1_000_000_000n) + Number(value % 1_000_000_000n) / 1e9;
 }
 
 async function lstatOrUndefined(path: Buffer): Promise<BigIntStats | undefined> {
