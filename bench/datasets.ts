@@ -44,13 +44,21 @@ export async function buildDataSet(name: 'D1' | 'D2', base: string): Promise<Dat
       // Log-normal around 32 KiB (sigma 2), clipped to 1 KiB..8 MiB: about 1 GiB in all, many
       // small files and a tail of large ones, as in a home folder.
       const gaussian = Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
-      const size = Math.round(Math.min(8 * 1024 * 1024, Math.max(1024, Math.exp(Math.log(32 * 1024) + 2 * gaussian))));
-      specs.push({ path: join(`dir${String(i % 50).padStart(2, '0')}`, `file${String(i).padStart(5, '0')}.bin`), size });
+      const size = Math.round(
+        Math.min(8 * 1024 * 1024, Math.max(1024, Math.exp(Math.log(32 * 1024) + 2 * gaussian))),
+      );
+      specs.push({
+        path: join(`dir${String(i % 50).padStart(2, '0')}`, `file${String(i).padStart(5, '0')}.bin`),
+        size,
+      });
     }
   } else {
     for (let i = 0; i < 100_000; i++) {
       const size = 1024 + Math.floor(next() * 3 * 1024);
-      specs.push({ path: join(`dir${String(i % 1000).padStart(4, '0')}`, `f${String(i).padStart(6, '0')}.dat`), size });
+      specs.push({
+        path: join(`dir${String(i % 1000).padStart(4, '0')}`, `f${String(i).padStart(6, '0')}.dat`),
+        size,
+      });
     }
   }
   const marker = `${root}.complete`;
@@ -59,9 +67,18 @@ export async function buildDataSet(name: 'D1' | 'D2', base: string): Promise<Dat
     const dirs = new Set(specs.map((spec) => join(root, spec.path, '..')));
     for (const dir of dirs) await mkdir(dir, { recursive: true });
     for (let i = 0; i < specs.length; i += 64) {
-      await Promise.all(specs.slice(i, i + 64).map((spec, j) => writeFile(join(root, spec.path), bytesFor(i + j + 1, spec.size))));
+      await Promise.all(
+        specs
+          .slice(i, i + 64)
+          .map((spec, j) => writeFile(join(root, spec.path), bytesFor(i + j + 1, spec.size))),
+      );
     }
     await writeFile(marker, '');
   }
-  return { name, root, files: specs.map((spec) => spec.path), bytes: specs.reduce((sum, spec) => sum + spec.size, 0) };
+  return {
+    name,
+    root,
+    files: specs.map((spec) => spec.path),
+    bytes: specs.reduce((sum, spec) => sum + spec.size, 0),
+  };
 }

@@ -42,7 +42,17 @@ try {
     time: '2026-01-01T00:00:00.000Z',
     tags: [],
     sources: [{ name: 'src', path: '/src' }],
-    summary: { files: COUNT, dirs: 0, symlinks: 0, bytes: COUNT * 2048, newFiles: COUNT, changedFiles: 0, unchangedFiles: 0, skipped: 0, bytesUploaded: 0 },
+    summary: {
+      files: COUNT,
+      dirs: 0,
+      symlinks: 0,
+      bytes: COUNT * 2048,
+      newFiles: COUNT,
+      changedFiles: 0,
+      unchangedFiles: 0,
+      skipped: 0,
+      bytesUploaded: 0,
+    },
     entries: COUNT,
   };
   let started = Date.now();
@@ -55,7 +65,13 @@ try {
   for await (const _ of listed) count++;
   const listSeconds = (Date.now() - started) / 1000;
   console.log(
-    JSON.stringify({ entries: count, manifestMiB: encoded.length / 2 ** 20, writeSeconds, listSeconds, peakRssMiB: process.resourceUsage().maxRSS / 1024 }),
+    JSON.stringify({
+      entries: count,
+      manifestMiB: encoded.length / 2 ** 20,
+      writeSeconds,
+      listSeconds,
+      peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    }),
   );
 } finally {
   await rm(dir, { recursive: true, force: true });

@@ -9,17 +9,17 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import type { Readable } from 'node:stream';
+import { S3Backend } from '../src/backend/s3/s3-backend.js';
 import { CountingBackend } from '../src/backend/wrap/counting.js';
 import { backup } from '../src/backup/backup.js';
 import { openRepository } from '../src/repository/repository.js';
-import { S3Backend } from '../src/backend/s3/s3-backend.js';
 import { adminClient } from '../test/s3.js';
 import { startMinio } from '../test/servers/minio.js';
-import { type DataSet, buildDataSet, bytesFor } from './datasets.js';
+import { buildDataSet, bytesFor, type DataSet } from './datasets.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const { values } = parseArgs({
@@ -34,9 +34,11 @@ const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
 
 async function pool<T>(items: T[], work: (item: T) => Promise<unknown>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
 }
 
 async function timed<T>(work: () => Promise<T>): Promise<{ seconds: number; value: T }> {
@@ -60,10 +62,15 @@ async function warmRead(set: DataSet): Promise<void> {
 }
 
 /** Runs the built CLI, returning wall seconds, peak RSS (KiB, from GNU time) and output. */
-function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ seconds: number; rssKiB: number; stdout: string; code: number }> {
+function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ seconds: number; rssKiB: number; stdout: string; code: number }> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn('/usr/bin/time', ['-f', 'RSS_KIB=%M', process.execPath, CLI, ...args], { env: { ...process.env, ...env } });
+    const child = spawn('/usr/bin/time', ['-f', 'RSS_KIB=%M', process.execPath, CLI, ...args], {
+      env: { ...process.env, ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));
@@ -72,15 +79,24 @@ function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ seconds: numb
     child.on('close', (code) => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const rssKiB = Number(/RSS_KIB=(\d+)/.exec(stderr)?.[1] ?? 0);
-      if (code !== 0 && code !== 3) reject(new Error(`twinvault ${args.join(' ')} failed (${code}): ${stderr}`));
+      if (code !== 0 && code !== 3)
+        reject(new Error(`twinvault ${args.join(' ')} failed (${code}): ${stderr}`));
       else resolve({ seconds, rssKiB, stdout, code: code ?? 0 });
     });
   });
 }
 
-const results: Record<string, unknown> = { date: new Date().toISOString(), concurrency: CONCURRENCY, sets: {} };
+const results: Record<string, unknown> = {
+  date: new Date().toISOString(),
+  concurrency: CONCURRENCY,
+  sets: {},
+};
 const minio = await startMinio();
-const server = { endpoint: minio.endpoint, accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey };
+const server = {
+  endpoint: minio.endpoint,
+  accessKeyId: minio.accessKeyId,
+  secretAccessKey: minio.secretAccessKey,
+};
 const client = adminClient(server);
 const scratch = join(values.data, 'run');
 try {
@@ -117,22 +133,42 @@ try {
     const first = await runCli(['--json', 'backup', set.root, '--host', 'bench'], env);
     r.initialBackupSeconds = first.seconds;
     r.initialBackupPeakRssMiB = first.rssKiB / 1024;
-    console.log(`twinvault initial backup: ${first.seconds.toFixed(1)} s, peak RSS ${(first.rssKiB / 1024).toFixed(0)} MiB`);
+    console.log(
+      `twinvault initial backup: ${first.seconds.toFixed(1)} s, peak RSS ${(first.rssKiB / 1024).toFixed(0)} MiB`,
+    );
 
     const noChange = await runCli(['--json', 'backup', set.root, '--host', 'bench'], env);
     r.noChangeBackupSeconds = noChange.seconds;
     // The same no-change backup in-process, through a request-counting backend.
-    const counting = new CountingBackend(new S3Backend({ bucket: 'tv-bench', prefix: name, endpoint: minio.endpoint, region: 'us-east-1', credentials: { accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey }, env: {} }));
+    const counting = new CountingBackend(
+      new S3Backend({
+        bucket: 'tv-bench',
+        prefix: name,
+        endpoint: minio.endpoint,
+        region: 'us-east-1',
+        credentials: { accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey },
+        env: {},
+      }),
+    );
     const repository = await openRepository(counting);
     const afterOpen = counting.total();
-    await backup({ repository, sources: [{ path: set.root }], host: 'bench', stateFolder: join(env.XDG_STATE_HOME, 'twinvault') });
+    await backup({
+      repository,
+      sources: [{ path: set.root }],
+      host: 'bench',
+      stateFolder: join(env.XDG_STATE_HOME, 'twinvault'),
+    });
     r.noChangeRequests = counting.total() - afterOpen + 1; // +1: reading the repository config
     await counting.close();
-    console.log(`no-change backup: ${noChange.seconds.toFixed(2)} s wall (CLI), ${r.noChangeRequests} requests`);
+    console.log(
+      `no-change backup: ${noChange.seconds.toFixed(2)} s wall (CLI), ${r.noChangeRequests} requests`,
+    );
 
     if (name === 'D2') {
       const changed = set.files.filter((_, i) => i % 100 === 0);
-      await Promise.all(changed.map((file, i) => writeFile(join(set.root, file), bytesFor(1_000_000 + i, 2048))));
+      await Promise.all(
+        changed.map((file, i) => writeFile(join(set.root, file), bytesFor(1_000_000 + i, 2048))),
+      );
       const onePercent = await runCli(['--json', 'backup', set.root, '--host', 'bench'], env);
       r.onePercentChangedSeconds = onePercent.seconds;
       console.log(`1% changed: ${onePercent.seconds.toFixed(2)} s`);
@@ -151,7 +187,9 @@ try {
       pool(set.files, async (file) => {
         const path = join(baseTarget, file);
         await mkdir(join(path, '..'), { recursive: true });
-        const answer = await client.send(new GetObjectCommand({ Bucket: 'baseline', Key: `${name}/${file}` }));
+        const answer = await client.send(
+          new GetObjectCommand({ Bucket: 'baseline', Key: `${name}/${file}` }),
+        );
         await pipeline(answer.Body as Readable, createWriteStream(path));
       }),
     );
@@ -165,7 +203,9 @@ try {
     r.restoreSeconds = restored.seconds;
     r.restorePeakRssMiB = restored.rssKiB / 1024;
     await rm(ourTarget, { recursive: true, force: true });
-    console.log(`restore: ${restored.seconds.toFixed(1)} s vs baseline download ${baseDown.seconds.toFixed(1)} s`);
+    console.log(
+      `restore: ${restored.seconds.toFixed(1)} s vs baseline download ${baseDown.seconds.toFixed(1)} s`,
+    );
 
     r.initialVsBaselineRate = r.baselineUploadSeconds / r.initialBackupSeconds;
     r.restoreVsBaselineRate = r.baselineDownloadSeconds / r.restoreSeconds;
@@ -177,7 +217,11 @@ try {
   await rm(scratch, { recursive: true, force: true });
 }
 
-const million = spawnSync(process.execPath, ['--import', 'tsx', new URL('./million.ts', import.meta.url).pathname], { encoding: 'utf8' });
+const million = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', new URL('./million.ts', import.meta.url).pathname],
+  { encoding: 'utf8' },
+);
 results.million = JSON.parse(million.stdout.trim().split('\n').at(-1) ?? '{}');
 
 const file = join('bench', 'results', `snapshots-${(results.date as string).slice(0, 10)}.json`);

@@ -38,9 +38,20 @@ export function validatePrefix(prefix: string): void {
   if (problem) throw new UsageError(`invalid list prefix ${JSON.stringify(prefix)}: ${problem}`);
 }
 
-/** Orders keys as S3 lists them: by the bytes of their UTF-8 encoding. */
+/**
+ * Orders keys as S3 lists them: by the bytes of their UTF-8 encoding. UTF-16 code units sort the
+ * same way below U+D800, so the common case compares without encoding anything.
+ */
 export function compareKeys(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x < 0xd800 && y < 0xd800) return x - y;
+    return Buffer.compare(Buffer.from(a.slice(i), 'utf8'), Buffer.from(b.slice(i), 'utf8'));
+  }
+  return a.length - b.length;
 }
 
 /** Joins a root prefix and a relative key with exactly one "/" between them. */

@@ -155,10 +155,15 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
       } else if (item.kind === 'special') {
         note(item.path, 'skipped: a socket, fifo or device is not backed up');
       } else {
-        const previous = parents.files.get(item.path);
+        const previous = parents.files.get(item.pathBytes ?? item.path);
         if (previous && isUnchanged(previous, item)) {
-          const entry: FileEntry = { ...previous, ...base, ...changeFields(item), type: 'file' };
-          entries.push(withLinkGroup(entry, item, linkGroups));
+          // Same ctime means same metadata too: the parent's entry (and its manifest line) is reused.
+          const reusable =
+            item.stat.nlink <= 1 && previous.linkGroup === undefined && sameMetadata(previous, item);
+          const entry = reusable
+            ? previous
+            : withLinkGroup({ ...previous, ...base, ...changeFields(item), type: 'file' }, item, linkGroups);
+          entries.push(entry);
           summary.files.unchanged++;
           summary.bytesTotal += entry.size;
           onEvent({ type: 'file', path: item.path, status: 'unchanged', size: entry.size, uploaded: 0 });
@@ -171,9 +176,9 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
       type: 'scanned',
       files: toSave.length + summary.files.unchanged,
       dirs: summary.dirs,
-      bytes: summary.bytesTotal + toSave.reduce((sum, { item }) => sum + Number(item.stat.size), 0),
+      bytes: summary.bytesTotal + toSave.reduce((sum, { item }) => sum + item.stat.size, 0),
       toRead: toSave.length,
-      bytesToRead: toSave.reduce((sum, { item }) => sum + Number(item.stat.size), 0),
+      bytesToRead: toSave.reduce((sum, { item }) => sum + item.stat.size, 0),
     });
 
     await runPool(toSave, options.concurrency ?? 16, async ({ item, previous }) => {
@@ -191,7 +196,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
           ...baseEntry(settledItem),
           ...changeFields(settledItem),
           type: 'file',
-          size: Number(saved.stat.size),
+          size: saved.stat.size,
           sha256: saved.sha256,
           key: saved.key,
         };
@@ -297,29 +302,33 @@ function baseEntry(item: ScanItem) {
   return {
     path: item.path,
     ...(item.pathBytes ? { pathBytes: item.pathBytes } : {}),
-    mode: Number(item.stat.mode & 0o7777n),
-    mtime: item.stat.mtimeNs.toString(),
-    uid: Number(item.stat.uid),
-    gid: Number(item.stat.gid),
+    mode: item.stat.mode,
+    mtime: item.stat.mtime,
+    uid: item.stat.uid,
+    gid: item.stat.gid,
   };
 }
 
 function changeFields(item: ScanItem) {
-  return { ctime: item.stat.ctimeNs.toString(), ino: Number(item.stat.ino) };
+  return { ctime: item.stat.ctime, ino: item.stat.ino };
 }
 
 function isUnchanged(previous: FileEntry, item: ScanItem): boolean {
   return (
-    previous.size === Number(item.stat.size) &&
-    previous.mtime === item.stat.mtimeNs.toString() &&
-    previous.ctime === item.stat.ctimeNs.toString() &&
-    previous.ino === Number(item.stat.ino)
+    previous.size === item.stat.size &&
+    previous.mtime === item.stat.mtime &&
+    previous.ctime === item.stat.ctime &&
+    previous.ino === item.stat.ino
   );
+}
+
+function sameMetadata(previous: FileEntry, item: ScanItem): boolean {
+  return previous.mode === item.stat.mode && previous.uid === item.stat.uid && previous.gid === item.stat.gid;
 }
 
 function withLinkGroup(entry: FileEntry, item: ScanItem, groups: Map<string, number>): FileEntry {
   const { linkGroup: _dropped, ...rest } = entry;
-  if (item.stat.nlink <= 1n) return rest;
+  if (item.stat.nlink <= 1) return rest;
   const id = `${item.stat.dev}:${item.stat.ino}`;
   let group = groups.get(id);
   if (group === undefined) {

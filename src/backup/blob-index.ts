@@ -46,8 +46,8 @@ export class BlobIndex {
   }
 
   async addManifest(backend: Backend, ref: SnapshotRef): Promise<void> {
-    const { entries } = await this.cache.open(backend, ref);
-    for await (const entry of entries) if (entry.type === 'file') this.add(entry.sha256, entry.key);
+    const { entries } = await this.cache.load(backend, ref);
+    for (const entry of entries) if (entry.type === 'file') this.add(entry.sha256, entry.key);
     this.manifests.add(ref.key);
   }
 

@@ -1,9 +1,10 @@
-import { lstat, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readAll } from '../backend/body.js';
 import { MemoryBackend } from '../backend/memory/memory-backend.js';
+import { lstatExact } from '../fs/file-stat.js';
 import { type ContentStore, saveFile } from './file-saver.js';
 
 const noDedup: ContentStore = {
@@ -17,11 +18,11 @@ describe('saveFile', () => {
     try {
       const path = join(dir, 'moving.txt');
       await writeFile(path, 'first version');
-      const listed = await lstat(path, { bigint: true });
+      const listed = await lstatExact(path);
       await writeFile(path, 'second, longer version');
       const backend = new MemoryBackend();
       const saved = await saveFile(backend, noDedup, Buffer.from(path), 'k', listed, 'moving.txt');
-      expect(Number(saved.stat.size)).toBe(22);
+      expect(saved.stat.size).toBe(22);
       expect((await readAll(await backend.get('k'))).toString()).toBe('second, longer version');
       expect((await backend.head('k')).metadata.sha256).toBe(saved.sha256);
     } finally {

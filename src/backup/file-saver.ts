@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import type { BigIntStats } from 'node:fs';
 import { createReadStream } from 'node:fs';
-import { lstat, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import mime from 'mime-types';
 import type { Backend } from '../backend/backend.js';
 import { bodyFromBuffer } from '../backend/body.js';
 import { IntegrityError } from '../errors.js';
+import { type FileStat, lstatExact, sameVersion } from '../fs/file-stat.js';
 
 /** Files up to this size are read once, into memory: hashed, then uploaded from the buffer. */
 export const SMALL_FILE_LIMIT = 8 * 1024 * 1024;
@@ -16,7 +16,7 @@ export interface SavedContent {
   sha256: string;
   key: string;
   /** The stat the stored content belongs to (the last one, if the file was re-read). */
-  stat: BigIntStats;
+  stat: FileStat;
   bytesRead: number;
   bytesUploaded: number;
 }
@@ -43,21 +43,21 @@ export interface ContentStore {
 export async function saveFile(
   backend: Backend,
   content: ContentStore,
-  fsPath: Buffer,
+  fsPath: Buffer | string,
   key: string,
-  initial: BigIntStats,
+  initial: FileStat,
   displayPath: string,
 ): Promise<SavedContent> {
   let before = initial;
   let bytesRead = 0;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const small = before.size <= BigInt(SMALL_FILE_LIMIT);
+    const small = before.size <= SMALL_FILE_LIMIT;
     const data = small ? await readFile(fsPath) : undefined;
     const sha256 = data ? sha256Of(data) : await hashFile(fsPath);
-    const readSize = data ? data.length : Number(before.size);
+    const readSize = data ? data.length : before.size;
     bytesRead += readSize;
-    const after = await lstat(fsPath, { bigint: true });
-    if (!sameVersion(before, after) || readSize !== Number(after.size)) {
+    const after = await lstatExact(fsPath);
+    if (!sameVersion(before, after) || readSize !== after.size) {
       before = after;
       continue;
     }
@@ -69,10 +69,10 @@ export async function saveFile(
         if (data) {
           await backend.put(key, bodyFromBuffer(data), options);
         } else {
-          await uploadVerified(backend, fsPath, key, Number(after.size), sha256, options);
-          bytesRead += Number(after.size);
+          await uploadVerified(backend, fsPath, key, after.size, sha256, options);
+          bytesRead += after.size;
         }
-        const settled = await lstat(fsPath, { bigint: true });
+        const settled = await lstatExact(fsPath);
         if (!sameVersion(after, settled)) throw new ChangedWhileReadingError();
         return key;
       });
@@ -85,21 +85,17 @@ export async function saveFile(
       };
     } catch (err) {
       if (!(err instanceof ChangedWhileReadingError)) throw err;
-      before = await lstat(fsPath, { bigint: true });
+      before = await lstatExact(fsPath);
     }
   }
   throw new ChangedWhileReadingError(`${displayPath} changed while it was being read (${ATTEMPTS} attempts)`);
-}
-
-export function sameVersion(a: BigIntStats, b: BigIntStats): boolean {
-  return a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.ino === b.ino;
 }
 
 function sha256Of(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-async function hashFile(path: Buffer): Promise<string> {
+async function hashFile(path: Buffer | string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 }))
     hash.update(chunk as Buffer);
@@ -109,7 +105,7 @@ async function hashFile(path: Buffer): Promise<string> {
 /** Uploads a large file from disk, hashing what is sent; different bytes than hashed = changed. */
 async function uploadVerified(
   backend: Backend,
-  path: Buffer,
+  path: Buffer | string,
   key: string,
   size: number,
   sha256: string,

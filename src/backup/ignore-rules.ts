@@ -18,15 +18,22 @@ interface FolderRules {
  * given, limit which files are kept; folders are always walked.
  */
 export class IgnoreRules {
+  /** No rule anywhere: the common case, answered without any matching. */
+  private readonly empty: boolean;
+
   private constructor(
     private readonly chain: FolderRules[],
     private readonly include: Ignore | undefined,
-  ) {}
+    hasPatterns: boolean,
+  ) {
+    this.empty = !hasPatterns && include === undefined;
+  }
 
   static forSource(exclude: string[], include: string[]): IgnoreRules {
     return new IgnoreRules(
       [{ base: '', rules: ignore({ allowRelativePaths: true }).add(exclude) }],
       include.length > 0 ? ignore({ allowRelativePaths: true }).add(include) : undefined,
+      exclude.length > 0,
     );
   }
 
@@ -36,11 +43,13 @@ export class IgnoreRules {
     return new IgnoreRules(
       [...this.chain, { base, rules: ignore({ allowRelativePaths: true }).add(content) }],
       this.include,
+      true,
     );
   }
 
   /** Whether the entry at `path` (relative to the source root) is left out. */
   excludes(path: string, isDir: boolean): boolean {
+    if (this.empty) return false;
     let excluded = false;
     for (const { base, rules } of this.chain) {
       if (!path.startsWith(base)) continue;

@@ -28,7 +28,7 @@ export async function loadParents(
   let parent: SnapshotRef | undefined;
   for (const ref of [...hostSnapshots].reverse().slice(0, MAX_LOOKBACK)) {
     if (missing.size === 0) break;
-    const { header, entries } = await cache.open(backend, ref);
+    const { header, entries } = await cache.load(backend, ref);
     const wanted = new Set(
       header.sources
         .filter((source) => missing.get(source.name) === source.path)
@@ -36,10 +36,11 @@ export async function loadParents(
     );
     if (wanted.size === 0) continue;
     parent ??= ref;
-    for await (const entry of entries) {
+    for (const entry of entries) {
       if (entry.type !== 'file') continue;
       const sourceName = entry.path.split('/', 1)[0]!;
-      if (wanted.has(sourceName)) files.set(entry.path, entry);
+      // Keyed by exact bytes where the name has them: two invalid names can render alike.
+      if (wanted.has(sourceName)) files.set(entry.pathBytes ?? entry.path, entry);
     }
     for (const name of wanted) missing.delete(name);
   }

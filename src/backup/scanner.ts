@@ -1,20 +1,19 @@
-import type { BigIntStats, Dirent } from 'node:fs';
-import { lstat, open, readdir, readFile, stat } from 'node:fs/promises';
+import { closeSync, type Dirent, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { type FileStat, lstatNow, toFileStat } from '../fs/file-stat.js';
 import { decodeName, joinBytes } from '../fs/names.js';
 import { CACHEDIR_SIGNATURE, CACHEDIR_TAG, IGNORE_FILE, type IgnoreRules } from './ignore-rules.js';
 
-export type ItemKind = 'file' | 'dir' | 'symlink' | 'special';
-
 /** One thing found in a source, with its lstat. */
 export interface ScanItem {
-  kind: ItemKind;
-  /** The absolute path, as bytes. */
-  fsPath: Buffer;
+  kind: FileStat['kind'];
+  /** The absolute path: text, or bytes when a name on the way is not valid UTF-8. */
+  fsPath: string | Buffer;
   /** `<source name>/<relative path>` (a lossy rendering when pathBytes is set). */
   path: string;
   /** base64 of the exact path bytes, when they are not valid UTF-8. */
   pathBytes?: string;
-  stat: BigIntStats;
+  stat: FileStat;
 }
 
 export interface ScanCallbacks {
@@ -25,12 +24,11 @@ export interface ScanCallbacks {
   note(path: string, message: string): void;
 }
 
-const STAT_BATCH = 128;
-
 /**
- * Walks one source folder. Names are read as bytes; each folder's entries are lstat-ed in
- * parallel; excluded folders are never entered; folders tagged CACHEDIR.TAG are skipped; symlinks
- * are recorded, never followed. Unreadable entries are reported and the walk goes on.
+ * Walks one source folder. Names are read as bytes; excluded folders are never entered; folders
+ * tagged CACHEDIR.TAG are skipped; symlinks are recorded, never followed. Unreadable entries are
+ * reported and the walk goes on. Folders are read and entries lstat-ed synchronously (see
+ * lstatNow): a scan has nothing else to do meanwhile, and it is twice as fast.
  */
 export async function scanSource(
   root: string,
@@ -38,122 +36,104 @@ export async function scanSource(
   rules: IgnoreRules,
   callbacks: ScanCallbacks,
 ): Promise<void> {
-  let rootStat: BigIntStats;
+  let rootStat: FileStat;
   try {
     // The root itself may be a symlink the user pointed at: follow that one.
-    rootStat = await stat(root, { bigint: true });
+    rootStat = toFileStat(await stat(root));
   } catch (err) {
     callbacks.skip(sourceName, `cannot read source folder ${root}: ${reason(err)}`);
     return;
   }
-  if (!rootStat.isDirectory()) {
+  if (rootStat.kind !== 'dir') {
     callbacks.skip(sourceName, `source ${root} is not a folder`);
     return;
   }
-  const rootBytes = Buffer.from(root);
-  callbacks.item({ kind: 'dir', fsPath: rootBytes, path: sourceName, stat: rootStat });
-  await walk(rootBytes, Buffer.alloc(0), rules, sourceName, callbacks);
+  callbacks.item({ kind: 'dir', fsPath: root, path: sourceName, stat: rootStat });
+  await walk({ fsPath: root, relative: '', relativeBytes: undefined, rules }, sourceName, callbacks);
 }
 
-async function walk(
-  dir: Buffer,
-  relative: Buffer,
-  rules: IgnoreRules,
-  sourceName: string,
-  callbacks: ScanCallbacks,
-) {
-  const dirLabel = label(sourceName, relative);
+/**
+ * A folder being walked. Paths stay strings while every name on the way is valid UTF-8 (cheaper
+ * than byte buffers for millions of files) and become bytes below the first name that is not.
+ */
+interface Folder {
+  fsPath: string | Buffer;
+  /** Path relative to the source root, as text ("" for the root). */
+  relative: string;
+  /** The same as exact bytes, once a name on the way was not valid UTF-8. */
+  relativeBytes: Buffer | undefined;
+  rules: IgnoreRules;
+}
+
+async function walk(folder: Folder, sourceName: string, callbacks: ScanCallbacks) {
+  const folderLabel = folder.relative === '' ? sourceName : `${sourceName}/${folder.relative}`;
   let entries: Dirent<Buffer>[];
   try {
-    entries = await readdir(dir, { withFileTypes: true, encoding: 'buffer' });
+    entries = readdirSync(folder.fsPath, { withFileTypes: true, encoding: 'buffer' });
   } catch (err) {
-    callbacks.skip(dirLabel, `cannot list folder: ${reason(err)}`);
+    callbacks.skip(folderLabel, `cannot list folder: ${reason(err)}`);
     return;
   }
-  const names = new Set(entries.map((entry) => entry.name.toString('utf8')));
-  if (names.has(IGNORE_FILE)) {
+  let rules = folder.rules;
+  if (entries.some((entry) => entry.name.equals(IGNORE_FILE_BYTES))) {
     try {
-      const content = await readFile(joinBytes(dir, Buffer.from(IGNORE_FILE)), 'utf8');
-      rules = rules.withFolderRules(decodeName(relative).text, content);
+      const content = readFileSync(childPath(folder.fsPath, IGNORE_FILE_BYTES, IGNORE_FILE, true), 'utf8');
+      rules = rules.withFolderRules(folder.relative, content);
     } catch (err) {
-      callbacks.skip(`${dirLabel}/${IGNORE_FILE}`, `cannot read ignore file: ${reason(err)}`);
+      callbacks.skip(`${folderLabel}/${IGNORE_FILE}`, `cannot read ignore file: ${reason(err)}`);
     }
   }
-  const subfolders: Array<{ fsPath: Buffer; relative: Buffer }> = [];
-  for (let i = 0; i < entries.length; i += STAT_BATCH) {
-    const batch = entries.slice(i, i + STAT_BATCH);
-    const found = await Promise.all(
-      batch.map((entry) => inspect(dir, relative, entry, rules, sourceName, callbacks)),
-    );
-    for (const item of found) {
-      if (!item) continue;
-      callbacks.item(item);
-      if (item.kind === 'dir')
-        subfolders.push({ fsPath: item.fsPath, relative: joinBytes(relative, basename(item)) });
+  const subfolders: Folder[] = [];
+  for (const entry of entries) {
+    const { text, exact } = decodeName(entry.name);
+    const relative = folder.relative === '' ? text : `${folder.relative}/${text}`;
+    if (rules.excludes(relative, entry.isDirectory())) continue;
+    const relativeBytes =
+      folder.relativeBytes || !exact
+        ? joinBytes(folder.relativeBytes ?? Buffer.from(folder.relative), entry.name)
+        : undefined;
+    const fsPath = childPath(folder.fsPath, entry.name, text, exact);
+    const path = `${sourceName}/${relative}`;
+    let info: FileStat;
+    try {
+      info = lstatNow(fsPath);
+    } catch (err) {
+      callbacks.skip(path, reason(err));
+      continue;
     }
+    if (info.kind === 'dir' && isCacheFolder(fsPath)) {
+      callbacks.note(path, `skipped: a cache folder (${CACHEDIR_TAG})`);
+      continue;
+    }
+    const item: ScanItem = { kind: info.kind, fsPath, path, stat: info };
+    if (relativeBytes)
+      item.pathBytes = Buffer.concat([Buffer.from(`${sourceName}/`), relativeBytes]).toString('base64');
+    callbacks.item(item);
+    if (info.kind === 'dir') subfolders.push({ fsPath, relative, relativeBytes, rules });
   }
-  for (const folder of subfolders) await walk(folder.fsPath, folder.relative, rules, sourceName, callbacks);
+  for (const subfolder of subfolders) await walk(subfolder, sourceName, callbacks);
 }
 
-const itemNames = new WeakMap<ScanItem, Buffer>();
-function basename(item: ScanItem): Buffer {
-  return itemNames.get(item)!;
+const IGNORE_FILE_BYTES = Buffer.from(IGNORE_FILE);
+const CACHEDIR_TAG_BYTES = Buffer.from(CACHEDIR_TAG);
+
+function childPath(parent: string | Buffer, name: Buffer, text: string, exact: boolean): string | Buffer {
+  if (typeof parent === 'string' && exact) return `${parent}/${text}`;
+  return joinBytes(typeof parent === 'string' ? Buffer.from(parent) : parent, name);
 }
 
-async function inspect(
-  dir: Buffer,
-  relative: Buffer,
-  entry: Dirent<Buffer>,
-  rules: IgnoreRules,
-  sourceName: string,
-  callbacks: ScanCallbacks,
-): Promise<ScanItem | undefined> {
-  const relBytes = joinBytes(relative, entry.name);
-  const { text: relText, exact } = decodeName(relBytes);
-  const path = `${sourceName}/${relText}`;
-  if (rules.excludes(relText, entry.isDirectory())) return undefined;
-  const fsPath = joinBytes(dir, entry.name);
-  let info: BigIntStats;
+function isCacheFolder(dir: string | Buffer): boolean {
+  let fd: number | undefined;
   try {
-    info = await lstat(fsPath, { bigint: true });
-  } catch (err) {
-    callbacks.skip(path, reason(err));
-    return undefined;
-  }
-  const kind = kindOf(info);
-  if (kind === 'dir' && (await isCacheFolder(fsPath))) {
-    callbacks.note(path, `skipped: a cache folder (${CACHEDIR_TAG})`);
-    return undefined;
-  }
-  const item: ScanItem = { kind, fsPath, path, stat: info };
-  if (!exact) item.pathBytes = Buffer.concat([Buffer.from(`${sourceName}/`), relBytes]).toString('base64');
-  itemNames.set(item, entry.name);
-  return item;
-}
-
-function kindOf(info: BigIntStats): ItemKind {
-  if (info.isFile()) return 'file';
-  if (info.isDirectory()) return 'dir';
-  if (info.isSymbolicLink()) return 'symlink';
-  return 'special';
-}
-
-async function isCacheFolder(dir: Buffer): Promise<boolean> {
-  let handle: Awaited<ReturnType<typeof open>> | undefined;
-  try {
-    handle = await open(joinBytes(dir, Buffer.from(CACHEDIR_TAG)), 'r');
+    fd = openSync(childPath(dir, CACHEDIR_TAG_BYTES, CACHEDIR_TAG, true), 'r');
     const buffer = Buffer.alloc(CACHEDIR_SIGNATURE.length);
-    await handle.read(buffer, 0, buffer.length, 0);
+    readSync(fd, buffer, 0, buffer.length, 0);
     return buffer.toString('latin1') === CACHEDIR_SIGNATURE;
   } catch {
     return false;
   } finally {
-    await handle?.close();
+    if (fd !== undefined) closeSync(fd);
   }
-}
-
-function label(sourceName: string, relative: Buffer): string {
-  return relative.length === 0 ? sourceName : `${sourceName}/${decodeName(relative).text}`;
 }
 
 export function reason(err: unknown): string {

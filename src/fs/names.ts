@@ -12,7 +12,9 @@ export function joinBytes(parent: Buffer, name: Buffer): Buffer {
 /** The name as a string, and whether that string is exact (valid UTF-8). */
 export function decodeName(bytes: Buffer): { text: string; exact: boolean } {
   const text = bytes.toString('utf8');
-  return { text, exact: Buffer.byteLength(text) === bytes.length && Buffer.from(text, 'utf8').equals(bytes) };
+  // Invalid bytes decode to U+FFFD; only then is the (rare, costlier) exact check needed.
+  if (!text.includes('\uFFFD')) return { text, exact: true };
+  return { text, exact: Buffer.from(text, 'utf8').equals(bytes) };
 }
 
 /** Path bytes of a manifest entry: from pathBytes when present, else its UTF-8 path. */

@@ -3,7 +3,13 @@ import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Backend } from '../backend/backend.js';
 import { readAll } from '../backend/body.js';
-import { type DecodedManifest, decodeManifest } from './manifest-codec.js';
+import type { Entry, ManifestHeader } from './manifest.js';
+import {
+  type DecodedManifest,
+  decodeManifest,
+  decodeManifestBuffer,
+  IN_MEMORY_DECODE_LIMIT,
+} from './manifest-codec.js';
 import type { SnapshotRef } from './snapshots.js';
 
 /**
@@ -32,9 +38,30 @@ export class ManifestCache {
     }
   }
 
+  /** A whole manifest as an array, decoded in one go (for parents and the blob index). */
+  async load(backend: Backend, ref: SnapshotRef): Promise<{ header: ManifestHeader; entries: Entry[] }> {
+    const data = await this.bytes(backend, ref);
+    const where = `${backend.location}/${ref.key}`;
+    if (data.length <= IN_MEMORY_DECODE_LIMIT) return decodeManifestBuffer(data, where);
+    const { header, entries } = await decodeManifest(Readable.from([data]), where);
+    const all: Entry[] = [];
+    for await (const entry of entries) all.push(entry);
+    return { header, entries: all };
+  }
+
   async open(backend: Backend, ref: SnapshotRef): Promise<DecodedManifest> {
     const data = await this.bytes(backend, ref);
-    return decodeManifest(Readable.from([data]), `${backend.location}/${ref.key}`);
+    const where = `${backend.location}/${ref.key}`;
+    if (data.length <= IN_MEMORY_DECODE_LIMIT) {
+      const { header, entries } = decodeManifestBuffer(data, where);
+      return {
+        header,
+        entries: (async function* () {
+          yield* entries;
+        })(),
+      };
+    }
+    return decodeManifest(Readable.from([data]), where);
   }
 
   async store(ref: SnapshotRef, data: Buffer): Promise<void> {

@@ -1,17 +1,24 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { createGunzip, createGzip } from 'node:zlib';
+import { createGunzip, createGzip, gunzipSync } from 'node:zlib';
 import { IntegrityError } from '../errors.js';
 import { type Entry, MANIFEST_FORMAT, MANIFEST_VERSION, type ManifestHeader } from './manifest.js';
 
 const LINES_PER_WRITE = 512;
+
+/**
+ * The JSON line an entry was decoded from. An unchanged file's entry is carried into the next
+ * snapshot as the very same object, so its line is written again without serialising it anew.
+ */
+const rawLines = new WeakMap<Entry, string>();
 
 /** Gzips a header and its entries into one buffer, ready to upload. */
 export async function encodeManifest(
   header: ManifestHeader,
   entries: Iterable<Entry> | AsyncIterable<Entry>,
 ): Promise<Buffer> {
-  const gzip = createGzip({ level: 6 });
+  // Level 3: a third faster than the default for a few percent more bytes.
+  const gzip = createGzip({ level: 3 });
   const chunks: Buffer[] = [];
   gzip.on('data', (chunk: Buffer) => chunks.push(chunk));
   const done = new Promise<void>((resolve, reject) => {
@@ -24,7 +31,7 @@ export async function encodeManifest(
   let batch: string[] = [];
   let count = 0;
   for await (const entry of entries) {
-    batch.push(JSON.stringify(entry));
+    batch.push(rawLines.get(entry) ?? JSON.stringify(entry));
     count++;
     if (batch.length === LINES_PER_WRITE) {
       await write(`${batch.join('\n')}\n`);
@@ -64,13 +71,58 @@ export async function decodeManifest(stream: Readable, where: string): Promise<D
       const line = await nextLine(lines, where, count + 2);
       if (line === undefined) break;
       if (line === '') continue;
-      yield parseEntry(line, where, count + 2);
+      const entry = parseEntry(line, where, count + 2);
+      rawLines.set(entry, line);
+      yield entry;
       count++;
     }
     if (count !== header.entries)
       throw damaged(where, `it holds ${count} entries where its header says ${header.entries}`);
   }
   return { header, entries: entries() };
+}
+
+/** Manifests up to this size (compressed) are decoded in one go rather than streamed. */
+export const IN_MEMORY_DECODE_LIMIT = 16 * 1024 * 1024;
+
+/**
+ * Decodes a whole manifest held in memory: one gunzip and a scan for newlines, several times
+ * faster than the streamed path for the 100,000-entry manifests a backup reads as its parent.
+ */
+export function decodeManifestBuffer(
+  gz: Buffer,
+  where: string,
+): { header: ManifestHeader; entries: Entry[] } {
+  let text: Buffer;
+  try {
+    text = gunzipSync(gz);
+  } catch (cause) {
+    throw damaged(where, `it cannot be decompressed: ${(cause as Error).message}`, cause);
+  }
+  let start = 0;
+  let lineNumber = 0;
+  let header: ManifestHeader | undefined;
+  const entries: Entry[] = [];
+  while (start < text.length) {
+    let end = text.indexOf(0x0a, start);
+    if (end < 0) end = text.length;
+    lineNumber++;
+    if (end > start) {
+      const line = text.toString('utf8', start, end);
+      if (!header) header = parseHeader(line, where);
+      else {
+        const entry = parseEntry(line, where, lineNumber);
+        rawLines.set(entry, line);
+        entries.push(entry);
+      }
+    }
+    start = end + 1;
+  }
+  if (!header) throw damaged(where, 'it is empty');
+  if (entries.length !== header.entries) {
+    throw damaged(where, `it holds ${entries.length} entries where its header says ${header.entries}`);
+  }
+  return { header, entries };
 }
 
 /** Reads only the header; the rest of the stream is dropped. */

@@ -14,8 +14,15 @@ const RUNNING_AS_ROOT = process.getuid?.() === 0;
  * one is replaced only by renaming a verified temporary file over it. A mismatch removes what was
  * written and is an error, never a silent success.
  */
-export async function downloadVerified(backend: Backend, entry: FileEntry, destination: Buffer, exists: boolean): Promise<number> {
-  const path = exists ? Buffer.concat([destination, Buffer.from(`.twinvault-restore-${randomBytes(4).toString('hex')}`)]) : destination;
+export async function downloadVerified(
+  backend: Backend,
+  entry: FileEntry,
+  destination: Buffer,
+  exists: boolean,
+): Promise<number> {
+  const path = exists
+    ? Buffer.concat([destination, Buffer.from(`.twinvault-restore-${randomBytes(4).toString('hex')}`)])
+    : destination;
   let handle: FileHandle | undefined;
   try {
     handle = await open(path, 'wx', 0o600);
