@@ -1,0 +1,70 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readAll } from '../backend/body.js';
+import { MemoryBackend } from '../backend/memory/memory-backend.js';
+import { ManualClock } from '../clock.js';
+import { RepositoryLock, isStale, readLock } from '../repository/locks.js';
+import { initRepository } from '../repository/repository.js';
+import { listSnapshots } from '../repository/snapshots.js';
+import { backup } from './backup.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'twinvault-blobs-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('the dedup index', () => {
+  it('never references content of a snapshot that was forgotten and pruned since', async () => {
+    const source = join(dir, 'src');
+    await mkdir(source);
+    await writeFile(join(source, 'a.txt'), 'shared content');
+    const backend = new MemoryBackend();
+    const clock = new ManualClock();
+    const repository = await initRepository(backend, { clock });
+    const run = () => {
+      clock.advance(1000);
+      return backup({ repository, sources: [{ path: source }], host: 'h', stateFolder: join(dir, 'state'), clock });
+    };
+    const first = await run();
+    // Another file with the same content: referenced, and the index is saved with it.
+    await writeFile(join(source, 'b.txt'), 'shared content');
+    expect((await run()).bytesUploaded).toBe(0);
+
+    // Forget both snapshots and prune their content, as retention would.
+    for (const ref of await listSnapshots(backend)) await backend.delete(ref.key);
+    await backend.delete(`h/${first.stamp}/src/a.txt`);
+
+    await writeFile(join(source, 'c.txt'), 'shared content');
+    const third = await run();
+    expect(third.bytesUploaded).toBeGreaterThan(0);
+    const [ref] = await listSnapshots(backend);
+    const { ManifestCache } = await import('../repository/manifest-cache.js');
+    const { entries } = await ManifestCache.forRepository(join(dir, 'state'), repository.config.id).load(backend, ref!);
+    for (const entry of entries) {
+      if (entry.type === 'file') expect((await readAll(await backend.get(entry.key))).toString()).toBe('shared content');
+    }
+  });
+});
+
+describe('repository locks', () => {
+  it('are refreshed with a new expiry and go stale once it passes', async () => {
+    const backend = new MemoryBackend();
+    const clock = new ManualClock('2026-01-01T00:00:00Z');
+    const lock = await RepositoryLock.acquire(backend, 'shared', 'backup', clock);
+    const first = (await readLock(backend, lock.key))!;
+    clock.advance(10 * 60_000);
+    await lock.refresh();
+    const second = (await readLock(backend, lock.key))!;
+    expect(Date.parse(second.expires)).toBe(Date.parse(first.expires) + 10 * 60_000);
+    expect(isStale(second, clock.now())).toBe(false);
+    clock.advance(31 * 60_000);
+    expect(isStale(second, clock.now())).toBe(true);
+    await lock.release();
+    expect(await readLock(backend, lock.key)).toBeUndefined();
+  });
+});
