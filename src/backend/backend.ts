@@ -48,6 +48,11 @@ export interface PutOptions {
   metadata?: Readonly<Record<string, string>>;
   /** Fail with AlreadyExistsError instead of replacing an existing object. */
   createOnly?: boolean;
+  /**
+   * The body's SHA-256 (hex), when the caller has computed it anyway: a backend may use it for its
+   * integrity headers instead of hashing the body again. It must be right; the store checks it.
+   */
+  sha256?: string;
 }
 
 export interface GetOptions {

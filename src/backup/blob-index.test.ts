@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readAll } from '../backend/body.js';
 import { MemoryBackend } from '../backend/memory/memory-backend.js';
 import { ManualClock } from '../clock.js';
-import { RepositoryLock, isStale, readLock } from '../repository/locks.js';
+import { isStale, RepositoryLock, readLock } from '../repository/locks.js';
 import { initRepository } from '../repository/repository.js';
 import { listSnapshots } from '../repository/snapshots.js';
 import { backup } from './backup.js';
@@ -28,7 +28,13 @@ describe('the dedup index', () => {
     const repository = await initRepository(backend, { clock });
     const run = () => {
       clock.advance(1000);
-      return backup({ repository, sources: [{ path: source }], host: 'h', stateFolder: join(dir, 'state'), clock });
+      return backup({
+        repository,
+        sources: [{ path: source }],
+        host: 'h',
+        stateFolder: join(dir, 'state'),
+        clock,
+      });
     };
     const first = await run();
     // Another file with the same content: referenced, and the index is saved with it.
@@ -44,9 +50,13 @@ describe('the dedup index', () => {
     expect(third.bytesUploaded).toBeGreaterThan(0);
     const [ref] = await listSnapshots(backend);
     const { ManifestCache } = await import('../repository/manifest-cache.js');
-    const { entries } = await ManifestCache.forRepository(join(dir, 'state'), repository.config.id).load(backend, ref!);
+    const { entries } = await ManifestCache.forRepository(join(dir, 'state'), repository.config.id).load(
+      backend,
+      ref!,
+    );
     for (const entry of entries) {
-      if (entry.type === 'file') expect((await readAll(await backend.get(entry.key))).toString()).toBe('shared content');
+      if (entry.type === 'file')
+        expect((await readAll(await backend.get(entry.key))).toString()).toBe('shared content');
     }
   });
 });

@@ -67,7 +67,8 @@ export async function saveFile(
     try {
       const stored = await content.store(sha256, async () => {
         if (data) {
-          await backend.put(key, bodyFromBuffer(data), options);
+          // The buffer is exactly what was hashed, so the store may check against that hash.
+          await backend.put(key, bodyFromBuffer(data), { ...options, sha256 });
         } else {
           await uploadVerified(backend, fsPath, key, after.size, sha256, options);
           bytesRead += after.size;

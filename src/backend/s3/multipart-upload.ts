@@ -10,7 +10,7 @@ import { type TwinvaultError, UsageError } from '../../errors.js';
 import { sizeMismatch } from '../body.js';
 import { fixedSizeChunks } from './chunks.js';
 import { MAX_PARTS } from './part-size.js';
-import { checksumParams } from './write-params.js';
+import { checksumParams, presetPayloadHash } from './write-params.js';
 
 export interface MultipartUploadJob {
   client: S3Client;
@@ -111,17 +111,17 @@ async function uploadParts(job: MultipartUploadJob, uploadId: string, stream: As
 
 async function uploadPart(job: MultipartUploadJob, uploadId: string, partNumber: number, data: Buffer) {
   const checksum = checksumParams(data, job.checksum);
-  const result = await job.client.send(
-    new UploadPartCommand({
-      Bucket: job.bucket,
-      Key: job.key,
-      UploadId: uploadId,
-      PartNumber: partNumber,
-      Body: data,
-      ContentLength: data.length,
-      ...checksum,
-    }),
-  );
+  const command = new UploadPartCommand({
+    Bucket: job.bucket,
+    Key: job.key,
+    UploadId: uploadId,
+    PartNumber: partNumber,
+    Body: data,
+    ContentLength: data.length,
+    ...checksum,
+  });
+  presetPayloadHash(command, checksum.ChecksumSHA256);
+  const result = await job.client.send(command);
   const part: CompletedPart = { PartNumber: partNumber, ETag: result.ETag! };
   if (checksum.ChecksumSHA256 !== undefined) part.ChecksumSHA256 = checksum.ChecksumSHA256;
   return part;

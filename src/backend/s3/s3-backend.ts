@@ -38,7 +38,7 @@ import { multipartUpload } from './multipart-upload.js';
 import { resolveEndpoint, S3_DEFAULTS, type S3BackendOptions } from './options.js';
 import { partSizeFor } from './part-size.js';
 import { type ProviderQuirks, quirksFor } from './providers.js';
-import { checksumParams, writeParams } from './write-params.js';
+import { checksumParams, presetPayloadHash, writeParams } from './write-params.js';
 
 const DELETE_BATCH = 1000;
 const LIST_PAGE = 1000;
@@ -131,18 +131,19 @@ export class S3Backend implements Backend {
     const params = writeParams(this.options, options);
     if (body.size <= this.settings.multipartThreshold) {
       const data = await readExactly(await openBody(body, key), body.size, `upload of ${key}`);
+      const checksum = checksumParams(data, this.uploadChecksum, options.sha256);
+      const command = new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: fullKey,
+        Body: data,
+        ContentLength: data.length,
+        ...params,
+        ...checksum,
+        ...(options.createOnly && this.quirks.conditionalWrites ? { IfNoneMatch: '*' } : {}),
+      });
+      presetPayloadHash(command, checksum.ChecksumSHA256);
       try {
-        await this.client.send(
-          new PutObjectCommand({
-            Bucket: this.bucket,
-            Key: fullKey,
-            Body: data,
-            ContentLength: data.length,
-            ...params,
-            ...checksumParams(data, this.uploadChecksum),
-            ...(options.createOnly && this.quirks.conditionalWrites ? { IfNoneMatch: '*' } : {}),
-          }),
-        );
+        await this.client.send(command);
       } catch (err) {
         throw this.error(err, 'PutObject', key);
       }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestBucket, s3Server, testBackend, uniqueBucketName } from '../../../test/s3.js';
 import { FaultyProxy, startBlackhole } from '../../../test/servers/faulty-proxy.js';
@@ -167,6 +167,24 @@ describe.skipIf(!minio)('S3 backend against MinIO: faults and bad input', () => 
       );
       expect((await readAll(await backend.get(`checksum/${mode}`))).equals(data)).toBe(true);
     }
+  });
+
+  it('lets SigV4 reuse a known SHA-256 instead of hashing the body again', async () => {
+    const backend = testBackend(minio!, bucket, { endpoint: proxy.endpoint });
+    const data = randomBytes(1000);
+    const sha256 = createHash('sha256').update(data).digest('hex');
+    const before = proxy.seen.length;
+    await backend.put('known-hash/object', bodyFromBuffer(data), { sha256 });
+    const put = proxy.seen.slice(before).find((r) => r.method === 'PUT');
+    expect(put?.headers['x-amz-content-sha256']).toBe(sha256);
+    expect((await readAll(await backend.get('known-hash/object'))).equals(data)).toBe(true);
+    // A wrong hash is caught by the store, not stored.
+    await expect(
+      backend.put('known-hash/wrong', bodyFromBuffer(data), {
+        sha256: createHash('sha256').update('other').digest('hex'),
+      }),
+    ).rejects.toMatchObject({ code: 'STORAGE_FAILED' });
+    await expect(backend.head('known-hash/wrong')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
   it('uploads large objects in parts and copies them with UploadPartCopy', async () => {

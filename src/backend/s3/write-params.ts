@@ -21,7 +21,32 @@ export function encryptionParams(options: S3BackendOptions): Record<string, stri
 }
 
 /** The checksum header that lets the server reject bytes damaged on the way. */
-export function checksumParams(data: Buffer, kind: 'sha256' | 'md5'): Record<string, string> {
+export function checksumParams(
+  data: Buffer,
+  kind: 'sha256' | 'md5',
+  knownSha256?: string,
+): Record<string, string> {
   if (kind === 'md5') return { ContentMD5: createHash('md5').update(data).digest('base64') };
-  return { ChecksumSHA256: createHash('sha256').update(data).digest('base64') };
+  const digest = knownSha256 ? Buffer.from(knownSha256, 'hex') : createHash('sha256').update(data).digest();
+  return { ChecksumSHA256: digest.toString('base64') };
+}
+
+/**
+ * Lets SigV4 reuse the body's SHA-256 instead of hashing it once more (it does so on plain-HTTP
+ * endpoints, where the payload is signed): the signer takes a preset x-amz-content-sha256 as is.
+ */
+export function presetPayloadHash(
+  command: { middlewareStack: { add: Function } },
+  checksumBase64: string | undefined,
+): void {
+  if (checksumBase64 === undefined) return;
+  const hex = Buffer.from(checksumBase64, 'base64').toString('hex');
+  command.middlewareStack.add(
+    (next: (args: { request: { headers: Record<string, string> } }) => unknown) =>
+      (args: { request: { headers: Record<string, string> } }) => {
+        args.request.headers['x-amz-content-sha256'] = hex;
+        return next(args);
+      },
+    { step: 'build', name: 'twinvaultPresetPayloadHash' },
+  );
 }
