@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import type { PutOptions } from '../backend.js';
 import type { S3BackendOptions } from './options.js';
 
@@ -36,17 +37,16 @@ export function checksumParams(
  * endpoints, where the payload is signed): the signer takes a preset x-amz-content-sha256 as is.
  */
 export function presetPayloadHash(
-  command: { middlewareStack: { add: Function } },
+  command: PutObjectCommand | UploadPartCommand,
   checksumBase64: string | undefined,
 ): void {
   if (checksumBase64 === undefined) return;
   const hex = Buffer.from(checksumBase64, 'base64').toString('hex');
   command.middlewareStack.add(
-    (next: (args: { request: { headers: Record<string, string> } }) => unknown) =>
-      (args: { request: { headers: Record<string, string> } }) => {
-        args.request.headers['x-amz-content-sha256'] = hex;
-        return next(args);
-      },
+    (next) => (args) => {
+      (args.request as { headers: Record<string, string> }).headers['x-amz-content-sha256'] = hex;
+      return next(args);
+    },
     { step: 'build', name: 'twinvaultPresetPayloadHash' },
   );
 }
