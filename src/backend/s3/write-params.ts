@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
+import type { BuildMiddleware, MetadataBearer, MiddlewareStack } from '@smithy/types';
 import type { PutOptions } from '../backend.js';
 import type { S3BackendOptions } from './options.js';
 
@@ -36,17 +36,15 @@ export function checksumParams(
  * Lets SigV4 reuse the body's SHA-256 instead of hashing it once more (it does so on plain-HTTP
  * endpoints, where the payload is signed): the signer takes a preset x-amz-content-sha256 as is.
  */
-export function presetPayloadHash(
-  command: PutObjectCommand | UploadPartCommand,
+export function presetPayloadHash<I extends object, O extends MetadataBearer>(
+  command: { middlewareStack: MiddlewareStack<I, O> },
   checksumBase64: string | undefined,
 ): void {
   if (checksumBase64 === undefined) return;
   const hex = Buffer.from(checksumBase64, 'base64').toString('hex');
-  command.middlewareStack.add(
-    (next) => (args) => {
-      (args.request as { headers: Record<string, string> }).headers['x-amz-content-sha256'] = hex;
-      return next(args);
-    },
-    { step: 'build', name: 'twinvaultPresetPayloadHash' },
-  );
+  const middleware: BuildMiddleware<I, O> = (next) => (args) => {
+    (args.request as { headers: Record<string, string> }).headers['x-amz-content-sha256'] = hex;
+    return next(args);
+  };
+  command.middlewareStack.add(middleware, { step: 'build', name: 'twinvaultPresetPayloadHash' });
 }
