@@ -224,6 +224,10 @@ const million = spawnSync(
 );
 results.million = JSON.parse(million.stdout.trim().split('\n').at(-1) ?? '{}');
 
-const file = join('bench', 'results', `snapshots-${(results.date as string).slice(0, 10)}.json`);
+const file = join(
+  'bench',
+  'results',
+  `snapshots-${(results.date as string).slice(0, 16).replace(':', '')}-${values.sets.replace(',', '-')}.json`,
+);
 await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`\n${JSON.stringify(results, null, 2)}\nwritten to ${file}`);
