@@ -21,7 +21,7 @@ class ByteBar {
     if (global.json || global.quiet || !process.stderr.isTTY) return;
     this.bar = new SingleBar({
       stream: process.stderr,
-      format: `${label} {bar} {percentage}% | {files} files | {done} of {total} | {rate}/s | ETA {eta_formatted}`,
+      format: `${label} {bar} {percentage}% | {files} files | {done} of {size} | {rate}/s | ETA {eta_formatted}`,
       hideCursor: true,
       etaBuffer: 50,
       fps: 5,
@@ -48,7 +48,7 @@ class ByteBar {
     return {
       files: this.files,
       done: formatBytes(this.bytes),
-      total: formatBytes(this.total),
+      size: formatBytes(this.total),
       rate: formatBytes(Math.round(this.bytes / seconds)),
     };
   }
