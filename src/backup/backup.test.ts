@@ -124,3 +124,21 @@ describe('backup and restore', () => {
     expect(second.bytesUploaded).toBe(0);
   });
 });
+
+describe('hard links on restore', () => {
+  it('never links a group member to a file that was already in the target', async () => {
+    await writeFile(join(source, 'h1'), 'linked content');
+    await link(join(source, 'h1'), join(source, 'h2'));
+    const { run, restoreLatest } = await setup();
+    await run();
+    const target = join(dir, 'target');
+    await mkdir(join(target, 'Documents'), { recursive: true });
+    await writeFile(join(target, 'Documents', 'h1'), 'EVIL, not from the snapshot');
+    await restoreLatest(target, { overwrite: 'never' });
+    const { readFile } = await import('node:fs/promises');
+    expect(await readFile(join(target, 'Documents', 'h2'), 'utf8')).toBe('linked content');
+    expect((await stat(join(target, 'Documents', 'h2'))).ino).not.toBe(
+      (await stat(join(target, 'Documents', 'h1'))).ino,
+    );
+  });
+});

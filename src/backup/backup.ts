@@ -208,10 +208,10 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
         summary.bytesUploaded += saved.bytesUploaded;
         onEvent({ type: 'file', path: item.path, status, size: entry.size, uploaded: saved.bytesUploaded });
       } catch (err) {
-        if (err instanceof ChangedWhileReadingError) skip(item.path, 'it kept changing while being read');
-        else if (!isTwinvaultError(err) && typeof (err as NodeJS.ErrnoException).code === 'string')
-          skip(item.path, reason(err));
-        else throw err; // storage failures end the run: no manifest is written
+        if (err instanceof ChangedWhileReadingError)
+          skip(item.path, err.message || 'it kept changing while being read');
+        else if (isFileReadError(err)) skip(item.path, reason(err));
+        else throw err; // storage failures (and anything unexpected) end the run: no manifest is written
       }
     });
 
@@ -320,6 +320,14 @@ function isUnchanged(previous: FileEntry, item: ScanItem): boolean {
     previous.ctime === item.stat.ctime &&
     previous.ino === item.stat.ino
   );
+}
+
+/** Errors that concern one file (it cannot be read), as opposed to the run (storage, resources). */
+const RUN_WIDE_ERRNO = new Set(['EMFILE', 'ENFILE', 'ENOMEM', 'ENOSPC']);
+function isFileReadError(err: unknown): boolean {
+  if (isTwinvaultError(err)) return false;
+  const { code, syscall } = (err ?? {}) as NodeJS.ErrnoException;
+  return typeof syscall === 'string' && typeof code === 'string' && !RUN_WIDE_ERRNO.has(code);
 }
 
 function sameMetadata(previous: FileEntry, item: ScanItem): boolean {

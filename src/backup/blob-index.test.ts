@@ -78,3 +78,34 @@ describe('repository locks', () => {
     expect(await readLock(backend, lock.key)).toBeUndefined();
   });
 });
+
+describe('two backups of one host in the same second', () => {
+  it('never overwrite each other: one fails and says to run again, the other restores exactly', async () => {
+    const { restore } = await import('../restore/restore.js');
+    const { describeTree } = await import('../../test/tree.js');
+    const a = join(dir, 'a', 'docs');
+    const b = join(dir, 'b', 'docs');
+    await mkdir(a, { recursive: true });
+    await mkdir(b, { recursive: true });
+    for (let i = 0; i < 20; i++) {
+      await writeFile(join(a, `f${i}`), `from a ${i}`);
+      await writeFile(join(b, `f${i}`), `from b ${i}!`);
+    }
+    const backend = new MemoryBackend();
+    const clock = new ManualClock('2026-02-02T02:02:02Z');
+    const repository = await initRepository(backend, { clock });
+    const run = (source: string, state: string) =>
+      backup({ repository, sources: [{ path: source }], host: 'same', stateFolder: join(dir, state), clock });
+    const results = await Promise.allSettled([run(a, 'sa'), run(b, 'sb')]);
+    const failed = results.filter((r) => r.status === 'rejected');
+    expect(failed).toHaveLength(1);
+    expect((failed[0] as PromiseRejectedResult).reason).toMatchObject({
+      code: 'ALREADY_EXISTS',
+      message: expect.stringContaining('same second'),
+    });
+    const winner = results.findIndex((r) => r.status === 'fulfilled') === 0 ? a : b;
+    const [ref] = await listSnapshots(backend);
+    await restore({ repository, snapshot: ref!, target: join(dir, 'out') });
+    expect(await describeTree(join(dir, 'out', 'docs'))).toEqual(await describeTree(winner));
+  });
+});

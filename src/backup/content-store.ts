@@ -11,6 +11,7 @@ import type { ContentStore } from './file-saver.js';
 export class RunContentStore implements ContentStore {
   private index: Promise<BlobIndex> | undefined;
   private readonly inFlight = new Map<string, Promise<string>>();
+  private readonly written = new Set<string>();
 
   constructor(
     private readonly backend: Backend,
@@ -27,7 +28,13 @@ export class RunContentStore implements ContentStore {
     const known = index.get(sha256);
     if (known) return { key: known, uploaded: false };
     const pending = this.inFlight.get(sha256);
-    if (pending) return { key: await pending, uploaded: false };
+    if (pending) {
+      // Another file with this content is being uploaded. If that fails (it changed, it vanished),
+      // this file uploads its own copy rather than inherit a failure that is not its own.
+      const key = await pending.catch(() => undefined);
+      if (key !== undefined) return { key, uploaded: false };
+      return this.store(sha256, upload);
+    }
     const started = upload().then((key) => {
       index.add(sha256, key);
       return key;
@@ -38,6 +45,12 @@ export class RunContentStore implements ContentStore {
     } finally {
       this.inFlight.delete(sha256);
     }
+  }
+
+  firstWriteOf(key: string): boolean {
+    if (this.written.has(key)) return false;
+    this.written.add(key);
+    return true;
   }
 
   /** Records the run's own manifest in the saved index, if the index was loaded at all. */

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import { type ContentStore, saveFile } from './file-saver.js';
 const noDedup: ContentStore = {
   find: async () => undefined,
   store: async (_sha, upload) => ({ key: await upload(), uploaded: true }),
+  firstWriteOf: () => true,
 };
 
 describe('saveFile', () => {
@@ -25,6 +26,28 @@ describe('saveFile', () => {
       expect(saved.stat.size).toBe(22);
       expect((await readAll(await backend.get('k'))).toString()).toBe('second, longer version');
       expect((await backend.head('k')).metadata.sha256).toBe(saved.sha256);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('saveFile and swapped files', () => {
+  it('never reads through a symlink that replaced the scanned file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'twinvault-swap-'));
+    try {
+      const secret = join(dir, 'secret');
+      await writeFile(secret, 'top secret');
+      const path = join(dir, 'innocent.txt');
+      await writeFile(path, 'harmless!!');
+      const scanned = await lstatExact(path);
+      await rm(path);
+      await symlink(secret, path);
+      const backend = new MemoryBackend();
+      await expect(saveFile(backend, noDedup, path, 'k', scanned, 'innocent.txt')).rejects.toThrow(
+        'not a regular file',
+      );
+      await expect(backend.head('k')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

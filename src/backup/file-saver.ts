@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import mime from 'mime-types';
 import type { Backend } from '../backend/backend.js';
 import { bodyFromBuffer } from '../backend/body.js';
-import { IntegrityError } from '../errors.js';
-import { type FileStat, lstatExact, sameVersion } from '../fs/file-stat.js';
+import { AlreadyExistsError, isTwinvaultError } from '../errors.js';
+import { type FileStat, lstatExact, sameVersion, toFileStat } from '../fs/file-stat.js';
 
 /** Files up to this size are read once, into memory: hashed, then uploaded from the buffer. */
 export const SMALL_FILE_LIMIT = 8 * 1024 * 1024;
@@ -15,13 +15,13 @@ const ATTEMPTS = 3;
 export interface SavedContent {
   sha256: string;
   key: string;
-  /** The stat the stored content belongs to (the last one, if the file was re-read). */
+  /** The stat of the version whose content was stored. */
   stat: FileStat;
   bytesRead: number;
   bytesUploaded: number;
 }
 
-/** A file that kept changing while it was read: reported and skipped, never stored torn. */
+/** A file that changed, or was replaced, while it was read: retried, then skipped; never stored torn. */
 export class ChangedWhileReadingError extends Error {}
 
 /**
@@ -32,13 +32,18 @@ export interface ContentStore {
   find(sha256: string): Promise<string | undefined>;
   /** Runs `upload` unless that content is stored or being stored; resolves to the key holding it. */
   store(sha256: string, upload: () => Promise<string>): Promise<{ key: string; uploaded: boolean }>;
+  /** True the first time this run writes `key`: that write must not replace anything. */
+  firstWriteOf(key: string): boolean;
 }
+
+const NO_FOLLOW = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
 
 /**
  * Hashes a new or changed file and stores its content unless the repository holds it already.
- * Small files are read once; large ones twice (hash, then upload, hashing again on the way so a
- * change in between is caught). A file whose size, mtime or ctime moves while it is read is read
- * again, up to three times.
+ * The file is opened without following symlinks and must still be the regular file the scan saw
+ * (same device and inode), so a file swapped for a link to something else is never read in its
+ * place. Small files are read once; large ones twice (hash, then upload, hashing again on the
+ * way). A file that changes while it is read is read again, up to three times.
  */
 export async function saveFile(
   backend: Backend,
@@ -48,33 +53,56 @@ export async function saveFile(
   initial: FileStat,
   displayPath: string,
 ): Promise<SavedContent> {
-  let before = initial;
+  let expected = initial;
   let bytesRead = 0;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const small = before.size <= SMALL_FILE_LIMIT;
-    const data = small ? await readFile(fsPath) : undefined;
-    const sha256 = data ? sha256Of(data) : await hashFile(fsPath);
-    const readSize = data ? data.length : before.size;
-    bytesRead += readSize;
-    const after = await lstatExact(fsPath);
-    if (!sameVersion(before, after) || readSize !== after.size) {
-      before = after;
+    let handle: FileHandle;
+    try {
+      handle = await openScanned(fsPath, expected);
+    } catch (err) {
+      if (!(err instanceof ChangedWhileReadingError)) throw err;
+      expected = await lstatExact(fsPath);
+      if (expected.kind !== 'file')
+        throw new ChangedWhileReadingError('it was replaced by something that is not a regular file');
       continue;
     }
-    const metadata = { sha256 };
-    const contentType = mime.lookup(displayPath) || undefined;
-    const options = contentType ? { metadata, contentType } : { metadata };
     try {
+      const before = toFileStat(await handle.stat());
+      const small = before.size <= SMALL_FILE_LIMIT;
+      const data = small ? await handle.readFile() : undefined;
+      const sha256 = data ? createHash('sha256').update(data).digest('hex') : await hashHandle(handle);
+      const readSize = data ? data.length : before.size;
+      bytesRead += readSize;
+      const after = toFileStat(await handle.stat());
+      if (!sameVersion(before, after) || readSize !== after.size) {
+        expected = after;
+        continue;
+      }
+      const contentType = mime.lookup(displayPath) || undefined;
+      const options = { metadata: { sha256 }, ...(contentType ? { contentType } : {}) };
       const stored = await content.store(sha256, async () => {
-        if (data) {
-          // The buffer is exactly what was hashed, so the store may check against that hash.
-          await backend.put(key, bodyFromBuffer(data), { ...options, sha256 });
-        } else {
-          await uploadVerified(backend, fsPath, key, after.size, sha256, options);
-          bytesRead += after.size;
+        const createOnly = content.firstWriteOf(key);
+        try {
+          if (data) {
+            // The buffer is exactly what was hashed, so the store may check against that hash.
+            await backend.put(key, bodyFromBuffer(data), { ...options, sha256, createOnly });
+          } else {
+            await uploadVerified(backend, fsPath, after, key, sha256, { ...options, createOnly });
+            bytesRead += after.size;
+          }
+        } catch (err) {
+          if (isTwinvaultError(err) && err.code === 'ALREADY_EXISTS') {
+            throw new AlreadyExistsError(
+              `another backup of this host started in the same second and wrote ${key}`,
+              {
+                cause: err,
+                retryable: true,
+                hint: 'run the backup again',
+              },
+            );
+          }
+          throw err;
         }
-        const settled = await lstatExact(fsPath);
-        if (!sameVersion(after, settled)) throw new ChangedWhileReadingError();
         return key;
       });
       return {
@@ -86,39 +114,68 @@ export async function saveFile(
       };
     } catch (err) {
       if (!(err instanceof ChangedWhileReadingError)) throw err;
-      before = await lstatExact(fsPath);
+      expected = await lstatExact(fsPath);
+    } finally {
+      await handle.close().catch(() => {});
     }
   }
-  throw new ChangedWhileReadingError(`${displayPath} changed while it was being read (${ATTEMPTS} attempts)`);
+  throw new ChangedWhileReadingError('it kept changing while being read');
 }
 
-function sha256Of(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
+/** Opens the file the scan saw, refusing a symlink or a different file now at its path. */
+async function openScanned(path: Buffer | string, expected: FileStat): Promise<FileHandle> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, NO_FOLLOW);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP')
+      throw new ChangedWhileReadingError('it was replaced by a symlink');
+    throw err;
+  }
+  const info = toFileStat(await handle.stat());
+  if (info.kind !== 'file' || info.ino !== expected.ino || info.dev !== expected.dev) {
+    await handle.close();
+    throw new ChangedWhileReadingError('it was replaced by another file');
+  }
+  return handle;
 }
 
-async function hashFile(path: Buffer | string): Promise<string> {
+async function hashHandle(handle: FileHandle): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 }))
+  for await (const chunk of handle.createReadStream({
+    start: 0,
+    autoClose: false,
+    highWaterMark: 1024 * 1024,
+  })) {
     hash.update(chunk as Buffer);
+  }
   return hash.digest('hex');
 }
 
-/** Uploads a large file from disk, hashing what is sent; different bytes than hashed = changed. */
+/**
+ * Uploads a large file from disk, hashing what is sent; different bytes than were hashed, or a
+ * failure to read the file (whatever the backend made of it), mean the file changed.
+ */
 async function uploadVerified(
   backend: Backend,
   path: Buffer | string,
+  version: FileStat,
   key: string,
-  size: number,
   sha256: string,
-  options: { metadata: Record<string, string>; contentType?: string },
+  options: { metadata: Record<string, string>; contentType?: string; createOnly: boolean },
 ): Promise<void> {
   let sentHash = '';
-  await backend
-    .put(
+  let sourceFailure: unknown;
+  try {
+    await backend.put(
       key,
       {
-        size,
-        open: () => {
+        size: version.size,
+        open: async () => {
+          const handle = await openScanned(path, version).catch((err: unknown) => {
+            sourceFailure = err;
+            throw err;
+          });
           const hash = createHash('sha256');
           const hashing = new Transform({
             transform(chunk: Buffer, _encoding, callback) {
@@ -130,17 +187,26 @@ async function uploadVerified(
               callback();
             },
           });
-          const file = createReadStream(path, { highWaterMark: 1024 * 1024 });
-          file.on('error', (err) => hashing.destroy(err));
+          const file = handle.createReadStream({ start: 0, highWaterMark: 1024 * 1024 });
+          file.on('error', (err) => {
+            sourceFailure = err;
+            hashing.destroy(err);
+          });
           return file.pipe(hashing);
         },
       },
       options,
-    )
-    .catch((err: unknown) => {
-      // The backend's size check fires when the file grew or shrank under us.
-      if (err instanceof IntegrityError) throw new ChangedWhileReadingError();
-      throw err;
-    });
+    );
+  } catch (err) {
+    if (sourceFailure !== undefined) {
+      if (sourceFailure instanceof ChangedWhileReadingError) throw sourceFailure;
+      const code = (sourceFailure as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw new ChangedWhileReadingError('it vanished while being read');
+      throw sourceFailure; // a read error: the file is skipped and reported
+    }
+    // The backend's size check fires when the file grew or shrank under us.
+    if (isTwinvaultError(err) && err.code === 'INTEGRITY') throw new ChangedWhileReadingError();
+    throw err;
+  }
   if (sentHash !== sha256) throw new ChangedWhileReadingError();
 }

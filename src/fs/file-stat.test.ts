@@ -8,5 +8,6 @@ describe('msToNs', () => {
     expect(msToNs(0)).toBe('0');
     expect(msToNs(1.5)).toBe('1500000');
     expect(msToNs(999.9999999)).toBe('1000000000');
+    expect(msToNs(-1.5)).toBe('-1500000');
   });
 });

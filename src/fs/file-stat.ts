@@ -43,6 +43,10 @@ export function toFileStat(info: Stats): FileStat {
 
 /** Milliseconds (a double) as a decimal string of nanoseconds, without BigInt arithmetic. */
 export function msToNs(ms: number): string {
+  if (ms < 0) {
+    const positive = msToNs(-ms);
+    return positive === '0' ? '0' : `-${positive}`;
+  }
   let whole = Math.floor(ms);
   let fraction = Math.round((ms - whole) * 1e6);
   if (fraction === 1e6) {

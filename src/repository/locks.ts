@@ -47,6 +47,7 @@ export class LockedError extends TwinvaultError {
 export class RepositoryLock {
   private timer: NodeJS.Timeout | undefined;
   private released = false;
+  private refreshing: Promise<void> | undefined;
 
   private constructor(
     private readonly backend: Backend,
@@ -73,7 +74,7 @@ export class RepositoryLock {
     const lock = new RepositoryLock(backend, lockKey(kind, randomBytes(8).toString('hex')), info, clock);
     await lock.write();
     lock.timer = setInterval(() => {
-      lock.refresh().catch(() => {
+      lock.refreshing = lock.refresh().catch(() => {
         // A failed refresh is retried at the next tick; the lock only goes stale after its TTL.
       });
     }, LOCK_REFRESH_MS);
@@ -91,6 +92,8 @@ export class RepositoryLock {
     if (this.released) return;
     this.released = true;
     clearInterval(this.timer);
+    // A refresh still on its way would otherwise write the lock again after the delete.
+    await this.refreshing;
     await this.backend.delete(this.key);
   }
 

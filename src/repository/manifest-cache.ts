@@ -26,27 +26,47 @@ export class ManifestCache {
 
   /** The manifest's bytes, from the cache or else downloaded (and then cached). */
   async bytes(backend: Backend, ref: SnapshotRef): Promise<Buffer> {
-    const path = this.pathOf(ref);
     try {
-      return await readFile(path);
+      return await readFile(this.pathOf(ref));
     } catch {
-      const data = await readAll(await backend.get(ref.key));
-      await this.store(ref, data).catch(() => {
-        // An unwritable cache only costs a download next time.
-      });
-      return data;
+      return this.download(backend, ref);
+    }
+  }
+
+  private async download(backend: Backend, ref: SnapshotRef): Promise<Buffer> {
+    const data = await readAll(await backend.get(ref.key));
+    await this.store(ref, data).catch(() => {
+      // An unwritable cache only costs a download next time.
+    });
+    return data;
+  }
+
+  /** Decodes cached bytes; a damaged cached copy (say, torn by a power cut) is fetched again. */
+  private async decodeCached<T>(
+    backend: Backend,
+    ref: SnapshotRef,
+    decode: (data: Buffer) => Promise<T> | T,
+  ): Promise<T> {
+    const data = await this.bytes(backend, ref);
+    try {
+      return await decode(data);
+    } catch (err) {
+      const fresh = await this.download(backend, ref);
+      if (fresh.equals(data)) throw err; // the repository's copy is damaged itself
+      return decode(fresh);
     }
   }
 
   /** A whole manifest as an array, decoded in one go (for parents and the blob index). */
   async load(backend: Backend, ref: SnapshotRef): Promise<{ header: ManifestHeader; entries: Entry[] }> {
-    const data = await this.bytes(backend, ref);
     const where = `${backend.location}/${ref.key}`;
-    if (data.length <= IN_MEMORY_DECODE_LIMIT) return decodeManifestBuffer(data, where);
-    const { header, entries } = await decodeManifest(Readable.from([data]), where);
-    const all: Entry[] = [];
-    for await (const entry of entries) all.push(entry);
-    return { header, entries: all };
+    return this.decodeCached(backend, ref, async (data) => {
+      if (data.length <= IN_MEMORY_DECODE_LIMIT) return decodeManifestBuffer(data, where);
+      const { header, entries } = await decodeManifest(Readable.from([data]), where);
+      const all: Entry[] = [];
+      for await (const entry of entries) all.push(entry);
+      return { header, entries: all };
+    });
   }
 
   async open(backend: Backend, ref: SnapshotRef): Promise<DecodedManifest> {

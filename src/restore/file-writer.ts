@@ -18,11 +18,13 @@ export async function downloadVerified(
   backend: Backend,
   entry: FileEntry,
   destination: Buffer,
-  exists: boolean,
 ): Promise<number> {
-  const path = exists
-    ? Buffer.concat([destination, Buffer.from(`.twinvault-restore-${randomBytes(4).toString('hex')}`)])
-    : destination;
+  // Always through a temporary name: a file under its own name is complete and verified, so an
+  // interrupted restore resumed with --overwrite never cannot keep a torn one.
+  const path = Buffer.concat([
+    destination,
+    Buffer.from(`.twinvault-restore-${randomBytes(4).toString('hex')}`),
+  ]);
   let handle: FileHandle | undefined;
   try {
     handle = await open(path, 'wx', 0o600);
@@ -49,7 +51,7 @@ export async function downloadVerified(
     await handle.utimes(mtime, mtime);
     await handle.close();
     handle = undefined;
-    if (exists) await rename(path, destination);
+    await rename(path, destination);
     return size;
   } catch (err) {
     await handle?.close().catch(() => {});

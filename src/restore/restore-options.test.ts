@@ -111,3 +111,16 @@ describe('restore options', () => {
     ).rejects.toMatchObject({ code: 'INTEGRITY', message: expect.stringContaining('docs/photos/p.jpg') });
   });
 });
+
+describe('restore corner cases', () => {
+  it('creates missing parent folders for files restored in parallel', async () => {
+    const target = join(dir, 'parallel-parents');
+    const summary = await restore({
+      repository,
+      snapshot,
+      target,
+      include: ['docs/letters/a.txt', 'docs/letters/b.txt', 'docs/photos/p.jpg'],
+    });
+    expect(summary.files.restored).toBe(3);
+  });
+});

@@ -149,16 +149,24 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
     firstOfGroup.set(file.linkGroup, file);
     return true;
   });
-  await runPool(downloads, options.concurrency ?? 16, async (file) => {
-    const segments = paths.get(file)!;
-    const destination = await writer.prepareFile(segments, file);
+  // Files this run wrote and verified: the only ones another member of a hard-link group may be
+  // linked to (a file already in the target, or one with other content, is never linked to).
+  const verified = new Set<FileEntry>();
+  const restoreFile = async (file: FileEntry) => {
+    const destination = await writer.prepareFile(paths.get(file)!, file);
     if (destination.action !== 'restore') return record(file, destination.action);
     if (summary.dryRun) return record(file, 'restore', file.size);
-    const bytes = await downloadVerified(backend, file, destination.path, destination.exists);
+    const bytes = await downloadVerified(backend, file, destination.path);
+    verified.add(file);
     record(file, 'restore', bytes);
-  });
+  };
+  await runPool(downloads, options.concurrency ?? 16, restoreFile);
   for (const file of linked) {
     const first = firstOfGroup.get(file.linkGroup!)!;
+    if (!verified.has(first) || first.sha256 !== file.sha256 || first.size !== file.size) {
+      await restoreFile(file);
+      continue;
+    }
     const destination = await writer.prepareFile(paths.get(file)!, file);
     if (destination.action !== 'restore' || summary.dryRun) {
       record(file, destination.action);
@@ -207,8 +215,17 @@ class TargetWriter {
       if (this.verifiedDirs.has(id)) continue;
       const info = await lstatOrUndefined(path);
       if (info === undefined) {
-        if (!this.dryRun) await mkdir(path);
-        this.createdDirs.add(id);
+        if (!this.dryRun) {
+          try {
+            await mkdir(path);
+            this.createdDirs.add(id);
+          } catch (err) {
+            // Another file of this run, restored in parallel, made it first: check it again.
+            if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+            depth--;
+            continue;
+          }
+        }
       } else if (info.isSymbolicLink()) {
         throw new IntegrityError(
           `refusing to restore ${JSON.stringify(display)}: ${path.toString()} is a symlink, and restore never writes through one`,

@@ -7,7 +7,7 @@ export async function runPool<T>(
   let next = 0;
   let failed = false;
   const results = await Promise.allSettled(
-    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+    Array.from({ length: Math.min(Math.max(1, Math.floor(concurrency) || 1), items.length) }, async () => {
       while (next < items.length && !failed) {
         try {
           await work(items[next++]!);

@@ -246,6 +246,8 @@ export class LocalBackend implements Backend {
     } catch (err) {
       await unlink(temp).catch(() => {});
       if (isTwinvaultError(err)) throw err;
+      // An error of the caller's body factory (not a filesystem error) is the caller's to handle.
+      if (!(err instanceof Error && 'code' in err)) throw err;
       // Say which side failed: reading the data (a source file, another store) or writing here.
       if (err === sourceError)
         throw fsError(err, 'read', (err as NodeJS.ErrnoException).path ?? `the data for ${key}`);
