@@ -40,7 +40,7 @@ describe.skipIf(!minio)('backup and restore on MinIO: every kind of file and nam
     await writeFile(join(source, 'big.bin'), big);
 
     const backend = testBackend(minio!, bucket);
-    const clock = new ManualClock();
+    const clock = new ManualClock(new Date(Date.now() + 3_600_000));
     const repository = await initRepository(backend, { clock });
     const summary = await backup({
       repository,

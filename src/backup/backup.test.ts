@@ -26,7 +26,8 @@ afterEach(async () => {
 
 async function setup() {
   const backend = new CountingBackend(new MemoryBackend());
-  const clock = new ManualClock('2026-03-01T10:00:00Z');
+  // An hour ahead of the files' real times, so none of them counts as just modified (racy).
+  const clock = new ManualClock(new Date(Date.now() + 3_600_000));
   const repository = await initRepository(backend, { clock });
   const run = (extra: Partial<Parameters<typeof backup>[0]> = {}) => {
     clock.advance(60_000);
@@ -140,5 +141,23 @@ describe('hard links on restore', () => {
     expect((await stat(join(target, 'Documents', 'h2'))).ino).not.toBe(
       (await stat(join(target, 'Documents', 'h1'))).ino,
     );
+  });
+});
+
+describe('racy clean', () => {
+  it('reads a file again next time when it was modified just before it was read', async () => {
+    await writeFile(join(source, 'fresh.txt'), 'just written');
+    const backend = new MemoryBackend();
+    // The clock says "now", and the file was written a moment ago: its times may not move again.
+    const clock = new ManualClock(new Date());
+    const repository = await initRepository(backend, { clock });
+    const run = () => {
+      clock.advance(1000);
+      return backup({ repository, sources: [{ path: source }], host: 'h', stateFolder: state, clock });
+    };
+    await run();
+    const second = await run();
+    expect(second.files).toMatchObject({ unchanged: 1, changed: 0 });
+    expect(second.bytesRead).toBe('just written'.length);
   });
 });

@@ -166,7 +166,14 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
           entries.push(entry);
           summary.files.unchanged++;
           summary.bytesTotal += entry.size;
-          onEvent({ type: 'file', path: item.path, status: 'unchanged', size: entry.size, uploaded: 0 });
+          onEvent({
+            type: 'file',
+            path: item.path,
+            status: 'unchanged',
+            read: false,
+            size: entry.size,
+            uploaded: 0,
+          });
         } else {
           toSave.push({ item, previous });
         }
@@ -195,18 +202,30 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
         const entry: FileEntry = {
           ...baseEntry(settledItem),
           ...changeFields(settledItem),
+          // "Racy clean" (as git calls it): a file changed within the timestamp granularity of
+          // this read could change again without its times moving. Recording no ctime makes
+          // the next run read it again.
+          ...(isRacy(saved.stat, clock.now()) ? { ctime: '0' } : {}),
           type: 'file',
           size: saved.stat.size,
           sha256: saved.sha256,
           key: saved.key,
         };
         entries.push(withLinkGroup(entry, item, linkGroups));
-        const status = previous ? 'changed' : 'new';
+        // Read again but with the same content (touched, or racy last time) is still unchanged.
+        const status = !previous ? 'new' : previous.sha256 === saved.sha256 ? 'unchanged' : 'changed';
         summary.files[status]++;
         summary.bytesTotal += entry.size;
         summary.bytesRead += saved.bytesRead;
         summary.bytesUploaded += saved.bytesUploaded;
-        onEvent({ type: 'file', path: item.path, status, size: entry.size, uploaded: saved.bytesUploaded });
+        onEvent({
+          type: 'file',
+          path: item.path,
+          status,
+          read: true,
+          size: entry.size,
+          uploaded: saved.bytesUploaded,
+        });
       } catch (err) {
         if (err instanceof ChangedWhileReadingError)
           skip(item.path, err.message || 'it kept changing while being read');
@@ -231,6 +250,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
       entries: entries.length,
     };
     const manifest = await encodeManifest(header, entries);
+    await lock.ensureHeld();
     await backend.put(ref.key, bodyFromBuffer(manifest), {
       createOnly: true,
       contentType: 'application/gzip',
@@ -328,6 +348,12 @@ function isFileReadError(err: unknown): boolean {
   if (isTwinvaultError(err)) return false;
   const { code, syscall } = (err ?? {}) as NodeJS.ErrnoException;
   return typeof syscall === 'string' && typeof code === 'string' && !RUN_WIDE_ERRNO.has(code);
+}
+
+const RACY_WINDOW_MS = 2000;
+function isRacy(stat: { mtime: string; ctime: string }, readAt: Date): boolean {
+  const newest = Math.max(Number(stat.mtime.slice(0, -6) || 0), Number(stat.ctime.slice(0, -6) || 0));
+  return newest >= readAt.getTime() - RACY_WINDOW_MS;
 }
 
 function sameMetadata(previous: FileEntry, item: ScanItem): boolean {

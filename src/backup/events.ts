@@ -1,7 +1,15 @@
 /** What a backup reports while it runs; the CLI draws bars from these, the agent logs them. */
 export type BackupEvent =
   | { type: 'scanned'; files: number; dirs: number; bytes: number; toRead: number; bytesToRead: number }
-  | { type: 'file'; path: string; status: 'new' | 'changed' | 'unchanged'; size: number; uploaded: number }
+  | {
+      type: 'file';
+      path: string;
+      status: 'new' | 'changed' | 'unchanged';
+      /** Whether the file was read (new, changed, or re-checked) rather than known from its parent. */
+      read: boolean;
+      size: number;
+      uploaded: number;
+    }
   | { type: 'skip'; path: string; reason: string }
   | { type: 'note'; path: string; message: string }
   | { type: 'waiting'; reason: string };

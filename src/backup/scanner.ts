@@ -87,7 +87,9 @@ async function walk(folder: Folder, sourceName: string, callbacks: ScanCallbacks
   for (const entry of entries) {
     const { text, exact } = decodeName(entry.name);
     const relative = folder.relative === '' ? text : `${folder.relative}/${text}`;
-    if (rules.excludes(relative, entry.isDirectory())) continue;
+    // Some filesystems do not report entry types in listings: those are judged after lstat.
+    const typeKnown = entry.isFile() || entry.isDirectory() || entry.isSymbolicLink();
+    if (typeKnown && rules.excludes(relative, entry.isDirectory())) continue;
     const relativeBytes =
       folder.relativeBytes || !exact
         ? joinBytes(folder.relativeBytes ?? Buffer.from(folder.relative), entry.name)
@@ -101,6 +103,7 @@ async function walk(folder: Folder, sourceName: string, callbacks: ScanCallbacks
       callbacks.skip(path, reason(err));
       continue;
     }
+    if (!typeKnown && rules.excludes(relative, info.kind === 'dir')) continue;
     if (info.kind === 'dir' && isCacheFolder(fsPath)) {
       callbacks.note(path, `skipped: a cache folder (${CACHEDIR_TAG})`);
       continue;

@@ -64,7 +64,7 @@ export function backupProgress(global: GlobalOptions): Progress<BackupEvent> {
       if (event.type === 'waiting') say(event.reason);
       else if (event.type === 'skip') say(`skipped ${event.path}: ${event.reason}`);
       else if (event.type === 'scanned') bar.start(event.bytesToRead);
-      else if (event.type === 'file' && event.status !== 'unchanged') bar.add(event.size);
+      else if (event.type === 'file' && event.read) bar.add(event.size);
     },
     stop: () => bar.stop(),
   };

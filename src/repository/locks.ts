@@ -97,10 +97,26 @@ export class RepositoryLock {
     await this.backend.delete(this.key);
   }
 
+  /** Before committing work: refreshes a lock not written for a while; fails if it lapsed. */
+  async ensureHeld(): Promise<void> {
+    const age = this.clock.now().getTime() - this.lastWritten;
+    if (age > LOCK_TTL_MS) {
+      throw new LockedError(
+        `the repository lock ${this.key} was not refreshed for ${Math.round(age / 60_000)} minutes, so others may take it as stale`,
+        'run again; a prune may have run meanwhile',
+      );
+    }
+    if (age > LOCK_REFRESH_MS) await this.refresh();
+  }
+
+  private lastWritten = 0;
+
   private async write(): Promise<void> {
+    const at = this.clock.now().getTime();
     await this.backend.put(this.key, bodyFromBuffer(JSON.stringify(this.info)), {
       contentType: 'application/json',
     });
+    this.lastWritten = at;
   }
 }
 

@@ -282,10 +282,15 @@ export class LocalBackend implements Backend {
 
   private async makeParent(path: string): Promise<void> {
     const parent = dirname(path);
+    let first: string | undefined;
     try {
-      await mkdir(parent, { recursive: true });
+      first = await mkdir(parent, { recursive: true });
     } catch (err) {
       throw fsError(err, 'create folder', parent);
+    }
+    // New folders are entries in their parents: sync each level so the path survives a crash.
+    if (first !== undefined && this.fsync) {
+      for (let dir = parent; dir.length >= first.length; dir = dirname(dir)) await syncFolder(dirname(dir));
     }
   }
 
