@@ -4,8 +4,12 @@ import { Readable } from 'node:stream';
 import { IntegrityError } from '../errors.js';
 import type { BodySource } from './backend.js';
 
+/** A body over bytes in memory; they are not copied, so the caller must not change them. */
 export function bodyFromBuffer(data: Uint8Array | string): BodySource {
-  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
+  const bytes =
+    typeof data === 'string'
+      ? Buffer.from(data, 'utf8')
+      : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   return { size: bytes.length, open: () => Readable.from([bytes]) };
 }
 
@@ -28,7 +32,8 @@ export async function readExactly(stream: AsyncIterable<Uint8Array>, expected: n
     chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
   }
   if (total !== expected) throw sizeMismatch(what, expected, total);
-  return Buffer.concat(chunks, total);
+  // One chunk (a body from memory) is returned as it is: no copy of a file-sized buffer.
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
 }
 
 export function sizeMismatch(what: string, expected: number, actual: number): IntegrityError {

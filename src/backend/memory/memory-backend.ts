@@ -42,7 +42,8 @@ export class MemoryBackend implements Backend {
 
   async put(key: string, body: BodySource, options: PutOptions = {}): Promise<void> {
     validateKey(key);
-    const data = await readExactly(await body.open(), body.size, `upload of ${key}`);
+    // A copy: the bytes may be the caller's buffer, which it is free to reuse.
+    const data = Buffer.from(await readExactly(await body.open(), body.size, `upload of ${key}`));
     if (options.createOnly && this.objects.has(key)) throw this.alreadyExists(key);
     this.objects.set(key, {
       data,
