@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { systemClock } from '../../clock.js';
 import { AlreadyExistsError, NotFoundError } from '../../errors.js';
 import type {
   Backend,
@@ -33,7 +34,7 @@ export class MemoryBackend implements Backend {
 
   constructor(
     readonly location = 'memory://',
-    private readonly now: () => Date = () => new Date(),
+    private readonly now: () => Date = () => systemClock.now(),
   ) {}
 
   async check(): Promise<void> {}
