@@ -109,9 +109,3 @@ export class IntegrityError extends TwinvaultError {
 export function isTwinvaultError(err: unknown): err is TwinvaultError {
   return err instanceof TwinvaultError;
 }
-
-/** A short description of any thrown value, for messages that wrap it. */
-export function describeError(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return String(err);
-}

@@ -1,5 +1,3 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { IntegrityError } from '../errors.js';
 import type { BodySource } from './backend.js';
@@ -11,12 +9,6 @@ export function bodyFromBuffer(data: Uint8Array | string): BodySource {
       ? Buffer.from(data, 'utf8')
       : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   return { size: bytes.length, open: () => Readable.from([bytes]) };
-}
-
-/** A body that reads a local file; each open() starts a fresh read from the beginning. */
-export async function bodyFromFile(path: string): Promise<BodySource> {
-  const { size } = await stat(path);
-  return { size, open: () => createReadStream(path) };
 }
 
 /**

@@ -2,7 +2,6 @@
  * Where everything lives in a repository (DESIGN §1, docs/FORMAT.md). The only module that
  * spells out key shapes; everything else asks it.
  */
-export const META_PREFIX = '.twinvault/';
 export const CONFIG_KEY = '.twinvault/config.json';
 export const SNAPSHOTS_PREFIX = '.twinvault/snapshots/';
 export const LOCKS_PREFIX = '.twinvault/locks/';
@@ -17,11 +16,6 @@ export function manifestKey(host: string, stamp: string): string {
 export function parseManifestKey(key: string): { host: string; stamp: string } | undefined {
   const match = /^\.twinvault\/snapshots\/([^/]+)\/(\d{8}_\d{6}(?:_\d+)?)\.json\.gz$/.exec(key);
   return match ? { host: match[1]!, stamp: match[2]! } : undefined;
-}
-
-/** The folder of a snapshot's own new content: `<host>/<stamp>/`. */
-export function snapshotFolder(host: string, stamp: string): string {
-  return `${host}/${stamp}/`;
 }
 
 /** UTC `YYYYMMDD_HHMMSS`, with `_N` appended when that second is taken already. */

@@ -8,6 +8,7 @@ import {
   type DecodedManifest,
   decodeManifest,
   decodeManifestBuffer,
+  decodeManifestHeader,
   IN_MEMORY_DECODE_LIMIT,
 } from './manifest-codec.js';
 import type { SnapshotRef } from './snapshots.js';
@@ -67,6 +68,12 @@ export class ManifestCache {
       for await (const entry of entries) all.push(entry);
       return { header, entries: all };
     });
+  }
+
+  /** Only a manifest's header: the entries are not parsed. */
+  async header(backend: Backend, ref: SnapshotRef): Promise<ManifestHeader> {
+    const where = `${backend.location}/${ref.key}`;
+    return this.decodeCached(backend, ref, (data) => decodeManifestHeader(Readable.from([data]), where));
   }
 
   async open(backend: Backend, ref: SnapshotRef): Promise<DecodedManifest> {

@@ -15,10 +15,7 @@ export async function readHeaders(
     refs.map((ref, index) => ({ ref, index })),
     8,
     async ({ ref, index }) => {
-      const { header, entries } = await cache.open(backend, ref);
-      // Only the header is wanted; let the entry stream go.
-      void entries;
-      headers[index] = header;
+      headers[index] = await cache.header(backend, ref);
     },
   );
   return headers;
