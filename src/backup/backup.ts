@@ -1,40 +1,35 @@
-import { createHash } from 'node:crypto';
-import { readlink } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { bodyFromBuffer } from '../backend/body.js';
-import { compareKeys, isValidKey } from '../backend/keys.js';
 import { type Clock, systemClock } from '../clock.js';
 import { isTwinvaultError, UsageError } from '../errors.js';
-import { decodeName } from '../fs/names.js';
-import { FALLBACK_FOLDER, isValidHost, stampFor } from '../repository/layout.js';
+import { isValidHost, stampFor } from '../repository/layout.js';
 import { LockedError, liveExclusiveLocks, RepositoryLock } from '../repository/locks.js';
 import {
-  type DirEntry,
-  type Entry,
   type FileEntry,
   MANIFEST_FORMAT,
   MANIFEST_VERSION,
-  type ManifestHeader,
   type SnapshotSummary,
-  type SymlinkEntry,
 } from '../repository/manifest.js';
 import { ManifestCache } from '../repository/manifest-cache.js';
-import { encodeManifest } from '../repository/manifest-codec.js';
+import { manifestIndex } from '../repository/manifest-index.js';
 import type { Repository } from '../repository/repository.js';
 import { listMeta, type MetaListing, refFor } from '../repository/snapshots.js';
-import { runPool } from '../util/pool.js';
+import { WorkQueue } from '../util/work-queue.js';
 import { RunContentStore } from './content-store.js';
+import { baseEntry, changeFields, contentKey, isRacy, type ScanItem } from './entry-fields.js';
 import type { BackupEventHandler } from './events.js';
-import { ChangedWhileReadingError, saveFile } from './file-saver.js';
-import { IgnoreRules } from './ignore-rules.js';
-import { loadParents } from './parents.js';
-import { reason, type ScanItem, scanSource } from './scanner.js';
+import { ChangedWhileReadingError, SMALL_FILE_LIMIT, saveFile } from './file-saver.js';
+import { loadParents, type Parents } from './parents.js';
+import { IgnoreRules } from './scan/ignore-rules.js';
+import { DEFAULT_SCAN_THREADS, ScanHandle } from './scan/parallel-scan.js';
+import { reason } from './scan/walker.js';
+import { SnapshotBuilder } from './snapshot-builder.js';
 
 export interface BackupSource {
   path: string;
-  name?: string;
-  include?: string[];
-  exclude?: string[];
+  name?: string | undefined;
+  include?: string[] | undefined;
+  exclude?: string[] | undefined;
 }
 
 export interface BackupOptions {
@@ -48,6 +43,10 @@ export interface BackupOptions {
   clock?: Clock;
   /** Files read and uploaded at once. */
   concurrency?: number;
+  /** Threads that scan the sources (0: scan on the calling thread). */
+  scanThreads?: number;
+  /** The scan, when started earlier with startBackupScan (with the same sources and excludes). */
+  scan?: ScanHandle;
   /** How long to wait for an exclusive lock (a prune) to go before giving up. */
   lockWaitMs?: number;
   onEvent?: BackupEventHandler;
@@ -92,151 +91,124 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
   }
   const sources = nameSources(options.sources);
   const cache = ManifestCache.forRepository(options.stateFolder, config.id);
+  const summary: BackupSummary = {
+    id: '',
+    host: options.host,
+    stamp: '',
+    time: started.toISOString(),
+    parent: undefined,
+    sources: sources.map(({ name, path }) => ({ name, path })),
+    tags: options.tags ?? [],
+    files: { new: 0, changed: 0, unchanged: 0, skipped: 0 },
+    dirs: 0,
+    symlinks: 0,
+    bytesTotal: 0,
+    bytesRead: 0,
+    bytesUploaded: 0,
+    durationMs: 0,
+    skipped: [],
+    notes: [],
+  };
+  const skip = (path: string, why: string) => {
+    summary.skipped.push({ path, reason: why });
+    summary.files.skipped++;
+    onEvent({ type: 'skip', path, reason: why });
+  };
+  const note = (path: string, message: string) => {
+    summary.notes.push({ path, message });
+    onEvent({ type: 'note', path, message });
+  };
 
-  const { lock, meta } = await lockForBackup(options, clock);
+  // Saving starts while the scan still runs; it needs the stamp and the content store first.
+  let saving: { stamp: string; content: RunContentStore } | undefined;
+  const early: Array<[ScanItem, FileEntry | undefined]> = [];
+  const queue = new WorkQueue(options.concurrency ?? 32, IN_FLIGHT_BYTES);
+  const save = (item: ScanItem, previous: FileEntry | undefined) => {
+    if (!saving) early.push([item, previous]);
+    else queue.push(() => saveOne(item, previous), Math.min(item.stat.size, SMALL_FILE_LIMIT));
+  };
+  const builder = new SnapshotBuilder(sources, summary, { onEvent, skip, note, save });
+  const saveOne = async (item: ScanItem, previous: FileEntry | undefined) => {
+    const { stamp, content } = saving!;
+    try {
+      const saved = await saveFile(
+        backend,
+        content,
+        item.fsPath,
+        contentKey(options.host, stamp, item),
+        item.stat,
+        item.path,
+      );
+      const settled = { ...item, stat: saved.stat };
+      const entry: FileEntry = {
+        ...baseEntry(settled),
+        ...changeFields(settled),
+        ...(isRacy(saved.stat, clock.now()) ? { ctime: '0' } : {}),
+        type: 'file',
+        size: saved.stat.size,
+        sha256: saved.sha256,
+        key: saved.key,
+      };
+      builder.addSaved(entry, item);
+      // Read again but with the same content (touched, or racy last time) is still unchanged.
+      const status = !previous ? 'new' : previous.sha256 === saved.sha256 ? 'unchanged' : 'changed';
+      summary.files[status]++;
+      summary.bytesTotal += entry.size;
+      summary.bytesRead += saved.bytesRead;
+      summary.bytesUploaded += saved.bytesUploaded;
+      onEvent({
+        type: 'file',
+        path: item.path,
+        status,
+        read: true,
+        size: entry.size,
+        uploaded: saved.bytesUploaded,
+      });
+    } catch (err) {
+      if (err instanceof ChangedWhileReadingError)
+        skip(item.path, err.message || 'it kept changing while being read');
+      else if (isFileReadError(err)) skip(item.path, reason(err));
+      else throw err; // storage failures (and anything unexpected) end the run: no manifest is written
+    }
+  };
+
+  const scan = options.scan ?? startBackupScan(options);
+  const scanned = scan.consume(builder);
+  let lock: RepositoryLock;
+  let meta: MetaListing;
+  try {
+    ({ lock, meta } = await lockForBackup(options, clock));
+  } catch (err) {
+    scan.stop();
+    throw err;
+  }
   try {
     const hostSnapshots = meta.snapshots.filter((ref) => ref.host === options.host);
     const stamp = stampFor(started, (candidate) => hostSnapshots.some((ref) => ref.stamp === candidate));
-    const parents = await loadParents(backend, cache, hostSnapshots, sources);
-    const content = new RunContentStore(backend, cache, meta.snapshots);
-
-    const summary: BackupSummary = {
-      id: refFor(options.host, stamp).id,
-      host: options.host,
-      stamp,
-      time: started.toISOString(),
-      parent: parents.parent?.id,
-      sources: sources.map(({ name, path }) => ({ name, path })),
-      tags: options.tags ?? [],
-      files: { new: 0, changed: 0, unchanged: 0, skipped: 0 },
-      dirs: 0,
-      symlinks: 0,
-      bytesTotal: 0,
-      bytesRead: 0,
-      bytesUploaded: 0,
-      durationMs: 0,
-      skipped: [],
-      notes: [],
-    };
-    const skip = (path: string, why: string) => {
-      summary.skipped.push({ path, reason: why });
-      summary.files.skipped++;
-      onEvent({ type: 'skip', path, reason: why });
-    };
-    const note = (path: string, message: string) => {
-      summary.notes.push({ path, message });
-      onEvent({ type: 'note', path, message });
-    };
-
-    const items: ScanItem[] = [];
-    for (const source of sources) {
-      const rules = IgnoreRules.forSource(
-        [...(options.exclude ?? []), ...(source.exclude ?? [])],
-        source.include ?? [],
-      );
-      await scanSource(source.path, source.name, rules, { item: (item) => items.push(item), skip, note });
-    }
-
-    const entries: Entry[] = [];
-    const toSave: Array<{ item: ScanItem; previous: FileEntry | undefined }> = [];
-    const linkGroups = new Map<string, number>();
-    for (const item of items) {
-      const base = baseEntry(item);
-      if (item.kind === 'dir') {
-        entries.push({ ...base, type: 'dir' } satisfies DirEntry);
-        summary.dirs++;
-      } else if (item.kind === 'symlink') {
-        try {
-          entries.push(await symlinkEntry(item, base));
-          summary.symlinks++;
-        } catch (err) {
-          skip(item.path, reason(err));
-        }
-      } else if (item.kind === 'special') {
-        note(item.path, 'skipped: a socket, fifo or device is not backed up');
-      } else {
-        const previous = parents.files.get(item.pathBytes ?? item.path);
-        if (previous && isUnchanged(previous, item)) {
-          // Same ctime means same metadata too: the parent's entry (and its manifest line) is reused.
-          const reusable =
-            item.stat.nlink <= 1 && previous.linkGroup === undefined && sameMetadata(previous, item);
-          const entry = reusable
-            ? previous
-            : withLinkGroup({ ...previous, ...base, ...changeFields(item), type: 'file' }, item, linkGroups);
-          entries.push(entry);
-          summary.files.unchanged++;
-          summary.bytesTotal += entry.size;
-          onEvent({
-            type: 'file',
-            path: item.path,
-            status: 'unchanged',
-            read: false,
-            size: entry.size,
-            uploaded: 0,
-          });
-        } else {
-          toSave.push({ item, previous });
-        }
-      }
-    }
-    onEvent({
-      type: 'scanned',
-      files: toSave.length + summary.files.unchanged,
-      dirs: summary.dirs,
-      bytes: summary.bytesTotal + toSave.reduce((sum, { item }) => sum + item.stat.size, 0),
-      toRead: toSave.length,
-      bytesToRead: toSave.reduce((sum, { item }) => sum + item.stat.size, 0),
-    });
-
-    await runPool(toSave, options.concurrency ?? 16, async ({ item, previous }) => {
-      try {
-        const saved = await saveFile(
-          backend,
-          content,
-          item.fsPath,
-          contentKey(options.host, stamp, item),
-          item.stat,
-          item.path,
-        );
-        const settledItem = { ...item, stat: saved.stat };
-        const entry: FileEntry = {
-          ...baseEntry(settledItem),
-          ...changeFields(settledItem),
-          // "Racy clean" (as git calls it): a file changed within the timestamp granularity of
-          // this read could change again without its times moving. Recording no ctime makes
-          // the next run read it again.
-          ...(isRacy(saved.stat, clock.now()) ? { ctime: '0' } : {}),
-          type: 'file',
-          size: saved.stat.size,
-          sha256: saved.sha256,
-          key: saved.key,
-        };
-        entries.push(withLinkGroup(entry, item, linkGroups));
-        // Read again but with the same content (touched, or racy last time) is still unchanged.
-        const status = !previous ? 'new' : previous.sha256 === saved.sha256 ? 'unchanged' : 'changed';
-        summary.files[status]++;
-        summary.bytesTotal += entry.size;
-        summary.bytesRead += saved.bytesRead;
-        summary.bytesUploaded += saved.bytesUploaded;
-        onEvent({
-          type: 'file',
-          path: item.path,
-          status,
-          read: true,
-          size: entry.size,
-          uploaded: saved.bytesUploaded,
-        });
-      } catch (err) {
-        if (err instanceof ChangedWhileReadingError)
-          skip(item.path, err.message || 'it kept changing while being read');
-        else if (isFileReadError(err)) skip(item.path, reason(err));
-        else throw err; // storage failures (and anything unexpected) end the run: no manifest is written
-      }
-    });
-
-    entries.sort((a, b) => compareKeys(a.path, b.path));
     const ref = refFor(options.host, stamp);
-    const header: ManifestHeader = {
+    summary.id = ref.id;
+    summary.stamp = stamp;
+    saving = { stamp, content: new RunContentStore(backend, cache, meta.snapshots) };
+    for (const [item, previous] of early.splice(0)) save(item, previous);
+    let parents: Parents;
+    try {
+      parents = await loadParents(backend, cache, hostSnapshots, sources);
+    } catch (err) {
+      scan.stop();
+      throw err;
+    }
+    summary.parent = parents.parent?.id;
+    builder.useParents(parents.bySource);
+    try {
+      await scanned;
+    } catch (err) {
+      await queue.drain().catch(() => {}); // saves already started settle before the lock goes
+      throw err;
+    }
+    onEvent({ type: 'scanned', ...builder.totals });
+    await queue.drain();
+
+    const { written, columns } = await builder.write((entries) => ({
       format: MANIFEST_FORMAT,
       version: MANIFEST_VERSION,
       id: ref.id,
@@ -247,16 +219,27 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
       ...(summary.parent ? { parent: summary.parent } : {}),
       sources: summary.sources,
       summary: manifestSummary(summary),
-      entries: entries.length,
-    };
-    const manifest = await encodeManifest(header, entries);
+      entries,
+    }));
     await lock.ensureHeld();
-    await backend.put(ref.key, bodyFromBuffer(manifest), {
+    const upload = backend.put(ref.key, bodyFromBuffer(written.data), {
       createOnly: true,
       contentType: 'application/gzip',
     });
-    await cache.store(ref, manifest).catch(() => {});
-    await content.finish(ref).catch(() => {});
+    // The local copy and index (what makes the next run fast) are written meanwhile; failing to
+    // write them only makes the next run slower.
+    const staged = cache
+      .stage(ref, written.data, () => manifestIndex(written, columns))
+      .catch(() => undefined);
+    try {
+      await upload;
+    } catch (err) {
+      await (await staged)?.discard().catch(() => {});
+      throw err;
+    }
+    await (await staged)?.commit().catch(() => {});
+    await dropSupersededIndexes(cache, parents, summary.sources).catch(() => {});
+    await saving.content.finish(ref).catch(() => {});
     summary.durationMs = clock.now().getTime() - started.getTime();
     return summary;
   } finally {
@@ -264,6 +247,40 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
       // A lock we cannot delete goes stale on its own.
     });
   }
+}
+
+/** Small files are read whole into memory before upload: at most this much of them at once. */
+const IN_FLIGHT_BYTES = 64 * 1024 * 1024;
+
+/** A parent's local index is kept only while some source has no newer snapshot. */
+async function dropSupersededIndexes(
+  cache: ManifestCache,
+  parents: Parents,
+  sources: Array<{ name: string; path: string }>,
+): Promise<void> {
+  const covered = new Set(sources.map((source) => `${source.name}\0${source.path}`));
+  for (const parent of new Set(parents.bySource.values())) {
+    if (parent.header.sources.every((source) => covered.has(`${source.name}\0${source.path}`)))
+      await cache.dropIndex(parent.ref);
+  }
+}
+
+/**
+ * Starts scanning the sources on other threads. A scan needs nothing from the repository, so a
+ * caller can start it first and open the repository meanwhile; backup() starts it itself otherwise.
+ */
+export function startBackupScan(
+  options: Pick<BackupOptions, 'sources' | 'exclude' | 'scanThreads'>,
+): ScanHandle {
+  const specs = nameSources(options.sources).map((source) => ({
+    root: source.path,
+    name: source.name,
+    rules: IgnoreRules.forSource(
+      [...(options.exclude ?? []), ...(source.exclude ?? [])],
+      source.include ?? [],
+    ).spec,
+  }));
+  return new ScanHandle(specs, options.scanThreads ?? DEFAULT_SCAN_THREADS);
 }
 
 /** Takes a shared lock, then lists; waits (saying why) while a prune holds an exclusive lock. */
@@ -318,79 +335,12 @@ function nameSources(sources: BackupSource[]): Array<BackupSource & { name: stri
   return named;
 }
 
-function baseEntry(item: ScanItem) {
-  return {
-    path: item.path,
-    ...(item.pathBytes ? { pathBytes: item.pathBytes } : {}),
-    mode: item.stat.mode,
-    mtime: item.stat.mtime,
-    uid: item.stat.uid,
-    gid: item.stat.gid,
-  };
-}
-
-function changeFields(item: ScanItem) {
-  return { ctime: item.stat.ctime, ino: item.stat.ino };
-}
-
-function isUnchanged(previous: FileEntry, item: ScanItem): boolean {
-  return (
-    previous.size === item.stat.size &&
-    previous.mtime === item.stat.mtime &&
-    previous.ctime === item.stat.ctime &&
-    previous.ino === item.stat.ino
-  );
-}
-
 /** Errors that concern one file (it cannot be read), as opposed to the run (storage, resources). */
 const RUN_WIDE_ERRNO = new Set(['EMFILE', 'ENFILE', 'ENOMEM', 'ENOSPC']);
 function isFileReadError(err: unknown): boolean {
   if (isTwinvaultError(err)) return false;
   const { code, syscall } = (err ?? {}) as NodeJS.ErrnoException;
   return typeof syscall === 'string' && typeof code === 'string' && !RUN_WIDE_ERRNO.has(code);
-}
-
-const RACY_WINDOW_MS = 2000;
-function isRacy(stat: { mtime: string; ctime: string }, readAt: Date): boolean {
-  const newest = Math.max(Number(stat.mtime.slice(0, -6) || 0), Number(stat.ctime.slice(0, -6) || 0));
-  return newest >= readAt.getTime() - RACY_WINDOW_MS;
-}
-
-function sameMetadata(previous: FileEntry, item: ScanItem): boolean {
-  return previous.mode === item.stat.mode && previous.uid === item.stat.uid && previous.gid === item.stat.gid;
-}
-
-function withLinkGroup(entry: FileEntry, item: ScanItem, groups: Map<string, number>): FileEntry {
-  const { linkGroup: _dropped, ...rest } = entry;
-  if (item.stat.nlink <= 1) return rest;
-  const id = `${item.stat.dev}:${item.stat.ino}`;
-  let group = groups.get(id);
-  if (group === undefined) {
-    group = groups.size + 1;
-    groups.set(id, group);
-  }
-  return { ...rest, linkGroup: group };
-}
-
-async function symlinkEntry(item: ScanItem, base: ReturnType<typeof baseEntry>): Promise<SymlinkEntry> {
-  const target = await readlink(item.fsPath, { encoding: 'buffer' });
-  const { text, exact } = decodeName(target);
-  return {
-    ...base,
-    type: 'symlink',
-    target: text,
-    ...(exact ? {} : { targetBytes: target.toString('base64') }),
-  };
-}
-
-/** `<host>/<stamp>/<path>`, or a fallback key when the path cannot be an S3 key as it is. */
-function contentKey(host: string, stamp: string, item: ScanItem): string {
-  const natural = `${host}/${stamp}/${item.path}`;
-  if (!item.pathBytes && isValidKey(natural)) return natural;
-  const digest = createHash('sha256')
-    .update(item.pathBytes ?? item.path)
-    .digest('hex');
-  return `${host}/${stamp}/${FALLBACK_FOLDER}/${digest}`;
 }
 
 function manifestSummary(summary: BackupSummary): SnapshotSummary {

@@ -27,9 +27,14 @@ export function loadCliConfig(global: GlobalOptions): Promise<ResolvedConfig> {
 export async function withRepository<T>(
   global: GlobalOptions,
   run: (context: CommandContext) => Promise<T>,
-  options: { autoInit?: boolean } = {},
+  options: {
+    autoInit?: boolean;
+    /** Runs once the config is known, before the repository is opened (to start work early). */
+    beforeOpen?: (config: ResolvedConfig) => void;
+  } = {},
 ): Promise<T> {
   const config = await loadCliConfig(global);
+  options.beforeOpen?.(config);
   const backend = await openBackend(config.repository);
   try {
     let repository: Repository;

@@ -28,15 +28,19 @@ class ByteBar {
     });
   }
 
+  private running = false;
+
+  /** Shows the bar once the total is known; what was done before counts towards it. */
   start(total: number): void {
     this.total = total;
-    this.bar?.start(Math.max(1, total), 0, this.payload());
+    this.running = true;
+    this.bar?.start(Math.max(1, total), this.bytes, this.payload());
   }
 
   add(bytes: number): void {
     this.bytes += bytes;
     this.files++;
-    this.bar?.update(this.bytes, this.payload());
+    if (this.running) this.bar?.update(this.bytes, this.payload());
   }
 
   stop(): void {

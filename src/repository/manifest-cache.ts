@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Backend } from '../backend/backend.js';
@@ -11,6 +11,7 @@ import {
   decodeManifestHeader,
   IN_MEMORY_DECODE_LIMIT,
 } from './manifest-codec.js';
+import { indexFile, type ManifestIndexData, parseIndexFile } from './manifest-index.js';
 import type { SnapshotRef } from './snapshots.js';
 
 /**
@@ -99,11 +100,60 @@ export class ManifestCache {
     await rename(temp, path);
   }
 
+  /** The local index of a manifest (manifest-index.ts), if there is a readable one. */
+  async readIndex(ref: SnapshotRef): Promise<ManifestIndexData | undefined> {
+    try {
+      return parseIndexFile(await readFile(this.indexPathOf(ref)));
+    } catch {
+      return undefined; // missing or damaged: the manifest is read in full instead
+    }
+  }
+
+  async storeIndex(ref: SnapshotRef, index: ManifestIndexData): Promise<void> {
+    const path = this.indexPathOf(ref);
+    await mkdir(dirname(path), { recursive: true });
+    const temp = `${path}.${process.pid}.tmp`;
+    await writeFile(temp, indexFile(index));
+    await rename(temp, path);
+  }
+
+  /**
+   * Writes a new manifest and its local index under temporary names, so the writing overlaps the
+   * upload; commit() puts them in place once the upload succeeded, discard() if it failed.
+   */
+  async stage(
+    ref: SnapshotRef,
+    data: Buffer,
+    index: () => ManifestIndexData,
+  ): Promise<{ commit(): Promise<void>; discard(): Promise<void> }> {
+    const final = [this.pathOf(ref), this.indexPathOf(ref)];
+    const temps = final.map((path) => `${path}.${process.pid}.tmp`);
+    await mkdir(dirname(final[0]!), { recursive: true });
+    await writeFile(temps[0]!, data);
+    await writeFile(temps[1]!, indexFile(index()));
+    return {
+      commit: async () => {
+        for (let i = 0; i < final.length; i++) await rename(temps[i]!, final[i]!);
+      },
+      discard: async () => {
+        for (const temp of temps) await rm(temp, { force: true });
+      },
+    };
+  }
+
+  async dropIndex(ref: SnapshotRef): Promise<void> {
+    await rm(this.indexPathOf(ref), { force: true });
+  }
+
   filePath(name: string): string {
     return join(this.folder, name);
   }
 
   private pathOf(ref: SnapshotRef): string {
     return join(this.folder, 'manifests', ref.host, `${ref.stamp}.json.gz`);
+  }
+
+  private indexPathOf(ref: SnapshotRef): string {
+    return join(this.folder, 'manifests', ref.host, `${ref.stamp}.index.json`);
   }
 }

@@ -12,6 +12,11 @@ const LINES_PER_WRITE = 512;
  */
 const rawLines = new WeakMap<Entry, string>();
 
+/** The manifest line an entry was decoded from, if it was decoded (not built) in this process. */
+export function rawLineOf(entry: Entry): string | undefined {
+  return rawLines.get(entry);
+}
+
 /** Gzips a header and its entries into one buffer, ready to upload. */
 export async function encodeManifest(
   header: ManifestHeader,
@@ -145,7 +150,7 @@ async function nextLine(
   }
 }
 
-function parseHeader(line: string, where: string): ManifestHeader {
+export function parseHeader(line: string, where: string): ManifestHeader {
   const header = parseJson(line, where, 1) as Partial<ManifestHeader>;
   if (header.format !== MANIFEST_FORMAT || typeof header.version !== 'number') {
     throw damaged(where, 'its first line is not a twinvault manifest header');
@@ -171,7 +176,7 @@ function parseHeader(line: string, where: string): ManifestHeader {
   return { ...header, tags: Array.isArray(header.tags) ? header.tags : [] } as ManifestHeader;
 }
 
-function parseEntry(line: string, where: string, lineNumber: number): Entry {
+export function parseEntry(line: string, where: string, lineNumber: number): Entry {
   const entry = parseJson(line, where, lineNumber) as Partial<Entry> & Record<string, unknown>;
   const bad = (what: string) => damaged(where, `line ${lineNumber}: ${what}`);
   if (typeof entry.path !== 'string' || entry.path === '') throw bad('entry without a path');

@@ -1,7 +1,9 @@
 import { hostname } from 'node:os';
-import { type BackupSource, backup } from '../../backup/backup.js';
+import { type BackupSource, backup, startBackupScan } from '../../backup/backup.js';
+import type { ScanHandle } from '../../backup/scan/parallel-scan.js';
+import type { ResolvedConfig } from '../../config/load.js';
 import { stateFolder } from '../../config/paths.js';
-import { withRepository } from '../context.js';
+import { type CommandContext, withRepository } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { type GlobalOptions, printResult } from '../output.js';
@@ -14,36 +16,59 @@ interface BackupFlags {
 }
 
 export async function run(global: GlobalOptions, flags: BackupFlags, paths: string[]): Promise<void> {
-  await withRepository(
-    global,
-    async ({ config, repository }) => {
-      const sources: BackupSource[] = paths.length > 0 ? paths.map((path) => ({ path })) : config.sources;
-      const progress = backupProgress(global);
-      let summary: Awaited<ReturnType<typeof backup>>;
-      try {
-        summary = await backup({
-          repository,
-          sources,
-          host: flags.host ?? config.host ?? hostname().split('.')[0]!,
-          tags: flags.tag,
-          exclude: flags.exclude,
-          stateFolder: stateFolder(),
-          onEvent: (event) => progress.onEvent(event),
-        });
-      } finally {
-        progress.stop();
-      }
-      const { files } = summary;
-      printResult(global, summary, () => [
-        `snapshot ${summary.id.slice(0, 8)} (${summary.host}/${summary.stamp}) saved`,
-        `  files: ${files.new} new, ${files.changed} changed, ${files.unchanged} unchanged, ${files.skipped} skipped`,
-        `  ${formatBytes(summary.bytesTotal)} in snapshot, ${formatBytes(summary.bytesRead)} read, ${formatBytes(summary.bytesUploaded)} uploaded in ${formatDuration(summary.durationMs)}`,
-        ...(files.skipped > 0
-          ? [`  ${files.skipped} could not be read and were skipped (listed above); exit code 3`]
-          : []),
-      ]);
-      if (files.skipped > 0) process.exitCode = EXIT.partial;
-    },
-    { autoInit: true },
-  );
+  const sourcesOf = (config: ResolvedConfig): BackupSource[] =>
+    paths.length > 0 ? paths.map((path) => ({ path })) : config.sources;
+  // The scan starts as soon as the sources are known, while the repository is being opened.
+  let scan: ScanHandle | undefined;
+  try {
+    await withRepository(
+      global,
+      (context) => report(global, flags, context, sourcesOf(context.config), scan),
+      {
+        autoInit: true,
+        beforeOpen: (config) => {
+          scan = startBackupScan({ sources: sourcesOf(config), exclude: flags.exclude });
+        },
+      },
+    );
+  } finally {
+    scan?.stop();
+  }
+}
+
+async function report(
+  global: GlobalOptions,
+  flags: BackupFlags,
+  { config, repository }: CommandContext,
+  sources: BackupSource[],
+  scan: ScanHandle | undefined,
+): Promise<void> {
+  {
+    const progress = backupProgress(global);
+    let summary: Awaited<ReturnType<typeof backup>>;
+    try {
+      summary = await backup({
+        repository,
+        sources,
+        host: flags.host ?? config.host ?? hostname().split('.')[0]!,
+        tags: flags.tag,
+        exclude: flags.exclude,
+        stateFolder: stateFolder(),
+        ...(scan ? { scan } : {}),
+        onEvent: (event) => progress.onEvent(event),
+      });
+    } finally {
+      progress.stop();
+    }
+    const { files } = summary;
+    printResult(global, summary, () => [
+      `snapshot ${summary.id.slice(0, 8)} (${summary.host}/${summary.stamp}) saved`,
+      `  files: ${files.new} new, ${files.changed} changed, ${files.unchanged} unchanged, ${files.skipped} skipped`,
+      `  ${formatBytes(summary.bytesTotal)} in snapshot, ${formatBytes(summary.bytesRead)} read, ${formatBytes(summary.bytesUploaded)} uploaded in ${formatDuration(summary.durationMs)}`,
+      ...(files.skipped > 0
+        ? [`  ${files.skipped} could not be read and were skipped (listed above); exit code 3`]
+        : []),
+    ]);
+    if (files.skipped > 0) process.exitCode = EXIT.partial;
+  }
 }

@@ -11,6 +11,14 @@ interface FolderRules {
   rules: Ignore;
 }
 
+/** What the rules were built from: plain data, so a scan can hand folders to another thread. */
+export interface IgnoreSpec {
+  exclude: string[];
+  include: string[];
+  /** Each `.twinvaultignore` on the way: its folder (relative to the source root) and text. */
+  folders: Array<{ folder: string; content: string }>;
+}
+
 /**
  * Exclusion for one source, with gitignore semantics throughout: --exclude and the config's
  * exclude patterns apply from the source root, each `.twinvaultignore` from its own folder, and a
@@ -21,10 +29,15 @@ export class IgnoreRules {
   /** No rule anywhere: the common case, answered without any matching. */
   private readonly empty: boolean;
 
+  get isEmpty(): boolean {
+    return this.empty;
+  }
+
   private constructor(
     private readonly chain: FolderRules[],
     private readonly include: Ignore | undefined,
     hasPatterns: boolean,
+    readonly spec: IgnoreSpec,
   ) {
     this.empty = !hasPatterns && include === undefined;
   }
@@ -34,7 +47,15 @@ export class IgnoreRules {
       [{ base: '', rules: ignore({ allowRelativePaths: true }).add(exclude) }],
       include.length > 0 ? ignore({ allowRelativePaths: true }).add(include) : undefined,
       exclude.length > 0,
+      { exclude, include, folders: [] },
     );
+  }
+
+  /** Rebuilds rules from their spec (in another thread). */
+  static fromSpec(spec: IgnoreSpec): IgnoreRules {
+    let rules = IgnoreRules.forSource(spec.exclude, spec.include);
+    for (const { folder, content } of spec.folders) rules = rules.withFolderRules(folder, content);
+    return rules;
   }
 
   /** The rules inside a folder that has its own .twinvaultignore. */
@@ -44,6 +65,7 @@ export class IgnoreRules {
       [...this.chain, { base, rules: ignore({ allowRelativePaths: true }).add(content) }],
       this.include,
       true,
+      { ...this.spec, folders: [...this.spec.folders, { folder, content }] },
     );
   }
 

@@ -1,0 +1,184 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { RECORD_FIELDS } from './records.js';
+import { type FolderTask, type SourceSpec, Walker } from './walker.js';
+
+export interface ScanConsumer {
+  /** A batch of records, RECORD_FIELDS strings each (see records.ts). */
+  records(fields: string[]): void;
+  skip(path: string, reason: string): void;
+  note(path: string, message: string): void;
+}
+
+export interface ScanThreadData {
+  sources: SourceSpec[];
+  id: number;
+  /** One slot per thread: 1 asks that thread to hand over half of its waiting folders. */
+  shareRequests: Int32Array;
+}
+
+export type ToScanThread = { type: 'roots'; sources: number[] } | { type: 'tasks'; tasks: FolderTask[] };
+export type ToCoordinator =
+  | { type: 'records'; fields: string }
+  | { type: 'skip'; path: string; reason: string }
+  | { type: 'note'; path: string; message: string }
+  | { type: 'split'; tasks: FolderTask[] }
+  | { type: 'idle' };
+
+/** Two threads: a scan is lstat calls, and this is what halves their wall time on two cores. */
+export const DEFAULT_SCAN_THREADS = Math.min(2, availableParallelism());
+
+/**
+ * Scans the sources with `threads` threads (0: on this thread). Scanning is system calls, one per
+ * file; on other threads it overlaps with what this one does meanwhile (loading the parent
+ * snapshot, talking to the repository) and spreads over the cores. Work is shared folder by
+ * folder: a thread that runs dry gets half of a busy thread's waiting folders.
+ */
+export function scanSources(
+  sources: SourceSpec[],
+  consumer: ScanConsumer,
+  threads: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  if (threads <= 0 || sources.length === 0) return scanHere(sources, consumer);
+  return new Promise((resolve, reject) => {
+    const shareRequests = new Int32Array(new SharedArrayBuffer(4 * threads));
+    const waiting: FolderTask[][] = [];
+    const idle = new Set<number>();
+    let settled = false;
+    const workers: Worker[] = [];
+    const settle = (error?: unknown) => {
+      if (settled) return;
+      settled = true;
+      for (const worker of workers) void worker.terminate();
+      if (error) reject(error);
+      else resolve();
+    };
+    const dispatch = () => {
+      for (const id of idle) {
+        const tasks = waiting.shift();
+        if (!tasks) break;
+        idle.delete(id);
+        workers[id]!.postMessage({ type: 'tasks', tasks } satisfies ToScanThread);
+      }
+      for (let id = 0; id < threads; id++)
+        Atomics.store(shareRequests, id, idle.size > 0 && !idle.has(id) ? 1 : 0);
+      if (idle.size === threads && waiting.length === 0) settle();
+    };
+    for (let id = 0; id < threads; id++) {
+      const worker = startScanThread({ sources, id, shareRequests });
+      workers.push(worker);
+      worker.on('message', (message: ToCoordinator) => {
+        try {
+          switch (message.type) {
+            case 'records':
+              consumer.records(message.fields.split('\0'));
+              break;
+            case 'skip':
+              consumer.skip(message.path, message.reason);
+              break;
+            case 'note':
+              consumer.note(message.path, message.message);
+              break;
+            case 'split':
+              waiting.push(message.tasks);
+              dispatch();
+              break;
+            case 'idle':
+              idle.add(id);
+              dispatch();
+              break;
+          }
+        } catch (err) {
+          settle(err);
+        }
+      });
+      worker.on('error', settle);
+      worker.on('exit', (code) =>
+        settle(new Error(`a scan thread stopped unexpectedly (exit code ${code})`)),
+      );
+      if (id > 0) idle.add(id);
+    }
+    signal?.addEventListener('abort', () => settle(new Error('the scan was stopped')), { once: true });
+    workers[0]!.postMessage({ type: 'roots', sources: sources.map((_, i) => i) } satisfies ToScanThread);
+    dispatch();
+  });
+}
+
+async function scanHere(sources: SourceSpec[], consumer: ScanConsumer): Promise<void> {
+  let batch: string[] = [];
+  const walker = new Walker(sources, {
+    record(path, pathBytes, stat) {
+      batch.push(path, pathBytes, stat);
+    },
+    skip: (path, reason) => consumer.skip(path, reason),
+    note: (path, message) => consumer.note(path, message),
+  });
+  for (let i = 0; i < sources.length; i++) walker.addRoot(i);
+  while (walker.step()) {
+    if (batch.length >= 1024 * RECORD_FIELDS) {
+      consumer.records(batch);
+      batch = [];
+    }
+  }
+  if (batch.length > 0) consumer.records(batch);
+}
+
+/** The built thread module; under tsx (tests, development) the TypeScript source through tsx. */
+function startScanThread(workerData: ScanThreadData): Worker {
+  if (!import.meta.url.endsWith('.ts'))
+    return new Worker(new URL('./scan-worker.js', import.meta.url), { workerData });
+  const source = new URL('./scan-worker.ts', import.meta.url).href;
+  // Resolved here, by absolute URL: the thread may run in a folder that cannot see our modules.
+  const tsx = import.meta.resolve('tsx/esm/api');
+  return new Worker(
+    `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(source)}); })`,
+    { eval: true, workerData },
+  );
+}
+
+/**
+ * A scan started before its consumer exists (the CLI starts it before the repository is even
+ * opened): what it finds is kept until consume() is called.
+ */
+export class ScanHandle implements ScanConsumer {
+  readonly done: Promise<void>;
+  private target: ScanConsumer | undefined;
+  private readonly buffered: Array<(consumer: ScanConsumer) => void> = [];
+  private readonly stopper = new AbortController();
+
+  constructor(
+    readonly sources: SourceSpec[],
+    threads: number,
+  ) {
+    this.done = scanSources(sources, this, threads, this.stopper.signal);
+    this.done.catch(() => {}); // observed through consume(); a stopped scan has no one to tell
+  }
+
+  records(fields: string[]): void {
+    if (this.target) this.target.records(fields);
+    else this.buffered.push((consumer) => consumer.records(fields));
+  }
+
+  skip(path: string, reason: string): void {
+    if (this.target) this.target.skip(path, reason);
+    else this.buffered.push((consumer) => consumer.skip(path, reason));
+  }
+
+  note(path: string, message: string): void {
+    if (this.target) this.target.note(path, message);
+    else this.buffered.push((consumer) => consumer.note(path, message));
+  }
+
+  /** Hands what was found so far, and all that follows, to `consumer`; resolves when the scan ends. */
+  consume(consumer: ScanConsumer): Promise<void> {
+    this.target = consumer;
+    for (const deliver of this.buffered.splice(0)) deliver(consumer);
+    return this.done;
+  }
+
+  /** Ends the scan threads early (the backup failed before it needed the result). */
+  stop(): void {
+    this.stopper.abort();
+  }
+}

@@ -1,0 +1,298 @@
+import { compareKeys } from '../backend/keys.js';
+import { joinBytes } from '../fs/names.js';
+import type { Entry, FileEntry, ManifestHeader } from '../repository/manifest.js';
+import type { IndexColumns } from '../repository/manifest-index.js';
+import { ManifestWriter, type WrittenManifest } from '../repository/manifest-writer.js';
+import {
+  baseEntry,
+  changeFields,
+  isUnchanged,
+  type ScanItem,
+  sameMetadata,
+  symlinkEntry,
+  withLinkGroup,
+} from './entry-fields.js';
+import type { BackupEventHandler } from './events.js';
+import type { ParentManifest } from './parent-manifest.js';
+import type { ScanConsumer } from './scan/parallel-scan.js';
+import {
+  entrySignature,
+  lookupKey,
+  matchesSignature,
+  parseStatText,
+  RECORD_FIELDS,
+  sizeOf,
+} from './scan/records.js';
+import { reason } from './scan/walker.js';
+
+export interface BuilderHooks {
+  onEvent: BackupEventHandler;
+  skip(path: string, reason: string): void;
+  note(path: string, message: string): void;
+  /** A new or changed file: to be read and stored, then handed back through addSaved(). */
+  save(item: ScanItem, previous: FileEntry | undefined): void;
+}
+
+export interface BuilderCounts {
+  files: { unchanged: number };
+  dirs: number;
+  symlinks: number;
+  bytesTotal: number;
+}
+
+/** What the scan found, for the progress bar: all files, and those that must be read. */
+export interface ScanTotals {
+  files: number;
+  dirs: number;
+  bytes: number;
+  toRead: number;
+  bytesToRead: number;
+}
+
+interface FreshEntry {
+  path: string;
+  pathBytes: string | undefined;
+  line: string;
+  signature: string;
+}
+
+/**
+ * Builds the new snapshot from scan records. A record whose signature equals its parent entry's
+ * carries that entry over as it is: no object is made for it, and its manifest line (often its
+ * whole compressed block) is copied. Everything else becomes a fresh entry, read and stored first
+ * when it is a new or changed file. The manifest is a merge, in path order, of the carried entries
+ * and the fresh ones.
+ */
+export class SnapshotBuilder implements ScanConsumer {
+  readonly totals: ScanTotals = { files: 0, dirs: 0, bytes: 0, toRead: 0, bytesToRead: 0 };
+  private parents: Map<string, ParentManifest> | undefined;
+  private waiting: string[][] = [];
+  private readonly fresh: FreshEntry[] = [];
+  private readonly linkGroups = new Map<string, number>();
+  private readonly symlinks: Array<Promise<void>> = [];
+  private readonly roots: Map<string, string>;
+
+  constructor(
+    sources: Array<{ name: string; path: string }>,
+    private readonly counts: BuilderCounts,
+    private readonly hooks: BuilderHooks,
+  ) {
+    this.roots = new Map(sources.map((source) => [source.name, source.path]));
+  }
+
+  /** Records arrive from the start of the scan; they are matched once the parents are known. */
+  useParents(parents: Map<string, ParentManifest>): void {
+    this.parents = parents;
+    for (const batch of this.waiting) this.match(batch);
+    this.waiting = [];
+  }
+
+  records(fields: string[]): void {
+    if (this.parents) this.match(fields);
+    else this.waiting.push(fields);
+  }
+
+  skip(path: string, why: string): void {
+    this.hooks.skip(path, why);
+  }
+
+  note(path: string, message: string): void {
+    this.hooks.note(path, message);
+  }
+
+  /** A file that was read and stored. */
+  addSaved(entry: FileEntry, item: ScanItem): void {
+    this.addFresh(withLinkGroup(entry, item, this.linkGroups));
+  }
+
+  /** Merges carried and fresh entries into the manifest, with the columns of its local index. */
+  async write(
+    headerFor: (entries: number) => ManifestHeader,
+  ): Promise<{ written: WrittenManifest; columns: IndexColumns }> {
+    await Promise.all(this.symlinks);
+    const parents = [...new Set(this.parents?.values())];
+    let entries = this.fresh.length;
+    for (const parent of parents) for (const mark of parent.carried) entries += mark;
+    return mergeInto(new ManifestWriter(), headerFor(entries), parents, this.fresh);
+  }
+
+  private match(fields: string[]): void {
+    const parents = this.parents!;
+    for (let r = 0; r < fields.length; r += RECORD_FIELDS) {
+      const path = fields[r]!;
+      const pathBytes = fields[r + 1] || undefined;
+      const stat = fields[r + 2]!;
+      const slash = path.indexOf('/');
+      const parent = parents.get(slash < 0 ? path : path.slice(0, slash));
+      const previous = parent?.indexOf(lookupKey(path, pathBytes));
+      if (previous !== undefined && matchesSignature(stat, parent!.signature(previous))) {
+        parent!.carried[previous] = 1;
+        this.countCarried(path, stat);
+      } else {
+        this.handle(this.item(path, pathBytes, stat), parent, previous);
+      }
+    }
+  }
+
+  private countCarried(path: string, stat: string): void {
+    if (stat[0] === 'd') {
+      this.counts.dirs++;
+      this.totals.dirs++;
+      return;
+    }
+    const size = sizeOf(stat);
+    this.counts.files.unchanged++;
+    this.counts.bytesTotal += size;
+    this.totals.files++;
+    this.totals.bytes += size;
+    this.hooks.onEvent({ type: 'file', path, status: 'unchanged', read: false, size, uploaded: 0 });
+  }
+
+  private handle(item: ScanItem, parent: ParentManifest | undefined, previous: number | undefined): void {
+    switch (item.kind) {
+      case 'dir':
+        this.addFresh({ ...baseEntry(item), type: 'dir' });
+        this.counts.dirs++;
+        this.totals.dirs++;
+        return;
+      case 'symlink':
+        this.symlinks.push(
+          symlinkEntry(item).then(
+            (entry) => {
+              this.addFresh(entry);
+              this.counts.symlinks++;
+            },
+            (err: unknown) => this.hooks.skip(item.path, reason(err)),
+          ),
+        );
+        return;
+      case 'special':
+        this.hooks.note(item.path, 'skipped: a socket, fifo or device is not backed up');
+        return;
+    }
+    const old = previous === undefined ? undefined : parent!.entry(previous);
+    const before = old?.type === 'file' ? old : undefined;
+    this.totals.files++;
+    this.totals.bytes += item.stat.size;
+    if (before && isUnchanged(before, item)) {
+      // Same ctime means same metadata too; what differs is only how hard links are numbered.
+      const entry =
+        item.stat.nlink <= 1 && before.linkGroup === undefined && sameMetadata(before, item)
+          ? before
+          : { ...before, ...baseEntry(item), ...changeFields(item), type: 'file' as const };
+      this.addFresh(withLinkGroup(entry, item, this.linkGroups));
+      this.counts.files.unchanged++;
+      this.counts.bytesTotal += entry.size;
+      this.hooks.onEvent({
+        type: 'file',
+        path: item.path,
+        status: 'unchanged',
+        read: false,
+        size: entry.size,
+        uploaded: 0,
+      });
+      return;
+    }
+    this.totals.toRead++;
+    this.totals.bytesToRead += item.stat.size;
+    this.hooks.save(item, before);
+  }
+
+  private addFresh(entry: Entry): void {
+    this.fresh.push({
+      path: entry.path,
+      pathBytes: entry.pathBytes,
+      line: JSON.stringify(entry),
+      signature: entrySignature(entry),
+    });
+  }
+
+  /** The scan's record as an item, with its path on disk rebuilt from the source's root. */
+  private item(path: string, pathBytes: string | undefined, stat: string): ScanItem {
+    const slash = path.indexOf('/');
+    const name = slash < 0 ? path : path.slice(0, slash);
+    const root = this.roots.get(name)!;
+    let fsPath: string | Buffer = slash < 0 ? root : `${root}/${path.slice(slash + 1)}`;
+    if (pathBytes) {
+      const bytes = Buffer.from(pathBytes, 'base64');
+      fsPath = joinBytes(Buffer.from(root), bytes.subarray(Buffer.byteLength(name) + 1));
+    }
+    const parsed = parseStatText(stat);
+    return { kind: parsed.kind, fsPath, path, ...(pathBytes ? { pathBytes } : {}), stat: parsed };
+  }
+}
+
+interface Cursor {
+  parent: ParentManifest;
+  carried: number[];
+  at: number;
+}
+
+/**
+ * Writes carried entries (from each parent, in their manifest order) and fresh ones (sorted
+ * here) in path order. A parent's block is copied compressed when it starts where a new block
+ * starts, all of its entries are carried, and nothing else sorts among them.
+ */
+async function mergeInto(
+  writer: ManifestWriter,
+  header: ManifestHeader,
+  parents: ParentManifest[],
+  fresh: FreshEntry[],
+): Promise<{ written: WrittenManifest; columns: IndexColumns }> {
+  fresh.sort((a, b) => compareKeys(a.path, b.path));
+  const columns: IndexColumns = { paths: [], pathBytes: {}, signatures: [] };
+  const push = (path: string, pathBytes: string | undefined, signature: string) => {
+    if (pathBytes !== undefined) columns.pathBytes[columns.paths.length] = pathBytes;
+    columns.paths.push(path);
+    columns.signatures.push(signature);
+  };
+  const cursors: Cursor[] = parents.map((parent) => {
+    const carried: number[] = [];
+    for (let i = 0; i < parent.size; i++) if (parent.carried[i]) carried.push(i);
+    return { parent, carried, at: 0 };
+  });
+  let next = 0;
+  /** Whether anything other than `except` sorts before `path`. */
+  const othersBefore = (path: string, except: Cursor): boolean => {
+    if (next < fresh.length && compareKeys(fresh[next]!.path, path) < 0) return true;
+    return cursors.some(
+      (cursor) =>
+        cursor !== except &&
+        cursor.at < cursor.carried.length &&
+        compareKeys(cursor.parent.path(cursor.carried[cursor.at]!), path) < 0,
+    );
+  };
+  for (;;) {
+    let best: Cursor | undefined;
+    for (const cursor of cursors) {
+      if (cursor.at >= cursor.carried.length) continue;
+      if (!best || compareKeys(cursor.parent.path(cursor.carried[cursor.at]!), headPath(best)) < 0)
+        best = cursor;
+    }
+    if (next < fresh.length && (!best || compareKeys(fresh[next]!.path, headPath(best)) < 0)) {
+      const entry = fresh[next++]!;
+      writer.add(entry.line, entry.path);
+      push(entry.path, entry.pathBytes, entry.signature);
+      continue;
+    }
+    if (!best) break;
+    const { parent, carried } = best;
+    const first = carried[best.at]!;
+    const block = writer.atBlockStart ? parent.blockAt(first) : undefined;
+    const last = block ? first + block.entries - 1 : -1;
+    if (block && carried[best.at + block.entries - 1] === last && !othersBefore(parent.path(last), best)) {
+      writer.addCompressedBlock(block.data, block.entries);
+      for (let i = first; i <= last; i++) push(parent.path(i), parent.pathBytesOf(i), parent.signature(i));
+      best.at += block.entries;
+      continue;
+    }
+    writer.add(parent.line(first), parent.path(first));
+    push(parent.path(first), parent.pathBytesOf(first), parent.signature(first));
+    best.at++;
+  }
+  return { written: await writer.finish(header), columns };
+}
+
+function headPath(cursor: Cursor): string {
+  return cursor.parent.path(cursor.carried[cursor.at]!);
+}
