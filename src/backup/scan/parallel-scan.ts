@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { RECORD_FIELDS } from './records.js';
 import { type FolderTask, type SourceSpec, Walker } from './walker.js';
 
@@ -10,11 +10,21 @@ export interface ScanConsumer {
   note(path: string, message: string): void;
 }
 
+/** A scan thread's state, in a shared array all threads see. */
+export const BUSY = 0;
+export const IDLE = 1;
+/** Idle, but a sibling is sending it folders. */
+export const CLAIMED = 2;
+
 export interface ScanThreadData {
   sources: SourceSpec[];
   id: number;
-  /** One slot per thread: 1 asks that thread to hand over half of its waiting folders. */
-  shareRequests: Int32Array;
+  /** One slot per thread: BUSY, IDLE or CLAIMED. */
+  states: Int32Array;
+  /** One slot: rounds of work handed out so far (each ends with one "idle" message). */
+  rounds: Int32Array;
+  /** A port to each other scan thread, by its id. */
+  siblings: Array<[number, MessagePort]>;
 }
 
 export type ToScanThread = { type: 'roots'; sources: number[] } | { type: 'tasks'; tasks: FolderTask[] };
@@ -22,7 +32,6 @@ export type ToCoordinator =
   | { type: 'records'; fields: string }
   | { type: 'skip'; path: string; reason: string }
   | { type: 'note'; path: string; message: string }
-  | { type: 'split'; tasks: FolderTask[] }
   | { type: 'idle' };
 
 /** Two threads: a scan is lstat calls, and this is what halves their wall time on two cores. */
@@ -30,9 +39,10 @@ export const DEFAULT_SCAN_THREADS = Math.min(2, availableParallelism());
 
 /**
  * Scans the sources with `threads` threads (0: on this thread). Scanning is system calls, one per
- * file; on other threads it overlaps with what this one does meanwhile (loading the parent
- * snapshot, talking to the repository) and spreads over the cores. Work is shared folder by
- * folder: a thread that runs dry gets half of a busy thread's waiting folders.
+ * file; on other threads it overlaps with what this one does meanwhile (loading modules and the
+ * parent snapshot, talking to the repository) and spreads over the cores. Work is shared folder
+ * by folder: a thread that runs dry gets half of a busy thread's waiting folders, straight from
+ * that thread (scan-worker.ts).
  */
 export function scanSources(
   sources: SourceSpec[],
@@ -42,9 +52,22 @@ export function scanSources(
 ): Promise<void> {
   if (threads <= 0 || sources.length === 0) return scanHere(sources, consumer);
   return new Promise((resolve, reject) => {
-    const shareRequests = new Int32Array(new SharedArrayBuffer(4 * threads));
-    const waiting: FolderTask[][] = [];
-    const idle = new Set<number>();
+    const states = new Int32Array(new SharedArrayBuffer(4 * threads)).fill(IDLE);
+    states[0] = BUSY;
+    // The scan is over when every round of work handed out has ended. A thread that hands folders
+    // to a sibling counts that round before its own round ends, and each thread's records come
+    // before its "idle" on the same channel: so when the "idle" messages received equal the
+    // rounds, nothing is being scanned and every record has arrived.
+    const rounds = new Int32Array(new SharedArrayBuffer(4)).fill(1);
+    let ended = 0;
+    const siblings: Array<Array<[number, MessagePort]>> = Array.from({ length: threads }, () => []);
+    for (let a = 0; a < threads; a++) {
+      for (let b = a + 1; b < threads; b++) {
+        const { port1, port2 } = new MessageChannel();
+        siblings[a]!.push([b, port1]);
+        siblings[b]!.push([a, port2]);
+      }
+    }
     let settled = false;
     const workers: Worker[] = [];
     const settle = (error?: unknown) => {
@@ -54,19 +77,12 @@ export function scanSources(
       if (error) reject(error);
       else resolve();
     };
-    const dispatch = () => {
-      for (const id of idle) {
-        const tasks = waiting.shift();
-        if (!tasks) break;
-        idle.delete(id);
-        workers[id]!.postMessage({ type: 'tasks', tasks } satisfies ToScanThread);
-      }
-      for (let id = 0; id < threads; id++)
-        Atomics.store(shareRequests, id, idle.size > 0 && !idle.has(id) ? 1 : 0);
-      if (idle.size === threads && waiting.length === 0) settle();
-    };
     for (let id = 0; id < threads; id++) {
-      const worker = startScanThread({ sources, id, shareRequests });
+      const ports = siblings[id]!;
+      const worker = startScanThread(
+        { sources, id, states, rounds, siblings: ports },
+        ports.map(([, port]) => port),
+      );
       workers.push(worker);
       worker.on('message', (message: ToCoordinator) => {
         try {
@@ -80,13 +96,8 @@ export function scanSources(
             case 'note':
               consumer.note(message.path, message.message);
               break;
-            case 'split':
-              waiting.push(message.tasks);
-              dispatch();
-              break;
             case 'idle':
-              idle.add(id);
-              dispatch();
+              if (++ended === Atomics.load(rounds, 0)) settle();
               break;
           }
         } catch (err) {
@@ -97,11 +108,9 @@ export function scanSources(
       worker.on('exit', (code) =>
         settle(new Error(`a scan thread stopped unexpectedly (exit code ${code})`)),
       );
-      if (id > 0) idle.add(id);
     }
     signal?.addEventListener('abort', () => settle(new Error('the scan was stopped')), { once: true });
     workers[0]!.postMessage({ type: 'roots', sources: sources.map((_, i) => i) } satisfies ToScanThread);
-    dispatch();
   });
 }
 
@@ -125,15 +134,15 @@ async function scanHere(sources: SourceSpec[], consumer: ScanConsumer): Promise<
 }
 
 /** The built thread module; under tsx (tests, development) the TypeScript source through tsx. */
-function startScanThread(workerData: ScanThreadData): Worker {
+function startScanThread(workerData: ScanThreadData, transferList: MessagePort[]): Worker {
   if (!import.meta.url.endsWith('.ts'))
-    return new Worker(new URL('./scan-worker.js', import.meta.url), { workerData });
+    return new Worker(new URL('./scan-worker.js', import.meta.url), { workerData, transferList });
   const source = new URL('./scan-worker.ts', import.meta.url).href;
   // Resolved here, by absolute URL: the thread may run in a folder that cannot see our modules.
   const tsx = import.meta.resolve('tsx/esm/api');
   return new Worker(
     `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(source)}); })`,
-    { eval: true, workerData },
+    { eval: true, workerData, transferList },
   );
 }
 
