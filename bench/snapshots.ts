@@ -30,7 +30,7 @@ const { values } = parseArgs({
   },
 });
 const CONCURRENCY = Number(values.concurrency);
-const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
+const CLI = new URL('../dist/twinvault.js', import.meta.url).pathname;
 
 async function pool<T>(items: T[], work: (item: T) => Promise<unknown>): Promise<void> {
   let next = 0;

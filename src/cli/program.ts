@@ -1,8 +1,6 @@
-import { createRequire } from 'node:module';
 import { Command } from 'commander';
+import pkg from '../../package.json' with { type: 'json' };
 import type { GlobalOptions } from './output.js';
-
-const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 /** A command's action, loaded only when that command runs, so `--help` and others start fast. */
 // biome-ignore lint/suspicious/noExplicitAny: each command declares the flags commander parsed for it
