@@ -109,3 +109,35 @@ describe('two backups of one host in the same second', () => {
     expect(await describeTree(join(dir, 'out', 'docs'))).toEqual(await describeTree(winner));
   });
 });
+
+describe('BlobIndex storage', () => {
+  it('finds every digest after a save and a reload, including those a later run adds', async () => {
+    const { createHash } = await import('node:crypto');
+    const { BlobIndex } = await import('./blob-index.js');
+    const { ManifestCache } = await import('../repository/manifest-cache.js');
+    const cache = new ManifestCache(join(dir, 'index'));
+    const backend = new MemoryBackend();
+    const sha = (i: number) => createHash('sha256').update(String(i)).digest('hex');
+    const first = await BlobIndex.load(cache, backend, []);
+    for (let i = 0; i < 500; i++) first.add(sha(i), `h/1/file ${i}`);
+    first.add(sha(3), 'h/1/a second key for known content');
+    await first.save();
+    const second = await BlobIndex.load(cache, backend, []);
+    for (let i = 0; i < 500; i++) expect(second.get(sha(i))).toBe(`h/1/file ${i}`);
+    expect(second.get(sha(1000))).toBeUndefined();
+    for (let i = 500; i < 700; i++) second.add(sha(i), `h/2/file ${i}`);
+    await second.save();
+    const third = await BlobIndex.load(cache, backend, []);
+    for (let i = 0; i < 700; i++) expect(third.get(sha(i))).toBe(`h/${i < 500 ? 1 : 2}/file ${i}`);
+  });
+
+  it('starts over from the manifests when the saved file is damaged', async () => {
+    const { BlobIndex } = await import('./blob-index.js');
+    const { ManifestCache } = await import('../repository/manifest-cache.js');
+    const cache = new ManifestCache(join(dir, 'index'));
+    await mkdir(cache.folder, { recursive: true });
+    await writeFile(cache.filePath('blobs.idx'), '{"version":2,"manifests":[],"count":5}\nshort');
+    const index = await BlobIndex.load(cache, new MemoryBackend(), []);
+    expect(index.get('a'.repeat(64))).toBeUndefined();
+  });
+});

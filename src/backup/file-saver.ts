@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import mime from 'mime-types';
@@ -22,7 +22,15 @@ export interface SavedContent {
 }
 
 /** A file that changed, or was replaced, while it was read: retried, then skipped; never stored torn. */
-export class ChangedWhileReadingError extends Error {}
+export class ChangedWhileReadingError extends Error {
+  constructor(
+    message = '',
+    /** Bytes read before the change was noticed. */
+    readonly bytesRead = 0,
+  ) {
+    super(message);
+  }
+}
 
 /**
  * Content deduplication over the whole repository: which object holds each SHA-256, plus uploads
@@ -56,28 +64,24 @@ export async function saveFile(
   let expected = initial;
   let bytesRead = 0;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    let handle: FileHandle;
+    let version: ReadVersion;
     try {
-      handle = await openScanned(fsPath, expected);
+      version =
+        expected.size <= QUICK_READ_LIMIT
+          ? readQuickly(fsPath, expected)
+          : await readVersion(fsPath, expected);
     } catch (err) {
       if (!(err instanceof ChangedWhileReadingError)) throw err;
+      bytesRead += err.bytesRead;
       expected = await lstatExact(fsPath);
       if (expected.kind !== 'file')
         throw new ChangedWhileReadingError('it was replaced by something that is not a regular file');
       continue;
     }
+    const { data, sha256, stat: after } = version;
+    const readSize = after.size;
+    bytesRead += readSize;
     try {
-      const before = toFileStat(await handle.stat());
-      const small = before.size <= SMALL_FILE_LIMIT;
-      const data = small ? await handle.readFile() : undefined;
-      const sha256 = data ? createHash('sha256').update(data).digest('hex') : await hashHandle(handle);
-      const readSize = data ? data.length : before.size;
-      bytesRead += readSize;
-      const after = toFileStat(await handle.stat());
-      if (!sameVersion(before, after) || readSize !== after.size) {
-        expected = after;
-        continue;
-      }
       const contentType = mime.lookup(displayPath) || undefined;
       const options = { metadata: { sha256 }, ...(contentType ? { contentType } : {}) };
       const stored = await content.store(sha256, async () => {
@@ -115,11 +119,64 @@ export async function saveFile(
     } catch (err) {
       if (!(err instanceof ChangedWhileReadingError)) throw err;
       expected = await lstatExact(fsPath);
-    } finally {
-      await handle.close().catch(() => {});
     }
   }
   throw new ChangedWhileReadingError('it kept changing while being read');
+}
+
+/** One whole, unchanging version of a file: its stat, SHA-256, and (when small) its bytes. */
+interface ReadVersion {
+  stat: FileStat;
+  sha256: string;
+  data: Buffer | undefined;
+}
+
+/** Files up to this size are read with direct system calls: for them the thread pool costs more. */
+const QUICK_READ_LIMIT = 1024 * 1024;
+
+function readQuickly(path: Buffer | string, expected: FileStat): ReadVersion {
+  let fd: number;
+  try {
+    fd = openSync(path, NO_FOLLOW);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP')
+      throw new ChangedWhileReadingError('it was replaced by a symlink');
+    throw err;
+  }
+  try {
+    const before = toFileStat(fstatSync(fd));
+    checkScanned(before, expected);
+    const data = Buffer.allocUnsafe(before.size);
+    let filled = 0;
+    for (let n = 1; filled < data.length && n > 0; filled += n)
+      n = readSync(fd, data, filled, data.length - filled, filled);
+    const after = toFileStat(fstatSync(fd));
+    if (!sameVersion(before, after) || filled !== after.size) throw new ChangedWhileReadingError('', filled);
+    return { stat: after, sha256: createHash('sha256').update(data).digest('hex'), data };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function readVersion(path: Buffer | string, expected: FileStat): Promise<ReadVersion> {
+  const handle = await openScanned(path, expected);
+  try {
+    const before = toFileStat(await handle.stat());
+    const data = before.size <= SMALL_FILE_LIMIT ? await handle.readFile() : undefined;
+    const sha256 = data ? createHash('sha256').update(data).digest('hex') : await hashHandle(handle);
+    const readSize = data ? data.length : before.size;
+    const after = toFileStat(await handle.stat());
+    if (!sameVersion(before, after) || readSize !== after.size)
+      throw new ChangedWhileReadingError('', readSize);
+    return { stat: after, sha256, data };
+  } finally {
+    await handle.close().catch(() => {});
+  }
+}
+
+function checkScanned(info: FileStat, expected: FileStat): void {
+  if (info.kind !== 'file' || info.ino !== expected.ino || info.dev !== expected.dev)
+    throw new ChangedWhileReadingError('it was replaced by another file');
 }
 
 /** Opens the file the scan saw, refusing a symlink or a different file now at its path. */
@@ -132,10 +189,11 @@ async function openScanned(path: Buffer | string, expected: FileStat): Promise<F
       throw new ChangedWhileReadingError('it was replaced by a symlink');
     throw err;
   }
-  const info = toFileStat(await handle.stat());
-  if (info.kind !== 'file' || info.ino !== expected.ino || info.dev !== expected.dev) {
+  try {
+    checkScanned(toFileStat(await handle.stat()), expected);
+  } catch (err) {
     await handle.close();
-    throw new ChangedWhileReadingError('it was replaced by another file');
+    throw err;
   }
   return handle;
 }
