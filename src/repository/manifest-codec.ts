@@ -76,9 +76,8 @@ export async function decodeManifest(stream: Readable, where: string): Promise<D
       const line = await nextLine(lines, where, count + 2);
       if (line === undefined) break;
       if (line === '') continue;
-      const entry = parseEntry(line, where, count + 2);
-      rawLines.set(entry, line);
-      yield entry;
+      // No raw line is kept here: a streamed manifest may be large, and only backups reuse lines.
+      yield parseEntry(line, where, count + 2);
       count++;
     }
     if (count !== header.entries)

@@ -20,6 +20,7 @@ import type { DirEntry, Entry, FileEntry, SymlinkEntry } from '../repository/man
 import { decodeManifest } from '../repository/manifest-codec.js';
 import type { Repository } from '../repository/repository.js';
 import type { SnapshotRef } from '../repository/snapshots.js';
+import { HeapLimit } from '../util/heap-limit.js';
 import { runPool } from '../util/pool.js';
 import { downloadVerified, hasContent, nsToSeconds } from './file-writer.js';
 import { checkNoEntryBelowNonFolder, safeSegments } from './safe-paths.js';
@@ -97,8 +98,11 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       },
     );
   }
-  const paths = new Map(entries.map((entry) => [entry, safeSegments(entry, where)]));
+  // Every path is checked before anything is written; segments are worked out again where used,
+  // rather than held for every entry of a large snapshot.
+  for (const entry of entries) safeSegments(entry, where);
   checkNoEntryBelowNonFolder(entries, where);
+  const segmentsOf = (entry: Entry) => safeSegments(entry, where);
 
   const summary: RestoreSummary = {
     snapshot: options.snapshot.id,
@@ -132,7 +136,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
 
   const dirs = entries.filter((entry): entry is DirEntry => entry.type === 'dir');
   for (const dir of dirs) {
-    await writer.ensureDir(paths.get(dir)!, dir.path);
+    await writer.ensureDir(segmentsOf(dir), dir.path);
     summary.dirs++;
     record(dir, 'restore');
   }
@@ -152,8 +156,10 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
   // Files this run wrote and verified: the only ones another member of a hard-link group may be
   // linked to (a file already in the target, or one with other content, is never linked to).
   const verified = new Set<FileEntry>();
+  const heap = new HeapLimit();
   const restoreFile = async (file: FileEntry) => {
-    const destination = await writer.prepareFile(paths.get(file)!, file);
+    heap.check();
+    const destination = await writer.prepareFile(segmentsOf(file), file);
     if (destination.action !== 'restore') return record(file, destination.action);
     if (summary.dryRun) return record(file, 'restore', file.size);
     const bytes = await downloadVerified(backend, file, destination.path);
@@ -167,24 +173,24 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       await restoreFile(file);
       continue;
     }
-    const destination = await writer.prepareFile(paths.get(file)!, file);
+    const destination = await writer.prepareFile(segmentsOf(file), file);
     if (destination.action !== 'restore' || summary.dryRun) {
       record(file, destination.action);
       continue;
     }
     if (destination.exists) await unlink(destination.path);
-    await link(writer.pathOf(paths.get(first)!), destination.path);
+    await link(writer.pathOf(segmentsOf(first)), destination.path);
     record(file, 'restore', 0);
   }
 
   for (const entry of entries.filter((e): e is SymlinkEntry => e.type === 'symlink')) {
-    const action = await writer.placeSymlink(paths.get(entry)!, entry);
+    const action = await writer.placeSymlink(segmentsOf(entry), entry);
     summary.symlinks++;
     record(entry, action);
   }
 
   if (!summary.dryRun) {
-    for (const dir of [...dirs].reverse()) await applyMetadata(writer.pathOf(paths.get(dir)!), dir);
+    for (const dir of [...dirs].reverse()) await applyMetadata(writer.pathOf(segmentsOf(dir)), dir);
   }
   if (summary.dryRun) summary.plan = plan;
   summary.durationMs = clock.now().getTime() - started.getTime();
