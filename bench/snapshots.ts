@@ -26,7 +26,8 @@ const { values } = parseArgs({
   options: {
     sets: { type: 'string', default: 'D1,D2' },
     data: { type: 'string', default: '/var/tmp/twinvault-bench' },
-    concurrency: { type: 'string', default: '16' },
+    // The same number of requests in flight as twinvault's default.
+    concurrency: { type: 'string', default: '32' },
   },
 });
 const CONCURRENCY = Number(values.concurrency);
@@ -39,6 +40,11 @@ async function pool<T>(items: T[], work: (item: T) => Promise<unknown>): Promise
       while (next < items.length) await work(items[next++]!);
     }),
   );
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1]!;
 }
 
 async function timed<T>(work: () => Promise<T>): Promise<{ seconds: number; value: T }> {
@@ -114,7 +120,7 @@ try {
       XDG_STATE_HOME: join(scratch, `state-${name}`),
     };
     const mb = set.bytes / 1e6;
-    const r: Record<string, number> = { files: set.files.length, megabytes: mb };
+    const r: Record<string, number | undefined> = { files: set.files.length, megabytes: mb };
 
     dropCaches();
     await warmRead(set);
@@ -137,8 +143,16 @@ try {
       `twinvault initial backup: ${first.seconds.toFixed(1)} s, peak RSS ${(first.rssKiB / 1024).toFixed(0)} MiB`,
     );
 
-    const noChange = await runCli(['--json', 'backup', set.root, '--host', 'bench'], env);
-    r.noChangeBackupSeconds = noChange.seconds;
+    // Short runs: the median of three, with the spread.
+    const noChangeRuns: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const run = await runCli(['--json', 'backup', set.root, '--host', 'bench'], env);
+      noChangeRuns.push(run.seconds);
+      r.noChangePeakRssMiB = Math.max(r.noChangePeakRssMiB ?? 0, run.rssKiB / 1024);
+    }
+    r.noChangeBackupSeconds = median(noChangeRuns);
+    r.noChangeBackupSecondsMin = Math.min(...noChangeRuns);
+    r.noChangeBackupSecondsMax = Math.max(...noChangeRuns);
     // The same no-change backup in-process, through a request-counting backend.
     const counting = new CountingBackend(
       new S3Backend({
@@ -161,23 +175,29 @@ try {
     r.noChangeRequests = counting.total() - afterOpen + 1; // +1: reading the repository config
     await counting.close();
     console.log(
-      `no-change backup: ${noChange.seconds.toFixed(2)} s wall (CLI), ${r.noChangeRequests} requests`,
+      `no-change backup: ${noChangeRuns.map((x) => x.toFixed(2)).join(', ')} s wall (CLI), ${r.noChangeRequests} requests`,
     );
 
     if (name === 'D2') {
-      const changed = set.files.filter((_, i) => i % 100 === 0);
-      await Promise.all(
-        changed.map((file, i) => writeFile(join(set.root, file), bytesFor(1_000_000 + i, 2048))),
-      );
-      const onePercent = await runCli(['--json', 'backup', set.root, '--host', 'bench'], env);
-      r.onePercentChangedSeconds = onePercent.seconds;
-      console.log(`1% changed: ${onePercent.seconds.toFixed(2)} s`);
-      // Put the data set back as it was built.
-      const restoreSet = await buildDataSet('D2', values.data);
-      void restoreSet;
-      await Promise.all(changed.map((file) => rm(join(set.root, file))));
-      await rm(`${set.root}.complete`);
-      await buildDataSet('D2', values.data);
+      const changed = set.files.flatMap((file, index) => (index % 100 === 0 ? [{ file, index }] : []));
+      const originals = await Promise.all(changed.map(({ file }) => readFile(join(set.root, file))));
+      const onePercentRuns: number[] = [];
+      for (let round = 0; round < 3; round++) {
+        await Promise.all(
+          changed.map(({ file }, i) =>
+            writeFile(join(set.root, file), bytesFor(1_000_000 * (round + 1) + i, 2048)),
+          ),
+        );
+        const run = await runCli(['--json', 'backup', set.root, '--host', 'bench'], env);
+        onePercentRuns.push(run.seconds);
+        r.onePercentPeakRssMiB = Math.max(r.onePercentPeakRssMiB ?? 0, run.rssKiB / 1024);
+      }
+      r.onePercentChangedSeconds = median(onePercentRuns);
+      r.onePercentChangedSecondsMin = Math.min(...onePercentRuns);
+      r.onePercentChangedSecondsMax = Math.max(...onePercentRuns);
+      console.log(`1% changed: ${onePercentRuns.map((x) => x.toFixed(2)).join(', ')} s`);
+      // The same content as built (times differ, which only makes a later run read them again).
+      await Promise.all(changed.map(({ file }, i) => writeFile(join(set.root, file), originals[i]!)));
     }
 
     const baseTarget = join(scratch, `baseline-${name}`);

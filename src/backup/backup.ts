@@ -14,7 +14,6 @@ import { ManifestCache } from '../repository/manifest-cache.js';
 import { manifestIndex } from '../repository/manifest-index.js';
 import type { Repository } from '../repository/repository.js';
 import { listMeta, type MetaListing, refFor } from '../repository/snapshots.js';
-import { HeapLimit } from '../util/heap-limit.js';
 import { WorkQueue } from '../util/work-queue.js';
 import { RunContentStore } from './content-store.js';
 import { baseEntry, changeFields, contentKey, isRacy, type ScanItem } from './entry-fields.js';
@@ -129,9 +128,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     else queue.push(() => saveOne(item, previous), Math.min(item.stat.size, SMALL_FILE_LIMIT));
   };
   const builder = new SnapshotBuilder(sources, summary, { onEvent, skip, note, save });
-  const heap = new HeapLimit();
   const saveOne = async (item: ScanItem, previous: FileEntry | undefined) => {
-    heap.check();
     const { stamp, content } = saving!;
     try {
       const saved = await saveFile(

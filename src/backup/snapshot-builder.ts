@@ -263,6 +263,7 @@ async function mergeInto(
     );
   };
   for (;;) {
+    if (writer.atBlockStart) await writer.ready();
     let best: Cursor | undefined;
     for (const cursor of cursors) {
       if (cursor.at >= cursor.carried.length) continue;

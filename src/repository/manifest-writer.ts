@@ -7,6 +7,8 @@ const BOUNDARY_MASK = 63;
 const MAX_BLOCK_ENTRIES = 1024;
 /** A third faster than the default level, for a few percent more bytes. */
 const LEVEL = 3;
+/** Blocks being compressed at once: enough for every core, few enough to hold little text. */
+const IN_FLIGHT = 4;
 
 /** One gzip member of entry lines. */
 export interface ManifestBlock {
@@ -34,6 +36,8 @@ export class ManifestWriter {
   private readonly parts: Array<Buffer | Promise<Buffer>> = [];
   private readonly blocks: ManifestBlock[] = [];
   private entries = 0;
+  private compressing = 0;
+  private waiting: (() => void) | undefined;
 
   /** True when the next line starts a block, the only place a compressed block can be added. */
   get atBlockStart(): boolean {
@@ -43,6 +47,11 @@ export class ManifestWriter {
   add(line: string, sortPath: string): void {
     this.lines.push(line);
     if (this.lines.length >= MAX_BLOCK_ENTRIES || endsBlock(sortPath)) this.closeBlock();
+  }
+
+  /** Resolves once few enough blocks are being compressed: await it between additions. */
+  async ready(): Promise<void> {
+    while (this.compressing >= IN_FLIGHT) await new Promise<void>((resolve) => (this.waiting = resolve));
   }
 
   /** A whole block of an earlier manifest, compressed, holding exactly the lines that come next. */
@@ -69,8 +78,15 @@ export class ManifestWriter {
     this.blocks.push({ length: 0, entries: this.lines.length });
     this.entries += this.lines.length;
     // On the thread pool: blocks compress in parallel with each other and with this thread.
+    this.compressing++;
     const compressed = new Promise<Buffer>((resolve, reject) =>
-      gzip(text, { level: LEVEL }, (err, data) => (err ? reject(err) : resolve(data))),
+      gzip(text, { level: LEVEL }, (err, data) => {
+        this.compressing--;
+        this.waiting?.();
+        this.waiting = undefined;
+        if (err) reject(err);
+        else resolve(data);
+      }),
     );
     compressed.catch(() => {}); // awaited in finish(); a run that fails first never asks
     this.parts.push(compressed);
