@@ -42,6 +42,30 @@ async function pool<T>(items: T[], work: (item: T) => Promise<unknown>): Promise
   );
 }
 
+/**
+ * Short runs: three backups (each after `before`), recorded as `<name>Seconds` (the median),
+ * `…SecondsMin`, `…SecondsMax` and `<name>PeakRssMiB`.
+ */
+async function backupThrice(
+  r: Record<string, number | undefined>,
+  name: string,
+  root: string,
+  env: NodeJS.ProcessEnv,
+  before: (round: number) => Promise<unknown> = async () => {},
+): Promise<number[]> {
+  const runs: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    await before(round);
+    const run = await runCli(['--json', 'backup', root, '--host', 'bench'], env);
+    runs.push(run.seconds);
+    r[`${name}PeakRssMiB`] = Math.max(r[`${name}PeakRssMiB`] ?? 0, run.rssKiB / 1024);
+  }
+  r[`${name}Seconds`] = median(runs);
+  r[`${name}SecondsMin`] = Math.min(...runs);
+  r[`${name}SecondsMax`] = Math.max(...runs);
+  return runs;
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[sorted.length >> 1]!;
@@ -97,7 +121,10 @@ const results: Record<string, unknown> = {
   concurrency: CONCURRENCY,
   sets: {},
 };
-const minio = await startMinio();
+// MinIO's background scanner walks every object after a large upload and took up to 15% of a
+// core here for minutes afterwards: on two cores shared with the client, that is noise in the
+// short runs (S3 itself runs on other machines). Slowest is MinIO's own setting for busy servers.
+const minio = await startMinio({ MINIO_SCANNER_SPEED: 'slowest' });
 const server = {
   endpoint: minio.endpoint,
   accessKeyId: minio.accessKeyId,
@@ -143,16 +170,7 @@ try {
       `twinvault initial backup: ${first.seconds.toFixed(1)} s, peak RSS ${(first.rssKiB / 1024).toFixed(0)} MiB`,
     );
 
-    // Short runs: the median of three, with the spread.
-    const noChangeRuns: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const run = await runCli(['--json', 'backup', set.root, '--host', 'bench'], env);
-      noChangeRuns.push(run.seconds);
-      r.noChangePeakRssMiB = Math.max(r.noChangePeakRssMiB ?? 0, run.rssKiB / 1024);
-    }
-    r.noChangeBackupSeconds = median(noChangeRuns);
-    r.noChangeBackupSecondsMin = Math.min(...noChangeRuns);
-    r.noChangeBackupSecondsMax = Math.max(...noChangeRuns);
+    const noChangeRuns = await backupThrice(r, 'noChange', set.root, env);
     // The same no-change backup in-process, through a request-counting backend.
     const counting = new CountingBackend(
       new S3Backend({
@@ -181,20 +199,13 @@ try {
     if (name === 'D2') {
       const changed = set.files.flatMap((file, index) => (index % 100 === 0 ? [{ file, index }] : []));
       const originals = await Promise.all(changed.map(({ file }) => readFile(join(set.root, file))));
-      const onePercentRuns: number[] = [];
-      for (let round = 0; round < 3; round++) {
-        await Promise.all(
+      const onePercentRuns = await backupThrice(r, 'onePercentChanged', set.root, env, (round) =>
+        Promise.all(
           changed.map(({ file }, i) =>
             writeFile(join(set.root, file), bytesFor(1_000_000 * (round + 1) + i, 2048)),
           ),
-        );
-        const run = await runCli(['--json', 'backup', set.root, '--host', 'bench'], env);
-        onePercentRuns.push(run.seconds);
-        r.onePercentPeakRssMiB = Math.max(r.onePercentPeakRssMiB ?? 0, run.rssKiB / 1024);
-      }
-      r.onePercentChangedSeconds = median(onePercentRuns);
-      r.onePercentChangedSecondsMin = Math.min(...onePercentRuns);
-      r.onePercentChangedSecondsMax = Math.max(...onePercentRuns);
+        ),
+      );
       console.log(`1% changed: ${onePercentRuns.map((x) => x.toFixed(2)).join(', ')} s`);
       // The same content as built (times differ, which only makes a later run read them again).
       await Promise.all(changed.map(({ file }, i) => writeFile(join(set.root, file), originals[i]!)));

@@ -250,7 +250,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
 }
 
 /** Small files are read whole into memory before upload: at most this much of them at once. */
-const IN_FLIGHT_BYTES = 64 * 1024 * 1024;
+const IN_FLIGHT_BYTES = 128 * 1024 * 1024;
 
 /** A parent's local index is kept only while some source has no newer snapshot. */
 async function dropSupersededIndexes(
