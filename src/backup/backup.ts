@@ -119,13 +119,12 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     onEvent({ type: 'note', path, message });
   };
 
-  // Saving starts while the scan still runs; it needs the stamp and the content store first.
+  // Saving starts while the scan still runs. Records are matched (and so saves asked for) only
+  // once the parents are loaded, by which time the stamp and the content store exist.
   let saving: { stamp: string; content: RunContentStore } | undefined;
-  const early: Array<[ScanItem, FileEntry | undefined]> = [];
   const queue = new WorkQueue(options.concurrency ?? 32, IN_FLIGHT_BYTES);
   const save = (item: ScanItem, previous: FileEntry | undefined) => {
-    if (!saving) early.push([item, previous]);
-    else queue.push(() => saveOne(item, previous), Math.min(item.stat.size, SMALL_FILE_LIMIT));
+    queue.push(() => saveOne(item, previous), Math.min(item.stat.size, SMALL_FILE_LIMIT));
   };
   const builder = new SnapshotBuilder(sources, summary, { onEvent, skip, note, save });
   const saveOne = async (item: ScanItem, previous: FileEntry | undefined) => {
@@ -189,7 +188,6 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     summary.id = ref.id;
     summary.stamp = stamp;
     saving = { stamp, content: new RunContentStore(backend, cache, meta.snapshots) };
-    for (const [item, previous] of early.splice(0)) save(item, previous);
     let parents: Parents;
     try {
       parents = await loadParents(backend, cache, hostSnapshots, sources);

@@ -141,3 +141,35 @@ describe('BlobIndex storage', () => {
     expect(index.get('a'.repeat(64))).toBeUndefined();
   });
 });
+
+describe('bringing the dedup index up to date', () => {
+  it('does not read the entries of snapshots that stored nothing new', async () => {
+    const { vi } = await import('vitest');
+    const { ManifestCache } = await import('../repository/manifest-cache.js');
+    const source = join(dir, 'src');
+    await mkdir(source);
+    await writeFile(join(source, 'a.txt'), 'alpha');
+    const backend = new MemoryBackend();
+    const clock = new ManualClock(new Date(Date.now() + 3_600_000));
+    const repository = await initRepository(backend, { clock });
+    const run = () => {
+      clock.advance(60_000);
+      return backup({
+        repository,
+        sources: [{ path: source }],
+        host: 'h',
+        stateFolder: join(dir, 'state'),
+        clock,
+      });
+    };
+    await run();
+    await run(); // nothing changed: the dedup index is not even loaded
+    await run();
+    const load = vi.spyOn(ManifestCache.prototype, 'load');
+    await writeFile(join(source, 'b.txt'), 'alpha'); // same content: found through the index
+    const fourth = await run();
+    expect(fourth.bytesUploaded).toBe(0);
+    expect(load).not.toHaveBeenCalled();
+    load.mockRestore();
+  });
+});

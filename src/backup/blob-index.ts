@@ -47,7 +47,17 @@ export class BlobIndex {
       new Set(usable?.manifests ?? []),
       cache,
     );
-    for (const ref of refs) if (!index.manifests.has(ref.key)) await index.addManifest(backend, ref);
+    // In key order, so each host's snapshots come oldest first.
+    for (const ref of refs) {
+      if (index.manifests.has(ref.key)) continue;
+      const { parent, summary } = await cache.header(backend, ref);
+      // A snapshot that stored nothing references only what its parents (older snapshots of its
+      // host, added before it) did: its header says so, and its entries need not be read. (Were a
+      // parent forgotten meanwhile, that content would only be missing here: uploaded again.)
+      if (parent && summary.newFiles === 0 && summary.changedFiles === 0 && summary.bytesUploaded === 0)
+        index.markManifest(ref);
+      else await index.addManifest(backend, ref);
+    }
     return index;
   }
 
