@@ -18,24 +18,32 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** A repository on the memory backend and a source folder holding a.txt, backed up by run(). */
+async function repositoryWithSource(content: string, clock: ManualClock) {
+  const source = join(dir, 'src');
+  await mkdir(source);
+  await writeFile(join(source, 'a.txt'), content);
+  const backend = new MemoryBackend();
+  const repository = await initRepository(backend, { clock });
+  const run = () => {
+    clock.advance(60_000);
+    return backup({
+      repository,
+      sources: [{ path: source }],
+      host: 'h',
+      stateFolder: join(dir, 'state'),
+      clock,
+    });
+  };
+  return { source, backend, repository, run };
+}
+
 describe('the dedup index', () => {
   it('never references content of a snapshot that was forgotten and pruned since', async () => {
-    const source = join(dir, 'src');
-    await mkdir(source);
-    await writeFile(join(source, 'a.txt'), 'shared content');
-    const backend = new MemoryBackend();
-    const clock = new ManualClock();
-    const repository = await initRepository(backend, { clock });
-    const run = () => {
-      clock.advance(1000);
-      return backup({
-        repository,
-        sources: [{ path: source }],
-        host: 'h',
-        stateFolder: join(dir, 'state'),
-        clock,
-      });
-    };
+    const { source, backend, repository, run } = await repositoryWithSource(
+      'shared content',
+      new ManualClock(),
+    );
     const first = await run();
     // Another file with the same content: referenced, and the index is saved with it.
     await writeFile(join(source, 'b.txt'), 'shared content');
@@ -146,22 +154,9 @@ describe('bringing the dedup index up to date', () => {
   it('does not read the entries of snapshots that stored nothing new', async () => {
     const { vi } = await import('vitest');
     const { ManifestCache } = await import('../repository/manifest-cache.js');
-    const source = join(dir, 'src');
-    await mkdir(source);
-    await writeFile(join(source, 'a.txt'), 'alpha');
-    const backend = new MemoryBackend();
+    // An hour ahead of the files' times, so none counts as just modified (racy) and is read again.
     const clock = new ManualClock(new Date(Date.now() + 3_600_000));
-    const repository = await initRepository(backend, { clock });
-    const run = () => {
-      clock.advance(60_000);
-      return backup({
-        repository,
-        sources: [{ path: source }],
-        host: 'h',
-        stateFolder: join(dir, 'state'),
-        clock,
-      });
-    };
+    const { source, run } = await repositoryWithSource('alpha', clock);
     await run();
     await run(); // nothing changed: the dedup index is not even loaded
     await run();
