@@ -19,6 +19,7 @@ import { RunContentStore } from './content-store.js';
 import { baseEntry, changeFields, contentKey, isRacy, type ScanItem } from './entry-fields.js';
 import type { BackupEventHandler } from './events.js';
 import { ChangedWhileReadingError, SMALL_FILE_LIMIT, saveFile } from './file-saver.js';
+import { LocalIndexError } from './parent-manifest.js';
 import { loadParents, type Parents } from './parents.js';
 import { IgnoreRules } from './scan/ignore-rules.js';
 import { DEFAULT_SCAN_THREADS, ScanHandle } from './scan/parallel-scan.js';
@@ -167,7 +168,10 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
       if (err instanceof ChangedWhileReadingError)
         skip(item.path, err.message || 'it kept changing while being read');
       else if (isFileReadError(err)) skip(item.path, reason(err));
-      else throw err; // storage failures (and anything unexpected) end the run: no manifest is written
+      else {
+        scan.stop(); // storage failures (and anything unexpected) end the run: no manifest is written
+        throw err;
+      }
     }
   };
 
@@ -196,29 +200,35 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
       throw err;
     }
     summary.parent = parents.parent?.id;
-    builder.useParents(parents.bySource);
+    let built: Awaited<ReturnType<SnapshotBuilder['write']>>;
     try {
+      builder.useParents(parents.bySource);
       await scanned;
+      onEvent({ type: 'scanned', ...builder.totals });
+      await queue.drain();
+      built = await builder.write((entries) => ({
+        format: MANIFEST_FORMAT,
+        version: MANIFEST_VERSION,
+        id: ref.id,
+        host: options.host,
+        stamp,
+        time: started.toISOString(),
+        tags: summary.tags,
+        ...(summary.parent ? { parent: summary.parent } : {}),
+        sources: summary.sources,
+        summary: manifestSummary(summary),
+        entries,
+      }));
     } catch (err) {
-      await queue.drain().catch(() => {}); // saves already started settle before the lock goes
+      // Nothing goes on after the run has failed: no more records, no new saves, and the saves
+      // already started settle before the lock goes.
+      scan.stop();
+      builder.close();
+      await queue.drain().catch(() => {});
+      if (err instanceof LocalIndexError) await cache.dropIndex(err.ref).catch(() => {});
       throw err;
     }
-    onEvent({ type: 'scanned', ...builder.totals });
-    await queue.drain();
-
-    const { written, columns } = await builder.write((entries) => ({
-      format: MANIFEST_FORMAT,
-      version: MANIFEST_VERSION,
-      id: ref.id,
-      host: options.host,
-      stamp,
-      time: started.toISOString(),
-      tags: summary.tags,
-      ...(summary.parent ? { parent: summary.parent } : {}),
-      sources: summary.sources,
-      summary: manifestSummary(summary),
-      entries,
-    }));
+    const { written, columns } = built;
     await lock.ensureHeld();
     const upload = backend.put(ref.key, bodyFromBuffer(written.data), {
       createOnly: true,

@@ -47,7 +47,8 @@ export class BlobIndex {
       new Set(usable?.manifests ?? []),
       cache,
     );
-    // In key order, so each host's snapshots come oldest first.
+    // In key order, so each host's snapshots come (nearly) oldest first. Marking below can only
+    // leave content out of the index (it is then uploaded again), never point at missing content.
     for (const ref of refs) {
       if (index.manifests.has(ref.key)) continue;
       const { parent, summary } = await cache.header(backend, ref);

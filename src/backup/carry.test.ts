@@ -146,3 +146,41 @@ describe('carrying a parent snapshot over', () => {
     expect((await manifest(1)).entries).toEqual((await manifest(0)).entries);
   });
 });
+
+describe('a damaged local index', () => {
+  async function indexPath() {
+    const host = join(state, 'index', (await readdir(join(state, 'index')))[0]!, 'manifests', 'h');
+    const [name] = (await readdir(host)).filter((file) => file.endsWith('.index.json'));
+    return join(host, name!);
+  }
+
+  it('is not used when its checksum does not match (a flipped signature would mislead)', async () => {
+    const { run, manifest } = await setup();
+    await run();
+    const path = await indexPath();
+    const file = await readFile(path);
+    const at = file.indexOf('f/', file.lastIndexOf(0x0a));
+    file[at + 3] = file[at + 3] === 0x31 ? 0x32 : 0x31; // a digit of the first file signature's mode
+    await writeFile(path, file);
+    const second = await run();
+    expect(second.files.unchanged).toBe(1200);
+    expect((await manifest(1)).entries).toEqual((await manifest(0)).entries);
+  });
+
+  it('that fits its checksum but not its manifest fails one run, is dropped, and the next run works', async () => {
+    const { run, manifest } = await setup();
+    await run();
+    const path = await indexPath();
+    const index = parseIndexFile(await readFile(path));
+    // Two block counts swapped: totals still add up, lines no longer fit the blocks.
+    const [a, b] = [index.blocks[0]!, index.blocks[1]!];
+    [a[1], b[1]] = [b[1], a[1]];
+    expect(a[1]).not.toBe(b[1]);
+    await writeFile(path, indexFile(index));
+    await writeFile(join(source, 'd0', 'f0'), 'changed, so block lines are read');
+    await expect(run()).rejects.toThrow('local index');
+    const again = await run();
+    expect(again.files).toMatchObject({ changed: 1, unchanged: 1199 });
+    expect((await manifest(-1)).entries.length).toBe(1221);
+  });
+});

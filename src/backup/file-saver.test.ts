@@ -53,3 +53,21 @@ describe('saveFile and swapped files', () => {
     }
   });
 });
+
+describe('saveFile and growing files', () => {
+  it('reads a small file that grew large since the scan in pieces, and stores the grown version', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'twinvault-grow-'));
+    try {
+      const path = join(dir, 'log.txt');
+      await writeFile(path, 'small');
+      const scanned = await lstatExact(path);
+      await writeFile(path, Buffer.alloc(3 * 1024 * 1024, 7)); // same inode, now 3 MiB
+      const backend = new MemoryBackend();
+      const saved = await saveFile(backend, noDedup, path, 'k', scanned, 'log.txt');
+      expect(saved.stat.size).toBe(3 * 1024 * 1024);
+      expect((await readAll(await backend.get('k'))).equals(Buffer.alloc(3 * 1024 * 1024, 7))).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

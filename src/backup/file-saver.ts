@@ -44,7 +44,8 @@ export interface ContentStore {
   firstWriteOf(key: string): boolean;
 }
 
-const NO_FOLLOW = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
+/** No symlink followed; non-blocking, so a path swapped for a fifo cannot hang the open. */
+const NO_FOLLOW = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
 
 /**
  * Hashes a new or changed file and stores its content unless the repository holds it already.
@@ -146,6 +147,8 @@ function readQuickly(path: Buffer | string, expected: FileStat): ReadVersion {
   try {
     const before = toFileStat(fstatSync(fd));
     checkScanned(before, expected);
+    // Grown since the scan (same inode): read it the other way, not whole into memory at once.
+    if (before.size > QUICK_READ_LIMIT) throw new ChangedWhileReadingError('it grew while being read');
     const data = Buffer.allocUnsafe(before.size);
     let filled = 0;
     for (let n = 1; filled < data.length && n > 0; filled += n)

@@ -1,5 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import type { Backend } from '../backend/backend.js';
+import { IntegrityError } from '../errors.js';
 import type { Entry, ManifestHeader } from '../repository/manifest.js';
 import type { ManifestCache } from '../repository/manifest-cache.js';
 import { parseEntry, parseHeader, rawLineOf } from '../repository/manifest-codec.js';
@@ -49,7 +50,12 @@ export class ParentManifest {
     const index = await cache.readIndex(ref);
     if (index) {
       const data = await cache.bytes(backend, ref);
-      if (indexMatches(index, data)) return ParentManifest.fromIndex(ref, data, index, where);
+      try {
+        if (indexMatches(index, data)) return ParentManifest.fromIndex(ref, data, index, where);
+      } catch {
+        // An index that does not fit its manifest: it is only a cache, the manifest is the truth.
+      }
+      await cache.dropIndex(ref).catch(() => {});
     }
     const { header, entries } = await cache.load(backend, ref);
     const pathBytes: Record<string, string> = {};
@@ -125,7 +131,7 @@ export class ParentManifest {
       const end = block + 1 < blocks.offsets.length ? blocks.offsets[block + 1]! : blocks.data.length;
       const lines = gunzipSync(blocks.data.subarray(start, end)).toString('utf8').split('\n');
       if (lines.pop() !== '' || lines.length !== blocks.counts[block])
-        throw new Error(`the local index of ${this.ref.key} does not match its block ${block}`);
+        throw new LocalIndexError(this.ref, `it does not match block ${block} of the manifest`);
       this.decoded = { block, lines };
     }
     return this.decoded.lines[i - blocks.starts[block]!]!;
@@ -143,6 +149,18 @@ export class ParentManifest {
     const start = blocks.offsets[block]!;
     const end = block + 1 < blocks.offsets.length ? blocks.offsets[block + 1]! : blocks.data.length;
     return { data: blocks.data.subarray(start, end), entries: blocks.counts[block]! };
+  }
+}
+
+/** The local index of a parent does not fit its manifest: the run fails, the index is dropped. */
+export class LocalIndexError extends IntegrityError {
+  constructor(
+    readonly ref: SnapshotRef,
+    what: string,
+  ) {
+    super(`the local index of snapshot ${ref.host}/${ref.stamp} is damaged: ${what}`, {
+      hint: 'it has been removed; run the backup again (it will read the snapshot in full)',
+    });
   }
 }
 

@@ -66,6 +66,7 @@ interface FreshEntry {
 export class SnapshotBuilder implements ScanConsumer {
   readonly totals: ScanTotals = { files: 0, dirs: 0, bytes: 0, toRead: 0, bytesToRead: 0 };
   private parents: Map<string, ParentManifest> | undefined;
+  private closed = false;
   private waiting: string[][] = [];
   private readonly fresh: FreshEntry[] = [];
   private readonly linkGroups = new Map<string, number>();
@@ -87,7 +88,14 @@ export class SnapshotBuilder implements ScanConsumer {
     this.waiting = [];
   }
 
+  /** The run failed: later records are ignored, and no more saves are asked for. */
+  close(): void {
+    this.closed = true;
+    this.waiting = [];
+  }
+
   records(fields: string[]): void {
+    if (this.closed) return;
     if (this.parents) this.match(fields);
     else this.waiting.push(fields);
   }

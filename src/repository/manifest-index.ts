@@ -57,21 +57,29 @@ export function indexMatches(index: ManifestIndexData, data: Buffer): boolean {
 }
 
 /**
- * The file: one JSON line with everything but the two columns, then the paths and then the
- * signatures, each joined by NUL (which no path holds): splitting a string is several times
- * faster than JSON.parse of the same array, and this is read on every backup.
+ * The file: the SHA-256 of the rest, one JSON line with everything but the two columns, then the
+ * paths and then the signatures, each joined by NUL (which no path holds): splitting a string is
+ * several times faster than JSON.parse of the same array, and this is read on every backup. The
+ * checksum makes a damaged index fail to load (the manifest is then read in full) rather than
+ * mislead a backup.
  */
 export function indexFile(index: ManifestIndexData): Buffer {
   const { paths, signatures, ...head } = index;
   const pathText = Buffer.from(paths.join('\0'));
-  return Buffer.concat([
+  const body = Buffer.concat([
     Buffer.from(`${JSON.stringify({ ...head, count: paths.length, pathBytesLength: pathText.length })}\n`),
     pathText,
     Buffer.from(signatures.join('\0')),
   ]);
+  return Buffer.concat([Buffer.from(`${createHash('sha256').update(body).digest('hex')}\n`), body]);
 }
 
-export function parseIndexFile(file: Buffer): ManifestIndexData {
+/** Throws when the file is damaged. */
+export function parseIndexFile(whole: Buffer): ManifestIndexData {
+  const digestEnd = whole.indexOf(0x0a);
+  const file = whole.subarray(digestEnd + 1);
+  if (digestEnd !== 64 || createHash('sha256').update(file).digest('hex') !== whole.toString('latin1', 0, 64))
+    throw new Error('the local manifest index is damaged');
   const newline = file.indexOf(0x0a);
   const { count, pathBytesLength, ...head } = JSON.parse(file.toString('utf8', 0, newline)) as Omit<
     ManifestIndexData,

@@ -73,6 +73,7 @@ export function scanSources(
     const settle = (error?: unknown) => {
       if (settled) return;
       settled = true;
+      signal?.removeEventListener('abort', onAbort);
       for (const worker of workers) void worker.terminate();
       if (error) reject(error);
       else resolve();
@@ -85,6 +86,7 @@ export function scanSources(
       );
       workers.push(worker);
       worker.on('message', (message: ToCoordinator) => {
+        if (settled) return; // terminate() is asynchronous: messages already sent still arrive
         try {
           switch (message.type) {
             case 'records':
@@ -109,7 +111,8 @@ export function scanSources(
         settle(new Error(`a scan thread stopped unexpectedly (exit code ${code})`)),
       );
     }
-    signal?.addEventListener('abort', () => settle(new Error('the scan was stopped')), { once: true });
+    const onAbort = () => settle(new Error('the scan was stopped'));
+    signal?.addEventListener('abort', onAbort, { once: true });
     workers[0]!.postMessage({ type: 'roots', sources: sources.map((_, i) => i) } satisfies ToScanThread);
   });
 }
