@@ -1,11 +1,19 @@
 import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readAll } from '../backend/body.js';
 import { MemoryBackend } from '../backend/memory/memory-backend.js';
 import { lstatExact } from '../fs/file-stat.js';
 import { type ContentStore, saveFile } from './file-saver.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'twinvault-saver-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
 const noDedup: ContentStore = {
   find: async () => undefined,
@@ -15,59 +23,44 @@ const noDedup: ContentStore = {
 
 describe('saveFile', () => {
   it('re-reads a file that changed after it was listed, storing the version it read whole', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'twinvault-saver-'));
-    try {
-      const path = join(dir, 'moving.txt');
-      await writeFile(path, 'first version');
-      const listed = await lstatExact(path);
-      await writeFile(path, 'second, longer version');
-      const backend = new MemoryBackend();
-      const saved = await saveFile(backend, noDedup, Buffer.from(path), 'k', listed, 'moving.txt');
-      expect(saved.stat.size).toBe(22);
-      expect((await readAll(await backend.get('k'))).toString()).toBe('second, longer version');
-      expect((await backend.head('k')).metadata.sha256).toBe(saved.sha256);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const path = join(dir, 'moving.txt');
+    await writeFile(path, 'first version');
+    const listed = await lstatExact(path);
+    await writeFile(path, 'second, longer version');
+    const backend = new MemoryBackend();
+    const saved = await saveFile(backend, noDedup, Buffer.from(path), 'k', listed, 'moving.txt');
+    expect(saved.stat.size).toBe(22);
+    expect((await readAll(await backend.get('k'))).toString()).toBe('second, longer version');
+    expect((await backend.head('k')).metadata.sha256).toBe(saved.sha256);
   });
 });
 
 describe('saveFile and swapped files', () => {
   it('never reads through a symlink that replaced the scanned file', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'twinvault-swap-'));
-    try {
-      const secret = join(dir, 'secret');
-      await writeFile(secret, 'top secret');
-      const path = join(dir, 'innocent.txt');
-      await writeFile(path, 'harmless!!');
-      const scanned = await lstatExact(path);
-      await rm(path);
-      await symlink(secret, path);
-      const backend = new MemoryBackend();
-      await expect(saveFile(backend, noDedup, path, 'k', scanned, 'innocent.txt')).rejects.toThrow(
-        'not a regular file',
-      );
-      await expect(backend.head('k')).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const secret = join(dir, 'secret');
+    await writeFile(secret, 'top secret');
+    const path = join(dir, 'innocent.txt');
+    await writeFile(path, 'harmless!!');
+    const scanned = await lstatExact(path);
+    await rm(path);
+    await symlink(secret, path);
+    const backend = new MemoryBackend();
+    await expect(saveFile(backend, noDedup, path, 'k', scanned, 'innocent.txt')).rejects.toThrow(
+      'not a regular file',
+    );
+    await expect(backend.head('k')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });
 
 describe('saveFile and growing files', () => {
   it('reads a small file that grew large since the scan in pieces, and stores the grown version', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'twinvault-grow-'));
-    try {
-      const path = join(dir, 'log.txt');
-      await writeFile(path, 'small');
-      const scanned = await lstatExact(path);
-      await writeFile(path, Buffer.alloc(3 * 1024 * 1024, 7)); // same inode, now 3 MiB
-      const backend = new MemoryBackend();
-      const saved = await saveFile(backend, noDedup, path, 'k', scanned, 'log.txt');
-      expect(saved.stat.size).toBe(3 * 1024 * 1024);
-      expect((await readAll(await backend.get('k'))).equals(Buffer.alloc(3 * 1024 * 1024, 7))).toBe(true);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const path = join(dir, 'log.txt');
+    await writeFile(path, 'small');
+    const scanned = await lstatExact(path);
+    await writeFile(path, Buffer.alloc(3 * 1024 * 1024, 7)); // same inode, now 3 MiB
+    const backend = new MemoryBackend();
+    const saved = await saveFile(backend, noDedup, path, 'k', scanned, 'log.txt');
+    expect(saved.stat.size).toBe(3 * 1024 * 1024);
+    expect((await readAll(await backend.get('k'))).equals(Buffer.alloc(3 * 1024 * 1024, 7))).toBe(true);
   });
 });

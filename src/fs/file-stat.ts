@@ -1,4 +1,4 @@
-import { lstatSync, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 
 export type FileKind = 'file' | 'dir' | 'symlink' | 'special';
@@ -55,15 +55,6 @@ export function msToNs(ms: number): string {
   }
   if (whole === 0) return String(fraction);
   return `${whole}${String(fraction).padStart(6, '0')}`;
-}
-
-/**
- * lstat on the calling thread. For a scan of many small files it is two to three times faster than
- * the promise API (measured: 100,000 files in 0.26 s against 0.85 s), whose thread-pool round trip
- * dominates a call this short.
- */
-export function lstatNow(path: Buffer | string): FileStat {
-  return toFileStat(lstatSync(path));
 }
 
 export async function lstatExact(path: Buffer | string): Promise<FileStat> {

@@ -11,7 +11,6 @@ import type { Entry } from '../../repository/manifest.js';
  */
 export const RECORD_FIELDS = 3;
 
-const KIND_CODE: Record<FileKind, string> = { file: 'f', dir: 'd', symlink: 'l', special: 's' };
 const CODE_KIND: Record<string, FileKind> = { f: 'file', d: 'dir', l: 'symlink', s: 'special' };
 
 /**
@@ -21,10 +20,6 @@ const CODE_KIND: Record<string, FileKind> = { f: 'file', d: 'dir', l: 'symlink',
 export function statText(info: Stats): string {
   const kind = info.isFile() ? 'f' : info.isDirectory() ? 'd' : info.isSymbolicLink() ? 'l' : 's';
   return `${kind}/${info.mode & 0o7777}/${msToNs(info.mtimeMs)}/${info.uid}/${info.gid}/${info.size}/${msToNs(info.ctimeMs)}/${info.ino}/${info.nlink}/${info.dev}`;
-}
-
-export function fileStatText(stat: FileStat): string {
-  return `${KIND_CODE[stat.kind]}/${stat.mode}/${stat.mtime}/${stat.uid}/${stat.gid}/${stat.size}/${stat.ctime}/${stat.ino}/${stat.nlink}/${stat.dev}`;
 }
 
 export function parseStatText(text: string): FileStat {
