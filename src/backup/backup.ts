@@ -224,9 +224,13 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
       // already started settle before the lock goes.
       scan.stop();
       builder.close();
-      await queue.drain().catch(() => {});
+      // A failed save stops the scan; its own error, not "the scan was stopped", is the reason.
+      const saveFailure = await queue.drain().then(
+        () => undefined,
+        (failure: unknown) => failure,
+      );
       if (err instanceof LocalIndexError) await cache.dropIndex(err.ref).catch(() => {});
-      throw err;
+      throw saveFailure ?? err;
     }
     const { written, columns } = built;
     await lock.ensureHeld();
