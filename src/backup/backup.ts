@@ -23,8 +23,9 @@ import { LocalIndexError } from './parent-manifest.js';
 import { loadParents, type Parents } from './parents.js';
 import { IgnoreRules } from './scan/ignore-rules.js';
 import { DEFAULT_SCAN_THREADS, ScanHandle } from './scan/parallel-scan.js';
+import { sizeOf } from './scan/records.js';
 import { reason } from './scan/walker.js';
-import { SnapshotBuilder } from './snapshot-builder.js';
+import { type ScanRecord, SnapshotBuilder } from './snapshot-builder.js';
 
 export interface BackupSource {
   path: string;
@@ -124,10 +125,17 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
   // once the parents are loaded, by which time the stamp and the content store exist.
   let saving: { stamp: string; content: RunContentStore } | undefined;
   const queue = new WorkQueue(options.concurrency ?? 32, IN_FLIGHT_BYTES);
-  const save = (item: ScanItem, previous: FileEntry | undefined) => {
-    queue.push(() => saveOne(item, previous), Math.min(item.stat.size, SMALL_FILE_LIMIT));
+  const save = (record: ScanRecord, previous: FileEntry | undefined) => {
+    queue.push(
+      () => saveOne(builder.itemFor(record), previous),
+      Math.min(sizeOf(record.stat), SMALL_FILE_LIMIT),
+    );
   };
-  const builder = new SnapshotBuilder(sources, summary, { onEvent, skip, note, save });
+  const full = () => queue.waitingCount >= SAVES_WAITING;
+  const builder = new SnapshotBuilder(sources, summary, { onEvent, skip, note, save, full });
+  queue.onTaskEnd = () => {
+    if (queue.waitingCount < SAVES_WAITING / 2) builder.resume();
+  };
   const saveOne = async (item: ScanItem, previous: FileEntry | undefined) => {
     const { stamp, content } = saving!;
     try {
@@ -260,6 +268,12 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     });
   }
 }
+
+/**
+ * Saves queued at most; past this the backup stops matching scan records until uploads catch up
+ * (a waiting save costs some hundred bytes, a waiting record a few dozen).
+ */
+const SAVES_WAITING = 1024;
 
 /** Small files are read whole into memory before upload: at most this much of them at once. */
 const IN_FLIGHT_BYTES = 128 * 1024 * 1024;

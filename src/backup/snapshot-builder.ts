@@ -13,6 +13,7 @@ import {
   withLinkGroup,
 } from './entry-fields.js';
 import type { BackupEventHandler } from './events.js';
+import { FreshEntries } from './fresh-entries.js';
 import type { ParentManifest } from './parent-manifest.js';
 import type { ScanConsumer } from './scan/parallel-scan.js';
 import {
@@ -29,8 +30,24 @@ export interface BuilderHooks {
   onEvent: BackupEventHandler;
   skip(path: string, reason: string): void;
   note(path: string, message: string): void;
-  /** A new or changed file: to be read and stored, then handed back through addSaved(). */
-  save(item: ScanItem, previous: FileEntry | undefined): void;
+  /**
+   * A new or changed file: to be read and stored (its item made by itemFor() when its turn
+   * comes), then handed back through addSaved().
+   */
+  save(record: ScanRecord, previous: FileEntry | undefined): void;
+  /** Whether the save queue is full: matching pauses until resume(). */
+  full(): boolean;
+}
+
+/**
+ * A scan record as it arrived. Saves wait in a queue while the scan runs ahead of the uploads
+ * (an initial backup can have a hundred thousand waiting); kept as these three strings rather
+ * than as items, each waiting file costs a few dozen bytes instead of several hundred.
+ */
+export interface ScanRecord {
+  path: string;
+  pathBytes: string | undefined;
+  stat: string;
 }
 
 export interface BuilderCounts {
@@ -49,13 +66,6 @@ export interface ScanTotals {
   bytesToRead: number;
 }
 
-interface FreshEntry {
-  path: string;
-  pathBytes: string | undefined;
-  line: string;
-  signature: string;
-}
-
 /**
  * Builds the new snapshot from scan records. A record whose signature equals its parent entry's
  * carries that entry over as it is: no object is made for it, and its manifest line (often its
@@ -67,8 +77,10 @@ export class SnapshotBuilder implements ScanConsumer {
   readonly totals: ScanTotals = { files: 0, dirs: 0, bytes: 0, toRead: 0, bytesToRead: 0 };
   private parents: Map<string, ParentManifest> | undefined;
   private closed = false;
-  private waiting: string[][] = [];
-  private readonly fresh: FreshEntry[] = [];
+  /** Batches not yet matched: waiting for the parents, or for room in the save queue. */
+  private backlog: string[] = [];
+  private current: { fields: string[]; at: number } | undefined;
+  private readonly fresh = new FreshEntries();
   private readonly linkGroups = new Map<string, number>();
   private readonly symlinks: Array<Promise<void>> = [];
   private readonly roots: Map<string, string>;
@@ -84,20 +96,45 @@ export class SnapshotBuilder implements ScanConsumer {
   /** Records arrive from the start of the scan; they are matched once the parents are known. */
   useParents(parents: Map<string, ParentManifest>): void {
     this.parents = parents;
-    for (const batch of this.waiting) this.match(batch);
-    this.waiting = [];
+    this.resume();
   }
 
   /** The run failed: later records are ignored, and no more saves are asked for. */
   close(): void {
     this.closed = true;
-    this.waiting = [];
+    this.backlog = [];
+    this.current = undefined;
   }
 
-  records(fields: string[]): void {
+  records(batch: string): void {
     if (this.closed) return;
-    if (this.parents) this.match(fields);
-    else this.waiting.push(fields);
+    this.backlog.push(batch);
+    this.resume();
+  }
+
+  /**
+   * Matches waiting records until the save queue is full (hooks.full()); the backup calls this
+   * again when it has room. So a scan far ahead of the uploads holds its records as compact
+   * batches, not as queued saves.
+   */
+  resume(): void {
+    if (!this.parents || this.closed) return;
+    while (!this.hooks.full()) {
+      if (!this.current) {
+        const batch = this.backlog.shift();
+        if (batch === undefined) return;
+        this.current = { fields: batch.split('\0'), at: 0 };
+      }
+      const { fields } = this.current;
+      this.match(fields, this.current.at);
+      this.current.at += RECORD_FIELDS;
+      if (this.current.at >= fields.length) this.current = undefined;
+    }
+  }
+
+  /** Whether records are still waiting to be matched. */
+  get pending(): boolean {
+    return this.current !== undefined || this.backlog.length > 0;
   }
 
   skip(path: string, why: string): void {
@@ -117,28 +154,27 @@ export class SnapshotBuilder implements ScanConsumer {
   async write(
     headerFor: (entries: number) => ManifestHeader,
   ): Promise<{ written: WrittenManifest; columns: IndexColumns }> {
+    if (this.pending)
+      throw new Error('internal error: the manifest was written before every record was matched');
     await Promise.all(this.symlinks);
     const parents = [...new Set(this.parents?.values())];
-    let entries = this.fresh.length;
+    let entries = this.fresh.size;
     for (const parent of parents) for (const mark of parent.carried) entries += mark;
     return mergeInto(new ManifestWriter(), headerFor(entries), parents, this.fresh);
   }
 
-  private match(fields: string[]): void {
-    const parents = this.parents!;
-    for (let r = 0; r < fields.length; r += RECORD_FIELDS) {
-      const path = fields[r]!;
-      const pathBytes = fields[r + 1] || undefined;
-      const stat = fields[r + 2]!;
-      const slash = path.indexOf('/');
-      const parent = parents.get(slash < 0 ? path : path.slice(0, slash));
-      const previous = parent?.indexOf(lookupKey(path, pathBytes));
-      if (previous !== undefined && matchesSignature(stat, parent!.signature(previous))) {
-        parent!.carried[previous] = 1;
-        this.countCarried(path, stat);
-      } else {
-        this.handle(this.item(path, pathBytes, stat), parent, previous);
-      }
+  private match(fields: string[], r: number): void {
+    const path = fields[r]!;
+    const pathBytes = fields[r + 1] || undefined;
+    const stat = fields[r + 2]!;
+    const slash = path.indexOf('/');
+    const parent = this.parents!.get(slash < 0 ? path : path.slice(0, slash));
+    const previous = parent?.indexOf(lookupKey(path, pathBytes));
+    if (previous !== undefined && matchesSignature(stat, parent!.signature(previous))) {
+      parent!.carried[previous] = 1;
+      this.countCarried(path, stat);
+    } else {
+      this.handle({ path, pathBytes, stat }, parent, previous);
     }
   }
 
@@ -156,7 +192,8 @@ export class SnapshotBuilder implements ScanConsumer {
     this.hooks.onEvent({ type: 'file', path, status: 'unchanged', read: false, size, uploaded: 0 });
   }
 
-  private handle(item: ScanItem, parent: ParentManifest | undefined, previous: number | undefined): void {
+  private handle(record: ScanRecord, parent: ParentManifest | undefined, previous: number | undefined): void {
+    const item = this.itemFor(record);
     switch (item.kind) {
       case 'dir':
         this.addFresh({ ...baseEntry(item), type: 'dir' });
@@ -203,11 +240,11 @@ export class SnapshotBuilder implements ScanConsumer {
     }
     this.totals.toRead++;
     this.totals.bytesToRead += item.stat.size;
-    this.hooks.save(item, before);
+    this.hooks.save(record, before);
   }
 
   private addFresh(entry: Entry): void {
-    this.fresh.push({
+    this.fresh.add({
       path: entry.path,
       pathBytes: entry.pathBytes,
       line: JSON.stringify(entry),
@@ -216,7 +253,7 @@ export class SnapshotBuilder implements ScanConsumer {
   }
 
   /** The scan's record as an item, with its path on disk rebuilt from the source's root. */
-  private item(path: string, pathBytes: string | undefined, stat: string): ScanItem {
+  itemFor({ path, pathBytes, stat }: ScanRecord): ScanItem {
     const slash = path.indexOf('/');
     const name = slash < 0 ? path : path.slice(0, slash);
     const root = this.roots.get(name)!;
@@ -245,9 +282,9 @@ async function mergeInto(
   writer: ManifestWriter,
   header: ManifestHeader,
   parents: ParentManifest[],
-  fresh: FreshEntry[],
+  fresh: FreshEntries,
 ): Promise<{ written: WrittenManifest; columns: IndexColumns }> {
-  fresh.sort((a, b) => compareKeys(a.path, b.path));
+  fresh.sort();
   const columns: IndexColumns = { paths: [], pathBytes: {}, signatures: [] };
   const push = (path: string, pathBytes: string | undefined, signature: string) => {
     if (pathBytes !== undefined) columns.pathBytes[columns.paths.length] = pathBytes;
@@ -262,7 +299,7 @@ async function mergeInto(
   let next = 0;
   /** Whether anything other than `except` sorts before `path`. */
   const othersBefore = (path: string, except: Cursor): boolean => {
-    if (next < fresh.length && compareKeys(fresh[next]!.path, path) < 0) return true;
+    if (next < fresh.size && compareKeys(fresh.path(next), path) < 0) return true;
     return cursors.some(
       (cursor) =>
         cursor !== except &&
@@ -278,8 +315,8 @@ async function mergeInto(
       if (!best || compareKeys(cursor.parent.path(cursor.carried[cursor.at]!), headPath(best)) < 0)
         best = cursor;
     }
-    if (next < fresh.length && (!best || compareKeys(fresh[next]!.path, headPath(best)) < 0)) {
-      const entry = fresh[next++]!;
+    if (next < fresh.size && (!best || compareKeys(fresh.path(next), headPath(best)) < 0)) {
+      const entry = fresh.entry(next++);
       writer.add(entry.line, entry.path);
       push(entry.path, entry.pathBytes, entry.signature);
       continue;

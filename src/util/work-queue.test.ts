@@ -44,6 +44,25 @@ describe('WorkQueue', () => {
     expect(await heaviest([60, 60, 30, 250, 10])).toBe(250);
   });
 
+  it('counts waiting tasks and lets a producer add more as tasks end, before drain resolves', async () => {
+    const queue = new WorkQueue(1);
+    let produced = 0;
+    const produce = () => {
+      while (queue.waitingCount < 2 && produced < 10) {
+        produced++;
+        queue.push(async () => {
+          await tick();
+        });
+      }
+    };
+    queue.onTaskEnd = produce;
+    produce();
+    expect([produced, queue.waitingCount]).toEqual([3, 2]); // one started at once, two wait
+    await queue.drain();
+    expect(produced).toBe(10);
+    expect(queue.waitingCount).toBe(0);
+  });
+
   it('stops starting tasks after a failure and reports it', async () => {
     const queue = new WorkQueue(1);
     const ran: number[] = [];

@@ -10,6 +10,8 @@ export class WorkQueue {
   private load = 0;
   private failure: { error: unknown } | undefined;
   private drained: Array<() => void> = [];
+  /** Called whenever a task has ended, before drain() can resolve: a producer may add more. */
+  onTaskEnd: (() => void) | undefined;
 
   constructor(
     private readonly concurrency: number,
@@ -20,6 +22,11 @@ export class WorkQueue {
     if (this.failure) return;
     this.waiting.push({ task, weight });
     this.pump();
+  }
+
+  /** How many tasks wait to start. */
+  get waitingCount(): number {
+    return this.waiting.length - this.next;
   }
 
   /** Resolves once every task added so far has finished; rejects with the first failure. */
@@ -38,6 +45,10 @@ export class WorkQueue {
       const { task, weight } = this.waiting[this.next]!;
       if (this.running > 0 && this.load + weight > this.budget) break;
       this.waiting[this.next++] = undefined as never; // let the finished closure go
+      if (this.next >= 4096 && this.next * 2 >= this.waiting.length) {
+        this.waiting.splice(0, this.next);
+        this.next = 0;
+      }
       this.running++;
       this.load += weight;
       task()
@@ -48,6 +59,7 @@ export class WorkQueue {
           this.running--;
           this.load -= weight;
           this.pump();
+          this.onTaskEnd?.();
           if (this.isIdle()) for (const resolve of this.drained.splice(0)) resolve();
         });
     }

@@ -12,7 +12,8 @@ async function collect(sources: SourceSpec[], threads: number) {
   const records: string[] = [];
   const notes: string[] = [];
   const consumer: ScanConsumer = {
-    records(fields) {
+    records(batch) {
+      const fields = batch.split('\0');
       for (let i = 0; i < fields.length; i += RECORD_FIELDS) records.push(`${fields[i]} ${fields[i + 2]}`);
     },
     skip: (path, reason) => notes.push(`skip ${path}: ${reason}`),
@@ -62,7 +63,8 @@ describe('parallel scan', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     const records: string[] = [];
     await handle.consume({
-      records: (fields) => {
+      records: (batch) => {
+        const fields = batch.split('\0');
         for (let i = 0; i < fields.length; i += RECORD_FIELDS) records.push(fields[i]!);
       },
       skip() {},

@@ -4,8 +4,11 @@ import { RECORD_FIELDS } from './records.js';
 import { type FolderTask, type SourceSpec, Walker } from './walker.js';
 
 export interface ScanConsumer {
-  /** A batch of records, RECORD_FIELDS strings each (see records.ts). */
-  records(fields: string[]): void;
+  /**
+   * A batch of records: RECORD_FIELDS strings each (see records.ts), all joined by NUL. Kept as
+   * one string until used, a batch costs little while it waits.
+   */
+  records(batch: string): void;
   skip(path: string, reason: string): void;
   note(path: string, message: string): void;
 }
@@ -90,7 +93,7 @@ export function scanSources(
         try {
           switch (message.type) {
             case 'records':
-              consumer.records(message.fields.split('\0'));
+              consumer.records(message.fields);
               break;
             case 'skip':
               consumer.skip(message.path, message.reason);
@@ -129,11 +132,11 @@ async function scanHere(sources: SourceSpec[], consumer: ScanConsumer): Promise<
   for (let i = 0; i < sources.length; i++) walker.addRoot(i);
   while (walker.step()) {
     if (batch.length >= 1024 * RECORD_FIELDS) {
-      consumer.records(batch);
+      consumer.records(batch.join('\0'));
       batch = [];
     }
   }
-  if (batch.length > 0) consumer.records(batch);
+  if (batch.length > 0) consumer.records(batch.join('\0'));
 }
 
 /** The built thread module; under tsx (tests, development) the TypeScript source through tsx. */
@@ -167,9 +170,9 @@ export class ScanHandle implements ScanConsumer {
     this.done.catch(() => {}); // observed through consume(); a stopped scan has no one to tell
   }
 
-  records(fields: string[]): void {
-    if (this.target) this.target.records(fields);
-    else this.buffered.push((consumer) => consumer.records(fields));
+  records(batch: string): void {
+    if (this.target) this.target.records(batch);
+    else this.buffered.push((consumer) => consumer.records(batch));
   }
 
   skip(path: string, reason: string): void {
