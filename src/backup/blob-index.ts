@@ -85,10 +85,8 @@ export class BlobIndex {
     const head = JSON.stringify({ version: 2, manifests: [...this.manifests], count: keys.length });
     const path = this.cache.filePath(FILE);
     await mkdir(this.cache.folder, { recursive: true });
-    await writeFile(
-      `${path}.tmp`,
-      Buffer.concat([Buffer.from(`${head}\n`), digests, Buffer.from(keys.join('\0'))]),
-    );
+    // Written in parts, not concatenated first: this runs when a backup's memory peaks.
+    await writeFile(`${path}.tmp`, [Buffer.from(`${head}\n`), digests, Buffer.from(keys.join('\0'))]);
     await rename(`${path}.tmp`, path);
     await rm(this.cache.filePath(OLD_FILE), { force: true });
   }

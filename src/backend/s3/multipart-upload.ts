@@ -10,7 +10,7 @@ import { type TwinvaultError, UsageError } from '../../errors.js';
 import { sizeMismatch } from '../body.js';
 import { fixedSizeChunks } from './chunks.js';
 import { MAX_PARTS } from './part-size.js';
-import { checksumParams, presetPayloadHash } from './write-params.js';
+import { checksumParams } from './write-params.js';
 
 export interface MultipartUploadJob {
   client: S3Client;
@@ -120,7 +120,6 @@ async function uploadPart(job: MultipartUploadJob, uploadId: string, partNumber:
     ContentLength: data.length,
     ...checksum,
   });
-  presetPayloadHash(command, checksum.ChecksumSHA256);
   const result = await job.client.send(command);
   const part: CompletedPart = { PartNumber: partNumber, ETag: result.ETag! };
   if (checksum.ChecksumSHA256 !== undefined) part.ChecksumSHA256 = checksum.ChecksumSHA256;

@@ -38,7 +38,7 @@ import { multipartUpload } from './multipart-upload.js';
 import { resolveEndpoint, S3_DEFAULTS, type S3BackendOptions } from './options.js';
 import { partSizeFor } from './part-size.js';
 import { type ProviderQuirks, quirksFor } from './providers.js';
-import { checksumParams, presetPayloadHash, writeParams } from './write-params.js';
+import { checksumParams, writeParams } from './write-params.js';
 
 const DELETE_BATCH = 1000;
 const LIST_PAGE = 1000;
@@ -141,7 +141,6 @@ export class S3Backend implements Backend {
         ...checksum,
         ...(options.createOnly && this.quirks.conditionalWrites ? { IfNoneMatch: '*' } : {}),
       });
-      presetPayloadHash(command, checksum.ChecksumSHA256);
       try {
         await this.client.send(command);
       } catch (err) {

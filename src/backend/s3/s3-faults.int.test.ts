@@ -178,6 +178,13 @@ describe.skipIf(!minio)('S3 backend against MinIO: faults and bad input', () => 
     const put = proxy.seen.slice(before).find((r) => r.method === 'PUT');
     expect(put?.headers['x-amz-content-sha256']).toBe(sha256);
     expect((await readAll(await backend.get('known-hash/object'))).equals(data)).toBe(true);
+    // Each request carries its own hash, though the client caches its middleware.
+    const other = randomBytes(1000);
+    const otherSha256 = createHash('sha256').update(other).digest('hex');
+    const beforeOther = proxy.seen.length;
+    await backend.put('known-hash/other', bodyFromBuffer(other), { sha256: otherSha256 });
+    const otherPut = proxy.seen.slice(beforeOther).find((r) => r.method === 'PUT');
+    expect(otherPut?.headers['x-amz-content-sha256']).toBe(otherSha256);
     // A wrong hash is caught by the store, not stored.
     await expect(
       backend.put('known-hash/wrong', bodyFromBuffer(data), {

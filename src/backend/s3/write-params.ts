@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { BuildMiddleware, MetadataBearer, MiddlewareStack } from '@smithy/types';
+import type { S3Client, ServiceInputTypes, ServiceOutputTypes } from '@aws-sdk/client-s3';
+import type { BuildMiddleware } from '@smithy/types';
 import type { PutOptions } from '../backend.js';
 import type { S3BackendOptions } from './options.js';
 
@@ -32,19 +33,23 @@ export function checksumParams(
   return { ChecksumSHA256: digest.toString('base64') };
 }
 
+/** The commands whose ChecksumSHA256 is that of exactly the bytes they send. */
+const BODY_CHECKSUM_COMMANDS = new Set(['PutObjectCommand', 'UploadPartCommand']);
+
 /**
  * Lets SigV4 reuse the body's SHA-256 instead of hashing it once more (it does so on plain-HTTP
  * endpoints, where the payload is signed): the signer takes a preset x-amz-content-sha256 as is.
+ * Added once to the client, not to each command, so that the client can cache its middleware
+ * stack (cacheMiddleware) instead of assembling it for every request.
  */
-export function presetPayloadHash<I extends object, O extends MetadataBearer>(
-  command: { middlewareStack: MiddlewareStack<I, O> },
-  checksumBase64: string | undefined,
-): void {
-  if (checksumBase64 === undefined) return;
-  const hex = Buffer.from(checksumBase64, 'base64').toString('hex');
-  const middleware: BuildMiddleware<I, O> = (next) => (args) => {
-    (args.request as { headers: Record<string, string> }).headers['x-amz-content-sha256'] = hex;
+export function presetPayloadHash(stack: S3Client['middlewareStack']): void {
+  const middleware: BuildMiddleware<ServiceInputTypes, ServiceOutputTypes> = (next, context) => (args) => {
+    const checksum = (args.input as { ChecksumSHA256?: string }).ChecksumSHA256;
+    if (checksum !== undefined && BODY_CHECKSUM_COMMANDS.has(context.commandName ?? '')) {
+      const headers = (args.request as { headers: Record<string, string> }).headers;
+      headers['x-amz-content-sha256'] = Buffer.from(checksum, 'base64').toString('hex');
+    }
     return next(args);
   };
-  command.middlewareStack.add(middleware, { step: 'build', name: 'twinvaultPresetPayloadHash' });
+  stack.add(middleware, { step: 'build', name: 'twinvaultPresetPayloadHash' });
 }
