@@ -161,3 +161,31 @@ describe('racy clean', () => {
     expect(second.bytesRead).toBe('just written'.length);
   });
 });
+
+describe('skipIfUnchanged', () => {
+  it('writes nothing when the snapshot would equal its parent, and a snapshot on any change', async () => {
+    await writeFile(join(source, 'a.txt'), 'a');
+    await mkdir(join(source, 'sub'));
+    await writeFile(join(source, 'sub', 'b.txt'), 'b');
+    await symlink('a.txt', join(source, 'link'));
+    await link(join(source, 'a.txt'), join(source, 'hard.txt'));
+    const { backend, run } = await setup();
+    const first = await run({ skipIfUnchanged: true });
+    expect(first.written).toBe(true);
+
+    const quiet = await run({ skipIfUnchanged: true });
+    expect(quiet).toMatchObject({ written: false, id: first.id, stamp: first.stamp });
+    expect(await listSnapshots(backend)).toHaveLength(1);
+
+    await rm(join(source, 'sub', 'b.txt'));
+    const afterDelete = await run({ skipIfUnchanged: true });
+    expect(afterDelete.written).toBe(true);
+    await symlink('sub', join(source, 'link2'));
+    expect((await run({ skipIfUnchanged: true })).written).toBe(true);
+    expect((await run({ skipIfUnchanged: true })).written).toBe(false);
+    expect(await listSnapshots(backend)).toHaveLength(3);
+    // Without the option every run is a snapshot.
+    expect((await run()).written).toBe(true);
+    expect(await listSnapshots(backend)).toHaveLength(4);
+  });
+});

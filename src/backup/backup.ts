@@ -1,4 +1,5 @@
 import { basename, resolve } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { bodyFromBuffer } from '../backend/body.js';
 import { type Clock, systemClock } from '../clock.js';
 import { isTwinvaultError, UsageError } from '../errors.js';
@@ -49,6 +50,11 @@ export interface BackupOptions {
   scanThreads?: number;
   /** The scan, when started earlier with startBackupScan (with the same sources and excludes). */
   scan?: ScanHandle;
+  /**
+   * Write no snapshot when it would equal its parent (same sources, every entry the same): the
+   * summary then names the parent, with `written: false`.
+   */
+  skipIfUnchanged?: boolean;
   /** How long to wait for an exclusive lock (a prune) to go before giving up. */
   lockWaitMs?: number;
   onEvent?: BackupEventHandler;
@@ -69,6 +75,8 @@ export interface BackupSummary {
   bytesRead: number;
   bytesUploaded: number;
   durationMs: number;
+  /** False when skipIfUnchanged found nothing to write (id and stamp are then the parent's). */
+  written: boolean;
   skipped: Array<{ path: string; reason: string }>;
   notes: Array<{ path: string; message: string }>;
 }
@@ -108,6 +116,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     bytesRead: 0,
     bytesUploaded: 0,
     durationMs: 0,
+    written: true,
     skipped: [],
     notes: [],
   };
@@ -214,6 +223,17 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
       await scanned;
       onEvent({ type: 'scanned', ...builder.totals });
       await queue.drain();
+      const parent = parents.parent && [...new Set(parents.bySource.values())];
+      if (
+        options.skipIfUnchanged &&
+        parent?.length === 1 &&
+        isDeepStrictEqual(parent[0]!.header.sources, summary.sources) &&
+        (await builder.sameAs(parent[0]!))
+      ) {
+        Object.assign(summary, { id: parent[0]!.ref.id, stamp: parent[0]!.ref.stamp, written: false });
+        summary.durationMs = clock.now().getTime() - started.getTime();
+        return summary;
+      }
       built = await builder.write((entries) => ({
         format: MANIFEST_FORMAT,
         version: MANIFEST_VERSION,

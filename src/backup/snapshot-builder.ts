@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { compareKeys } from '../backend/keys.js';
 import { joinBytes } from '../fs/names.js';
 import type { Entry, FileEntry, ManifestHeader } from '../repository/manifest.js';
@@ -38,6 +39,9 @@ export interface BuilderHooks {
   /** Whether the save queue is full: matching pauses until resume(). */
   full(): boolean;
 }
+
+/** Past this many entries looked at again, a snapshot is written without comparing them. */
+const SAME_CHECK_LIMIT = 10_000;
 
 /**
  * A scan record as it arrived. Saves wait in a queue while the scan runs ahead of the uploads
@@ -130,6 +134,27 @@ export class SnapshotBuilder implements ScanConsumer {
       this.current.at += RECORD_FIELDS;
       if (this.current.at >= fields.length) this.current = undefined;
     }
+  }
+
+  /**
+   * Whether the new snapshot would hold exactly `parent`'s entries: every one carried over or, for
+   * those always looked at again (symlinks, hard links), found equal. Then there is nothing to
+   * write (the agent's scheduled scans of a quiet folder leave no snapshot).
+   */
+  async sameAs(parent: ParentManifest): Promise<boolean> {
+    await Promise.all(this.symlinks);
+    if (this.pending || this.fresh.size > SAME_CHECK_LIMIT) return false;
+    let notCarried = 0;
+    for (const mark of parent.carried) if (mark === 0) notCarried++;
+    if (notCarried !== this.fresh.size) return false;
+    this.fresh.sort();
+    for (let n = 0; n < this.fresh.size; n++) {
+      const entry = this.fresh.entry(n);
+      const at = parent.indexOf(lookupKey(entry.path, entry.pathBytes));
+      if (at === undefined || parent.carried[at]) return false;
+      if (!isDeepStrictEqual(JSON.parse(entry.line), parent.entry(at))) return false;
+    }
+    return true;
   }
 
   /** Whether records are still waiting to be matched. */

@@ -6,7 +6,14 @@ import { ConfigError } from '../errors.js';
 import { parseJsonFile } from './parse-json.js';
 import { defaultRepositoryFolder, LOCAL_CONFIG_FILE, userConfigFile } from './paths.js';
 import { parseRepositoryUrl } from './repository-url.js';
-import { type ConfigFile, configSchema, type RepositoryConfig, type SourceConfig } from './schema.js';
+import {
+  type AgentConfig,
+  agentSchema,
+  type ConfigFile,
+  configSchema,
+  type RepositoryConfig,
+  type SourceConfig,
+} from './schema.js';
 import { describeIssues } from './schema-issues.js';
 
 export interface LoadOptions {
@@ -27,6 +34,8 @@ export interface ResolvedConfig {
   repositoryOrigin: SettingOrigin;
   sources: SourceConfig[];
   host: string | undefined;
+  /** Settings of the agent, with defaults filled in. */
+  agent: AgentConfig;
 }
 
 export const ENV_CONFIG = 'TWINVAULT_CONFIG';
@@ -63,7 +72,14 @@ export async function loadConfig(options: LoadOptions = {}): Promise<ResolvedCon
 
   const folder = configFile ? dirname(configFile) : cwd;
   const sources = file.sources.map((source) => ({ ...source, path: resolveUserPath(source.path, folder) }));
-  return { configFile, repository, repositoryOrigin, sources, host: file.host };
+  return {
+    configFile,
+    repository,
+    repositoryOrigin,
+    sources,
+    host: file.host,
+    agent: file.agent ?? agentSchema.parse({}),
+  };
 }
 
 /** Validates parsed JSON against the schema; exported for tests and for `config check`. */

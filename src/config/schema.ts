@@ -1,3 +1,4 @@
+import { Cron } from 'croner';
 import { z } from 'zod';
 import { BYTE_SIZE_PATTERN, DURATION_PATTERN, parseByteSize, parseDuration } from './units.js';
 
@@ -114,6 +115,27 @@ export const repositoryObjectSchema = z
     }
   });
 
+export const scheduleSchema = z
+  .union([
+    z.strictObject({
+      cron: z
+        .string()
+        .min(1)
+        .refine(isValidCron, 'not a valid cron expression (e.g. "0 * * * *" for hourly)')
+        .meta({
+          description: 'A cron expression (5 or 6 fields, local time), e.g. "0 * * * *" for hourly.',
+        }),
+    }),
+    z.strictObject({
+      every: duration
+        .refine((ms) => ms >= 1000, 'at least 1s')
+        .meta({
+          description: 'An interval, e.g. "15m": a full scan that often, counted from the last one.',
+        }),
+    }),
+  ])
+  .meta({ description: 'When the agent runs a full scan: {"cron": "..."} or {"every": "1h"}.' });
+
 export const sourceSchema = z.strictObject({
   path: z.string().min(1).meta({ description: 'A folder to back up.' }),
   name: z
@@ -130,6 +152,39 @@ export const sourceSchema = z.strictObject({
     .array(z.string().min(1))
     .optional()
     .meta({ description: 'Patterns to leave out (gitignore syntax, from the source folder).' }),
+  schedule: scheduleSchema.optional().meta({
+    description: "The agent's full-scan schedule for this source; defaults to agent.schedule.",
+  }),
+});
+
+export const agentSchema = z.strictObject({
+  schedule: scheduleSchema.default({ every: 3_600_000 }).meta({
+    description: 'Full scans of every source (besides the real-time changes): default hourly.',
+  }),
+  quietPeriod: duration.default(2000).meta({
+    description: 'After a change, wait until the folder has been quiet this long: default "2s".',
+  }),
+  maxDelay: duration.default(60_000).meta({
+    description: 'A folder that never goes quiet is still backed up this often: default "60s".',
+  }),
+  retry: z
+    .strictObject({
+      min: duration.default(5000).meta({ description: 'First wait after a failed backup: "5s".' }),
+      max: duration.default(300_000).meta({ description: 'Longest wait between attempts: "5m".' }),
+    })
+    .default({ min: 5000, max: 300_000 })
+    .meta({ description: 'Backoff after failed backups: doubles from min up to max.' }),
+  log: z
+    .strictObject({
+      file: z.string().min(1).optional().meta({
+        description: 'Log file; default agent.log in the state folder. "-" for none.',
+      }),
+      maxSize: byteSize.default(10 * 1024 * 1024).meta({ description: 'Rotate past this size: "10MiB".' }),
+      keep: z.number().int().min(1).max(100).default(5).meta({ description: 'Rotated files kept: 5.' }),
+      level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    })
+    .default({ maxSize: 10 * 1024 * 1024, keep: 5, level: 'info' })
+    .meta({ description: "The agent's log file (JSON lines), rotated by size." }),
 });
 
 export const configSchema = z.strictObject({
@@ -144,9 +199,21 @@ export const configSchema = z.strictObject({
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'letters, digits, ".", "_" and "-"')
     .optional()
     .meta({ description: 'Name of this machine in snapshots; defaults to its hostname.' }),
+  agent: agentSchema.optional().meta({ description: 'Settings of `twinvault agent`.' }),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type ConfigFile = z.output<typeof configSchema>;
 export type RepositoryConfig = z.output<typeof repositoryObjectSchema>;
 export type SourceConfig = z.output<typeof sourceSchema>;
+export type ScheduleConfig = z.output<typeof scheduleSchema>;
+export type AgentConfig = z.output<typeof agentSchema>;
+
+function isValidCron(expression: string): boolean {
+  try {
+    new Cron(expression, { paused: true }).stop();
+    return true;
+  } catch {
+    return false;
+  }
+}

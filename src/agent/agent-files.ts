@@ -1,0 +1,79 @@
+import { createHash } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TwinvaultError } from '../errors.js';
+
+/**
+ * Where one config's agent keeps its pid lock and its state: one agent per config file, so the
+ * names come from the config's path. `twinvault status` finds them the same way.
+ */
+export function agentFiles(stateFolder: string, configFile: string | undefined) {
+  const id = createHash('sha256')
+    .update(configFile ?? '(no config file)')
+    .digest('hex')
+    .slice(0, 12);
+  const folder = join(stateFolder, 'agent');
+  return {
+    folder,
+    pid: join(folder, `${id}.pid`),
+    state: join(folder, `${id}.state.json`),
+    log: join(folder, `${id}.log`),
+  };
+}
+
+export class AgentRunningError extends TwinvaultError {
+  constructor(pid: number, pidFile: string) {
+    super(
+      'ALREADY_EXISTS',
+      `an agent for this config is already running (pid ${pid}, lock file ${pidFile})`,
+      {
+        hint: `stop it first (kill ${pid}), or give the other agent a different --config`,
+      },
+    );
+  }
+}
+
+/** Whether a process with this pid exists (signal 0 checks without sending anything). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export async function readPid(pidFile: string): Promise<number | undefined> {
+  const text = await readFile(pidFile, 'utf8').catch(() => undefined);
+  const pid = Number(text?.trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/**
+ * Takes the pid lock: created exclusively, so two agents starting at once cannot both win. A lock
+ * whose process is gone (a crash, a SIGKILL) is taken over.
+ */
+export async function takePidLock(pidFile: string): Promise<{ release(): Promise<void> }> {
+  await mkdir(join(pidFile, '..'), { recursive: true });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const handle = await open(pidFile, 'wx');
+      await handle.writeFile(`${process.pid}\n`);
+      await handle.close();
+      return { release: () => rm(pidFile, { force: true }) };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
+      const holder = await readPid(pidFile);
+      if (holder !== undefined && holder !== process.pid && isAlive(holder))
+        throw new AgentRunningError(holder, pidFile);
+      await rm(pidFile, { force: true }); // stale: its agent is gone
+    }
+  }
+}
+
+/** Replaces a JSON file atomically, so a reader never sees half of it. */
+export async function writeJsonFile(path: string, value: unknown): Promise<void> {
+  const temp = `${path}.${process.pid}.tmp`;
+  await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`);
+  await rename(temp, path);
+}

@@ -1,0 +1,295 @@
+import { basename, resolve } from 'node:path';
+import { type BackupSummary, backup } from '../backup/backup.js';
+import { type Clock, systemClock } from '../clock.js';
+import type { ResolvedConfig } from '../config/load.js';
+import type { SourceConfig } from '../config/schema.js';
+import { isTwinvaultError } from '../errors.js';
+import type { Repository } from '../repository/repository.js';
+import type { Logger } from './log.js';
+import { describeSchedule, nextFullScan } from './schedule.js';
+import { type PendingRun, SourceWork } from './source-work.js';
+import type { AgentState, SourceStatus } from './state.js';
+import { Wakeup } from './wakeup.js';
+import { watchFolder } from './watcher.js';
+
+export interface OpenedRepository {
+  repository: Repository;
+  location: string;
+  close(): Promise<void>;
+}
+
+export interface AgentOptions {
+  /** Reads and validates the config (again on reload). */
+  loadConfig(): Promise<ResolvedConfig>;
+  openRepository(config: ResolvedConfig): Promise<OpenedRepository>;
+  host(config: ResolvedConfig): string;
+  stateFolder: string;
+  /** Paths the watcher ignores: the agent's own files. */
+  ownFiles: string[];
+  logger: Logger;
+  /** Called whenever the state changes (the CLI writes it to the state file). */
+  saveState(state: AgentState): Promise<void>;
+  clock?: Clock;
+}
+
+interface WatchedSource {
+  config: SourceConfig;
+  name: string;
+  work: SourceWork;
+  status: SourceStatus;
+  watcher: { close(): Promise<void> } | undefined;
+}
+
+/**
+ * Keeps every configured source protected: a backup when the watcher reports changes (after a
+ * quiet period, at most maxDelay late), a full scan at start and on each source's schedule, and
+ * retries with backoff while the store fails, keeping all that is owed. One backup runs at a
+ * time; stop() lets the running one finish (a backup abandoned midway is safe too, as its
+ * manifest is written last).
+ */
+export class Agent {
+  private config!: ResolvedConfig;
+  private repo!: OpenedRepository;
+  private readonly sources = new Map<string, WatchedSource>();
+  private readonly wakeup = new Wakeup();
+  private stopping = false;
+  private running: Promise<void> | undefined;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly startedAt: Date;
+
+  constructor(private readonly options: AgentOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.log = options.logger;
+    this.startedAt = this.clock.now();
+  }
+
+  async start(): Promise<void> {
+    const config = await this.options.loadConfig();
+    this.repo = await this.options.openRepository(config);
+    await this.apply(config);
+    this.log.info(
+      { repository: this.repo.location, sources: [...this.sources.values()].map((s) => s.config.path) },
+      'agent started',
+    );
+    this.running = this.loop();
+  }
+
+  /** Rereads the config; a bad one is reported and the one in force stays. */
+  async reload(): Promise<void> {
+    let config: ResolvedConfig;
+    try {
+      config = await this.options.loadConfig();
+    } catch (err) {
+      this.log.error({ err: describe(err) }, 'config reload failed; the previous config stays in force');
+      return;
+    }
+    try {
+      if (JSON.stringify(config.repository) !== JSON.stringify(this.config.repository)) {
+        const opened = await this.options.openRepository(config);
+        await this.running?.then(() => {}); // never swap the repository under a running backup
+        const old = this.repo;
+        this.repo = opened;
+        await old.close().catch(() => {});
+      }
+      await this.apply(config);
+      this.log.info({ repository: this.repo.location }, 'config reloaded');
+    } catch (err) {
+      this.log.error({ err: describe(err) }, 'config reload failed; the previous config stays in force');
+    }
+    this.wakeup.wake();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wakeup.wake();
+    await this.running;
+    for (const source of this.sources.values()) await source.watcher?.close().catch(() => {});
+    await this.repo?.close().catch(() => {});
+    await this.saveState();
+    this.log.info('agent stopped');
+  }
+
+  /** Resolves when the loop has ended (after stop()). */
+  get done(): Promise<void> {
+    return this.running ?? Promise.resolve();
+  }
+
+  private async apply(config: ResolvedConfig): Promise<void> {
+    const now = this.clock.now();
+    const wanted = new Map(config.sources.map((source) => [resolve(source.path), source]));
+    for (const [path, source] of this.sources) {
+      if (wanted.has(path)) continue;
+      await source.watcher?.close().catch(() => {});
+      this.sources.delete(path);
+      this.log.info({ source: source.name, path }, 'source no longer configured; not watched');
+    }
+    for (const [path, sourceConfig] of wanted) {
+      const schedule = sourceConfig.schedule ?? config.agent.schedule;
+      const existing = this.sources.get(path);
+      if (existing) {
+        existing.config = sourceConfig;
+        existing.work.nextScanAt = nextFullScan(schedule, now).getTime();
+        continue;
+      }
+      const name = sourceConfig.name ?? basename(path);
+      const source: WatchedSource = {
+        config: sourceConfig,
+        name,
+        work: new SourceWork(nextFullScan(schedule, now).getTime()),
+        status: { name, path, schedule: describeSchedule(schedule), pendingChanges: 0 },
+        watcher: undefined,
+      };
+      this.sources.set(path, source);
+      source.watcher = await this.watch(source);
+    }
+    this.config = config;
+    await this.saveState();
+  }
+
+  private async watch(source: WatchedSource) {
+    const path = resolve(source.config.path);
+    try {
+      return await watchFolder(path, this.options.ownFiles, {
+        changed: (paths) => {
+          const now = this.clock.now().getTime();
+          for (const changed of paths) source.work.noteChange(changed, now);
+          this.log.debug({ source: source.name, paths: paths.length }, 'changes seen');
+          this.wakeup.wake();
+        },
+        lost: (error) => {
+          this.log.warn({ source: source.name, err: error.message }, 'watcher lost events; full scan owed');
+          source.work.requestFullScan();
+          this.wakeup.wake();
+        },
+      });
+    } catch (err) {
+      // A missing folder is reported by the backup (and retried); scheduled scans still run.
+      this.log.warn({ source: source.name, path, err: describe(err) }, 'cannot watch source folder');
+      return undefined;
+    }
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopping) {
+      const now = this.clock.now().getTime();
+      let next: { source: WatchedSource; at: number } | undefined;
+      for (const source of this.sources.values()) {
+        const at = source.work.dueAt(this.config.agent);
+        if (at !== undefined && (!next || at < next.at)) next = { source, at };
+      }
+      if (next && next.at <= now) {
+        await this.runBackup(next.source);
+        continue;
+      }
+      await this.saveState();
+      await this.wakeup.wait(next ? next.at - now : 3_600_000);
+    }
+  }
+
+  private async runBackup(source: WatchedSource): Promise<void> {
+    const run = source.work.take(this.clock.now().getTime());
+    // A source that has vanished and come back is watched again.
+    source.watcher ??= await this.watch(source);
+    const started = this.clock.now();
+    source.status.running = { since: started.toISOString(), full: run.full, changes: run.paths.length };
+    await this.saveState();
+    const log = this.log.child({ source: source.name });
+    log.info({ path: source.config.path, full: run.full, changes: run.paths.length }, 'backup started');
+    try {
+      const summary = await backup({
+        repository: this.repo.repository,
+        sources: [source.config],
+        host: this.options.host(this.config),
+        stateFolder: this.options.stateFolder,
+        clock: this.clock,
+      });
+      const schedule = source.config.schedule ?? this.config.agent.schedule;
+      source.work.succeeded(run, nextFullScan(schedule, started).getTime());
+      logSummary(log, summary);
+      source.status.lastRun = outcomeOf(summary, started, this.clock.now());
+      source.status.lastSuccess = source.status.lastRun;
+    } catch (err) {
+      source.work.failed(run, this.clock.now().getTime(), this.config.agent.retry);
+      const retryAt = new Date(source.work.retryAt!).toISOString();
+      log.error(
+        { err: describe(err), failures: source.work.consecutiveFailures, retryAt },
+        'backup failed; its changes are kept and retried',
+      );
+      source.status.lastRun = {
+        at: started.toISOString(),
+        outcome: 'failed',
+        error: describe(err).message,
+        durationMs: this.clock.now().getTime() - started.getTime(),
+      };
+      source.status.lastError = { at: started.toISOString(), message: describe(err).message };
+    } finally {
+      delete source.status.running;
+      await this.saveState();
+    }
+  }
+
+  private async saveState(): Promise<void> {
+    const sources = [...this.sources.values()].map((source) => {
+      const due = source.work.dueAt(this.config?.agent ?? { quietPeriod: 0, maxDelay: 0 });
+      return {
+        ...source.status,
+        pendingChanges: source.work.pendingChanges,
+        nextScanAt: new Date(source.work.nextScanAt).toISOString(),
+        ...(due !== undefined ? { nextRunAt: new Date(due).toISOString() } : {}),
+        ...(source.work.retryAt !== undefined
+          ? { retryAt: new Date(source.work.retryAt).toISOString() }
+          : {}),
+      };
+    });
+    const state: AgentState = {
+      pid: process.pid,
+      startedAt: this.startedAt.toISOString(),
+      updatedAt: this.clock.now().toISOString(),
+      configFile: this.config?.configFile,
+      repository: this.repo?.location,
+      stopping: this.stopping,
+      sources,
+    };
+    await this.options.saveState(state).catch((err: unknown) => {
+      this.log.warn({ err: describe(err) }, 'cannot write the agent state file');
+    });
+  }
+}
+
+function outcomeOf(summary: BackupSummary, started: Date, ended: Date): NonNullable<SourceStatus['lastRun']> {
+  return {
+    at: started.toISOString(),
+    outcome: summary.files.skipped > 0 ? 'partial' : 'ok',
+    snapshot: summary.id,
+    files: summary.files,
+    bytesUploaded: summary.bytesUploaded,
+    durationMs: ended.getTime() - started.getTime(),
+  };
+}
+
+function logSummary(log: Logger, summary: BackupSummary): void {
+  for (const skipped of summary.skipped)
+    log.warn({ file: skipped.path, reason: skipped.reason }, 'file skipped');
+  log.info(
+    {
+      snapshot: summary.id,
+      ref: `${summary.host}/${summary.stamp}`,
+      files: summary.files,
+      dirs: summary.dirs,
+      bytesTotal: summary.bytesTotal,
+      bytesRead: summary.bytesRead,
+      bytesUploaded: summary.bytesUploaded,
+      durationMs: summary.durationMs,
+      outcome: summary.files.skipped > 0 ? 'partial' : 'ok',
+    },
+    'backup finished',
+  );
+}
+
+function describe(err: unknown): { code: string; message: string } {
+  if (isTwinvaultError(err)) return { code: err.code, message: err.message };
+  return { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
+}
+
+export type { PendingRun };

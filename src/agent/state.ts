@@ -1,0 +1,36 @@
+/** What the agent writes to its state file, for `twinvault status` (and the dashboard later). */
+export interface AgentState {
+  pid: number;
+  startedAt: string;
+  updatedAt: string;
+  configFile: string | undefined;
+  repository: string | undefined;
+  stopping: boolean;
+  sources: SourceStatus[];
+}
+
+export interface RunOutcome {
+  at: string;
+  outcome: 'ok' | 'partial' | 'failed';
+  snapshot?: string;
+  files?: { new: number; changed: number; unchanged: number; skipped: number };
+  bytesUploaded?: number;
+  error?: string;
+  durationMs: number;
+}
+
+export interface SourceStatus {
+  name: string;
+  path: string;
+  schedule: string;
+  pendingChanges: number;
+  running?: { since: string; full: boolean; changes: number };
+  lastRun?: RunOutcome;
+  lastSuccess?: RunOutcome;
+  lastError?: { at: string; message: string };
+  /** The next full scan. */
+  nextScanAt?: string;
+  /** When the next backup is due (changes, a full scan or a retry). */
+  nextRunAt?: string;
+  retryAt?: string;
+}

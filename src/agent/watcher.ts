@@ -1,0 +1,30 @@
+import watcher from '@parcel/watcher';
+
+export interface WatchHandlers {
+  /** Paths (absolute) created, changed or deleted. */
+  changed(paths: string[]): void;
+  /** The watcher failed or lost events: what changed is unknown, so a full scan is owed. */
+  lost(error: Error): void;
+}
+
+/**
+ * Watches a folder recursively with the operating system's own events (inotify, FSEvents,
+ * ReadDirectoryChangesW) through @parcel/watcher. Paths under `ignore` (the agent's own state and
+ * log, should they lie inside a source) are dropped, or each backup would cause the next.
+ */
+export async function watchFolder(
+  folder: string,
+  ignore: string[],
+  handlers: WatchHandlers,
+): Promise<{ close(): Promise<void> }> {
+  const ignored = (path: string) => ignore.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
+  const subscription = await watcher.subscribe(folder, (error, events) => {
+    if (error) {
+      handlers.lost(error);
+      return;
+    }
+    const paths = events.map((event) => event.path).filter((path) => !ignored(path));
+    if (paths.length > 0) handlers.changed(paths);
+  });
+  return { close: () => subscription.unsubscribe() };
+}
