@@ -22,6 +22,8 @@ await build({
   platform: 'node',
   target: 'node20',
   chunkNames: 'chunk-[hash]',
+  // A native module: it loads its platform's prebuilt binary from node_modules at run time.
+  external: ['@parcel/watcher'],
   // jsonc-parser's CommonJS build loads its parts with a require() bundlers cannot follow.
   mainFields: ['module', 'main'],
   // Bundled CommonJS code (the AWS SDK's) calls require() for Node's own modules.

@@ -1,4 +1,5 @@
 import { basename, resolve } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { type BackupSummary, backup } from '../backup/backup.js';
 import { type Clock, systemClock } from '../clock.js';
 import type { ResolvedConfig } from '../config/load.js';
@@ -49,7 +50,9 @@ interface WatchedSource {
  */
 export class Agent {
   private config!: ResolvedConfig;
-  private repo!: OpenedRepository;
+  /** Opened before the first backup (and again after a failure or a new repository setting). */
+  private repo: OpenedRepository | undefined;
+  private reopen = false;
   private readonly sources = new Map<string, WatchedSource>();
   private readonly wakeup = new Wakeup();
   private stopping = false;
@@ -57,21 +60,21 @@ export class Agent {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly startedAt: Date;
+  private readonly stopped: Promise<void>;
+  private markStopped!: () => void;
 
   constructor(private readonly options: AgentOptions) {
     this.clock = options.clock ?? systemClock;
     this.log = options.logger;
     this.startedAt = this.clock.now();
+    this.stopped = new Promise((resolve) => {
+      this.markStopped = resolve;
+    });
   }
 
   async start(): Promise<void> {
-    const config = await this.options.loadConfig();
-    this.repo = await this.options.openRepository(config);
-    await this.apply(config);
-    this.log.info(
-      { repository: this.repo.location, sources: [...this.sources.values()].map((s) => s.config.path) },
-      'agent started',
-    );
+    await this.apply(await this.options.loadConfig());
+    this.log.info({ sources: [...this.sources.values()].map((s) => s.config.path) }, 'agent started');
     this.running = this.loop();
   }
 
@@ -85,15 +88,10 @@ export class Agent {
       return;
     }
     try {
-      if (JSON.stringify(config.repository) !== JSON.stringify(this.config.repository)) {
-        const opened = await this.options.openRepository(config);
-        await this.running?.then(() => {}); // never swap the repository under a running backup
-        const old = this.repo;
-        this.repo = opened;
-        await old.close().catch(() => {});
-      }
+      // Reopened before the next backup, never under a running one.
+      if (!isDeepStrictEqual(config.repository, this.config.repository)) this.reopen = true;
       await this.apply(config);
-      this.log.info({ repository: this.repo.location }, 'config reloaded');
+      this.log.info({ sources: config.sources.length }, 'config reloaded');
     } catch (err) {
       this.log.error({ err: describe(err) }, 'config reload failed; the previous config stays in force');
     }
@@ -101,6 +99,7 @@ export class Agent {
   }
 
   async stop(): Promise<void> {
+    if (this.stopping) return this.stopped;
     this.stopping = true;
     this.wakeup.wake();
     await this.running;
@@ -108,11 +107,12 @@ export class Agent {
     await this.repo?.close().catch(() => {});
     await this.saveState();
     this.log.info('agent stopped');
+    this.markStopped();
   }
 
-  /** Resolves when the loop has ended (after stop()). */
+  /** Resolves once stop() has finished. */
   get done(): Promise<void> {
-    return this.running ?? Promise.resolve();
+    return this.stopped;
   }
 
   private async apply(config: ResolvedConfig): Promise<void> {
@@ -197,19 +197,23 @@ export class Agent {
     const log = this.log.child({ source: source.name });
     log.info({ path: source.config.path, full: run.full, changes: run.paths.length }, 'backup started');
     try {
+      const repo = await this.openedRepository();
       const summary = await backup({
-        repository: this.repo.repository,
+        repository: repo.repository,
         sources: [source.config],
         host: this.options.host(this.config),
         stateFolder: this.options.stateFolder,
+        skipIfUnchanged: true,
         clock: this.clock,
       });
       const schedule = source.config.schedule ?? this.config.agent.schedule;
       source.work.succeeded(run, nextFullScan(schedule, started).getTime());
       logSummary(log, summary);
+      this.log.debug({ repository: repo.location }, 'backup stored');
       source.status.lastRun = outcomeOf(summary, started, this.clock.now());
       source.status.lastSuccess = source.status.lastRun;
     } catch (err) {
+      if (isTwinvaultError(err) && err.code.startsWith('STORAGE')) this.reopen = true;
       source.work.failed(run, this.clock.now().getTime(), this.config.agent.retry);
       const retryAt = new Date(source.work.retryAt!).toISOString();
       log.error(
@@ -227,6 +231,16 @@ export class Agent {
       delete source.status.running;
       await this.saveState();
     }
+  }
+
+  private async openedRepository(): Promise<OpenedRepository> {
+    if (this.reopen) {
+      this.reopen = false;
+      await this.repo?.close().catch(() => {});
+      this.repo = undefined;
+    }
+    this.repo ??= await this.options.openRepository(this.config);
+    return this.repo;
   }
 
   private async saveState(): Promise<void> {
@@ -282,8 +296,9 @@ function logSummary(log: Logger, summary: BackupSummary): void {
       bytesUploaded: summary.bytesUploaded,
       durationMs: summary.durationMs,
       outcome: summary.files.skipped > 0 ? 'partial' : 'ok',
+      written: summary.written,
     },
-    'backup finished',
+    summary.written ? 'backup finished' : 'nothing changed; no snapshot written',
   );
 }
 

@@ -51,6 +51,18 @@ export function buildProgram(): Command {
     .exitOverride()
     .action(lazy(() => import('./commands/init.js')));
   program
+    .command('agent')
+    .description(
+      'keep the configured sources backed up: real-time changes, a full scan at start and on schedule',
+    )
+    .exitOverride()
+    .action(lazy(() => import('./commands/agent.js')));
+  program
+    .command('status')
+    .description("what this config's agent last did and does next (works while it runs)")
+    .exitOverride()
+    .action(lazy(() => import('./commands/status.js')));
+  program
     .command('backup')
     .description('back up folders (default: the sources in the config) as a new snapshot')
     .argument('[path...]', 'folders to back up instead of the configured sources')

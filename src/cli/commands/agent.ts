@@ -1,0 +1,77 @@
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { Agent } from '../../agent/agent.js';
+import { agentFiles, takePidLock, writeJsonFile } from '../../agent/agent-files.js';
+import { createAgentLogger } from '../../agent/log.js';
+import { openBackend } from '../../backend/registry.js';
+import { stateFolder } from '../../config/paths.js';
+import { redactUrlPassword } from '../../config/redact.js';
+import { openRepository } from '../../repository/repository.js';
+import { loadCliConfig } from '../context.js';
+import type { GlobalOptions } from '../output.js';
+
+/**
+ * `twinvault agent`: runs until SIGINT/SIGTERM. The first signal lets a running backup finish;
+ * a second abandons it, which is safe too (its manifest, written last, is simply never written).
+ * SIGHUP rereads the config.
+ */
+export async function run(global: GlobalOptions): Promise<void> {
+  const config = await loadCliConfig(global); // a bad config stops the start with its message
+  const state = stateFolder();
+  const files = agentFiles(state, config.configFile);
+  const lock = await takePidLock(files.pid);
+  const logFile = config.agent.log.file === undefined ? files.log : config.agent.log.file;
+  const logger = createAgentLogger({
+    file: logFile === '-' ? '-' : resolve(logFile),
+    settings: config.agent.log,
+    console: process.stdout,
+    ...(global.quiet ? { quiet: true } : {}),
+  });
+  const agent = new Agent({
+    loadConfig: () => loadCliConfig(global),
+    openRepository: async (current) => {
+      const backend = await openBackend(current.repository);
+      try {
+        return {
+          repository: await openRepository(backend),
+          location: redactUrlPassword(backend.location),
+          close: () => backend.close(),
+        };
+      } catch (err) {
+        await backend.close().catch(() => {});
+        throw err;
+      }
+    },
+    host: (current) => current.host ?? hostname().split('.')[0]!,
+    stateFolder: state,
+    ownFiles: [state, ...(logFile === '-' ? [] : [resolve(logFile)])],
+    logger,
+    saveState: (current) => writeJsonFile(files.state, current),
+  });
+
+  let signals = 0;
+  const stop = (signal: string) => {
+    if (++signals > 1) {
+      logger.warn({ signal }, 'stopping now; the running backup is abandoned (nothing half-written is kept)');
+      void lock.release().finally(() => process.exit(130));
+      return;
+    }
+    logger.info({ signal }, 'stopping after the running backup (send the signal again to stop at once)');
+    void agent.stop();
+  };
+  const onInt = () => stop('SIGINT');
+  const onTerm = () => stop('SIGTERM');
+  const onHup = () => void agent.reload();
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  process.on('SIGHUP', onHup);
+  try {
+    await agent.start();
+    await agent.done;
+  } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+    process.off('SIGHUP', onHup);
+    await lock.release();
+  }
+}
