@@ -13,6 +13,8 @@ export class FaultyProxy {
   private corruptUploads = 0;
   private server: Server | undefined;
   endpoint = '';
+  /** While true, every request's connection is cut: a store that cannot be reached. */
+  down = false;
 
   constructor(private readonly target: string) {}
 
@@ -42,6 +44,10 @@ export class FaultyProxy {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.down) {
+      req.socket.destroy();
+      return;
+    }
     this.seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);

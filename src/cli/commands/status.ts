@@ -52,7 +52,8 @@ function describeSource(source: SourceStatus): string[] {
         : `${last.outcome}, snapshot ${last.snapshot?.slice(0, 8)}, ${last.files?.new ?? 0} new, ${last.files?.changed ?? 0} changed, ${last.files?.skipped ?? 0} skipped`;
     lines.push(`  last run:     ${last.at} (${formatDuration(last.durationMs)}): ${what}`);
   } else lines.push('  last run:     never');
-  if (source.lastSuccess && source.lastSuccess !== last) lines.push(`  last success: ${source.lastSuccess.at}`);
+  if (source.lastSuccess && source.lastSuccess !== last)
+    lines.push(`  last success: ${source.lastSuccess.at}`);
   if (source.lastError) lines.push(`  last error:   ${source.lastError.at}: ${source.lastError.message}`);
   lines.push(`  pending changes: ${source.pendingChanges}`);
   if (source.nextRunAt) lines.push(`  next run:     ${source.nextRunAt}${source.retryAt ? ' (retry)' : ''}`);

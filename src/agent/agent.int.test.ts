@@ -1,0 +1,219 @@
+import type { ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, startCli } from '../../test/cli.js';
+import { createTestBucket, s3Server, testBackend } from '../../test/s3.js';
+import { FaultyProxy } from '../../test/servers/faulty-proxy.js';
+import type { Backend } from '../backend/backend.js';
+import { readAll } from '../backend/body.js';
+import { decodeManifestBuffer } from '../repository/manifest-codec.js';
+import { listSnapshots } from '../repository/snapshots.js';
+import { agentFiles } from './agent-files.js';
+import type { AgentState } from './state.js';
+
+const minio = s3Server('minio');
+
+/** Polls until `check` returns a value (not undefined); generous, as the tests never assert on timing. */
+async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+describe.skipIf(!minio)('twinvault agent (real watcher, MinIO)', () => {
+  let work: string;
+  let home: string;
+  let source: string;
+  let configFile: string;
+  let env: NodeJS.ProcessEnv;
+  let proxy: FaultyProxy;
+  let backend: Backend;
+  let cleanup: () => Promise<void>;
+  let config: object;
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'twinvault-agent-'));
+    home = join(work, 'home');
+    source = join(work, 'Documents');
+    await mkdir(home);
+    await mkdir(source);
+    const bucket = await createTestBucket(minio!, 'agent');
+    cleanup = bucket.cleanup;
+    proxy = await new FaultyProxy(minio!.endpoint).start();
+    backend = testBackend(minio!, bucket.bucket, { prefix: 'backups' });
+    configFile = join(work, 'twinvault.json');
+    config = {
+      repository: { url: `s3://${bucket.bucket}/backups`, endpoint: proxy.endpoint, maxAttempts: 1 },
+      sources: [{ path: source }],
+      host: 'desk',
+      agent: {
+        quietPeriod: '300ms',
+        maxDelay: '5s',
+        schedule: { every: '1h' },
+        retry: { min: '500ms', max: '2s' },
+      },
+    };
+    await writeFile(configFile, JSON.stringify(config));
+    env = {
+      AWS_ACCESS_KEY_ID: minio!.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: minio!.secretAccessKey,
+      AWS_REGION: 'us-east-1',
+    };
+    const init = await runCli(['--config', configFile, 'init'], { cwd: work, home, env });
+    expect(init.stderr).toBe('');
+  });
+  afterAll(async () => {
+    await proxy.stop();
+    await cleanup();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  const files = () => agentFiles(join(home, '.local', 'state', 'twinvault'), configFile);
+
+  function startAgent(): ChildProcess & { output: () => string } {
+    const child = startCli(['--config', configFile, 'agent'], { cwd: work, home, env });
+    let output = '';
+    child.stdout?.on('data', (chunk) => {
+      output += chunk;
+    });
+    child.stderr?.on('data', (chunk) => {
+      output += chunk;
+    });
+    return Object.assign(child, { output: () => output });
+  }
+
+  async function stopAgent(child: ChildProcess): Promise<number | null> {
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    return exited;
+  }
+
+  /** The newest snapshot's entries as "path" (folders end in "/") with file digests. */
+  async function latest() {
+    const refs = await listSnapshots(backend);
+    const ref = refs.at(-1);
+    if (!ref) return undefined;
+    const { entries } = decodeManifestBuffer(await readAll(await backend.get(ref.key)), ref.key);
+    return {
+      count: refs.length,
+      paths: entries.map((entry) => (entry.type === 'dir' ? `${entry.path}/` : entry.path)).sort(),
+      sha256: new Map(
+        entries.flatMap((entry) => (entry.type === 'file' ? [[entry.path, entry.sha256]] : [])),
+      ),
+    };
+  }
+
+  const untilLatestHas = (paths: string[]) =>
+    eventually(`a snapshot holding exactly ${paths.join(', ')}`, async () => {
+      const snapshot = await latest();
+      return snapshot && JSON.stringify(snapshot.paths) === JSON.stringify([...paths].sort())
+        ? snapshot
+        : undefined;
+    });
+
+  const readState = async () => JSON.parse(await readFile(files().state, 'utf8')) as AgentState;
+
+  it('keeps the snapshots exactly in step with the folder through changes, outages, reloads and restarts', async () => {
+    await writeFile(join(source, 'a.txt'), 'a');
+    await mkdir(join(source, 'old'));
+    await writeFile(join(source, 'old', 'b.txt'), 'b');
+    const agent = startAgent();
+    await untilLatestHas(['Documents/', 'Documents/a.txt', 'Documents/old/', 'Documents/old/b.txt']);
+
+    // Created, modified, deleted, renamed: files and folders.
+    await writeFile(join(source, 'a.txt'), 'a, edited');
+    await writeFile(join(source, 'c.txt'), 'c');
+    await rename(join(source, 'old'), join(source, 'new'));
+    await mkdir(join(source, 'extra', 'deep'), { recursive: true });
+    await writeFile(join(source, 'extra', 'deep', 'd.txt'), 'd');
+    await rm(join(source, 'c.txt'));
+    await rename(join(source, 'extra', 'deep', 'd.txt'), join(source, 'extra', 'd.txt'));
+    const edited = await untilLatestHas([
+      'Documents/',
+      'Documents/a.txt',
+      'Documents/new/',
+      'Documents/new/b.txt',
+      'Documents/extra/',
+      'Documents/extra/deep/',
+      'Documents/extra/d.txt',
+    ]);
+    expect(edited.sha256.get('Documents/a.txt')).toBe(createHash('sha256').update('a, edited').digest('hex'));
+
+    // One agent per config.
+    const second = await runCli(['--config', configFile, 'agent'], { cwd: work, home, env });
+    expect(second.code).not.toBe(0);
+    expect(second.stderr).toContain(`already running (pid ${agent.pid}`);
+
+    // The store goes away: changes wait and arrive once it is back.
+    proxy.down = true;
+    await writeFile(join(source, 'during-outage.txt'), 'kept');
+    const failing = await eventually('a failed run in the state file', async () => {
+      const state = await readState();
+      return state.sources[0]?.lastRun?.outcome === 'failed' ? state : undefined;
+    });
+    expect(failing.sources[0]!.lastError?.message).toBeTruthy();
+    const status = JSON.parse(
+      (await runCli(['--config', configFile, '--json', 'status'], { cwd: work, home, env })).stdout,
+    );
+    expect(status.agent).toMatchObject({ running: true, pid: agent.pid });
+    expect(status.sources[0].pendingChanges).toBeGreaterThan(0);
+    proxy.down = false;
+    await untilLatestHas([...edited.paths, 'Documents/during-outage.txt']);
+
+    // A broken config on SIGHUP is reported; the agent goes on with the one in force.
+    await writeFile(configFile, '{ "sources": [ broken');
+    agent.kill('SIGHUP');
+    await eventually('the reload failure in the log', async () =>
+      agent.output().includes('config reload failed') ? true : undefined,
+    );
+    await writeFile(join(source, 'after-bad-reload.txt'), 'still watched');
+    await untilLatestHas([...edited.paths, 'Documents/during-outage.txt', 'Documents/after-bad-reload.txt']);
+    await writeFile(configFile, JSON.stringify(config));
+
+    // A clean stop removes the pid lock.
+    expect(await stopAgent(agent)).toBe(0);
+    await expect(readFile(files().pid)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(agent.output()).toContain('"msg":"backup finished"');
+  });
+
+  it('catches at start what changed while it was stopped, and recovers from SIGKILL mid-upload', async () => {
+    const big = randomBytes(24 * 1024 * 1024);
+    await writeFile(join(source, 'big.bin'), big);
+    const first = startAgent();
+    await eventually('the upload to start', async () =>
+      first.output().includes('backup started') ? true : undefined,
+    );
+    first.kill('SIGKILL');
+    await new Promise((resolve) => first.on('exit', resolve));
+
+    await writeFile(join(source, 'while-stopped.txt'), 'changed while no agent ran');
+    const again = startAgent();
+    const snapshot = await eventually('a snapshot with both files', async () => {
+      const current = await latest();
+      return current?.sha256.has('Documents/while-stopped.txt') && current.sha256.has('Documents/big.bin')
+        ? current
+        : undefined;
+    });
+    expect(snapshot.sha256.get('Documents/big.bin')).toBe(createHash('sha256').update(big).digest('hex'));
+    expect(await stopAgent(again)).toBe(0);
+
+    // Nothing changed since: the scan at start writes no snapshot.
+    const quiet = startAgent();
+    await eventually('the scan at start to finish', async () =>
+      quiet.output().includes('nothing changed; no snapshot written') ? true : undefined,
+    );
+    expect((await latest())!.count).toBe(snapshot.count);
+    expect(await stopAgent(quiet)).toBe(0);
+  });
+});
