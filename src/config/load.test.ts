@@ -33,6 +33,40 @@ async function loadError(
 }
 
 describe('loading the config file', () => {
+  it("fills in the agent's defaults and reads its settings, per source too", async () => {
+    expect((await load('{}')).agent).toEqual({
+      schedule: { every: 3_600_000 },
+      quietPeriod: 2000,
+      maxDelay: 60_000,
+      retry: { min: 5000, max: 300_000 },
+      log: { maxSize: 10 * 1024 * 1024, keep: 5, level: 'info' },
+    });
+    const config = await load(
+      JSON.stringify({
+        sources: [{ path: '/data', schedule: { cron: '*/15 * * * *' } }],
+        agent: {
+          schedule: { every: '1m' },
+          quietPeriod: '500ms',
+          log: { file: '/var/log/tv.log', maxSize: '1MiB' },
+        },
+      }),
+    );
+    expect(config.agent).toMatchObject({
+      schedule: { every: 60_000 },
+      quietPeriod: 500,
+      log: { file: '/var/log/tv.log', maxSize: 1024 * 1024, keep: 5 },
+    });
+    expect(config.sources[0]!.schedule).toEqual({ cron: '*/15 * * * *' });
+  });
+
+  it('rejects a schedule that is not a valid cron expression or interval, naming where', async () => {
+    const cron = await loadError('{"agent": {"schedule": {"cron": "every tuesday"}}}');
+    expect(cron.message).toContain('agent.schedule');
+    expect(cron.message).toContain('not a valid cron expression');
+    const both = await loadError('{"sources": [{"path": "/x", "schedule": {"every": "soon"}}]}');
+    expect(both.message).toContain('sources[0].schedule');
+  });
+
   it('accepts the minimal file that scripts and docs rely on', async () => {
     const config = await load(
       '{"repository": "s3://bucket/prefix", "sources": [{"path": "/home/me/Documents"}]}',

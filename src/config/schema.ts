@@ -177,7 +177,8 @@ export const agentSchema = z.strictObject({
   log: z
     .strictObject({
       file: z.string().min(1).optional().meta({
-        description: 'Log file; default agent.log in the state folder. "-" for none.',
+        description:
+          'Log file; default agent/<id>.log in the state folder (see twinvault status). "-": none.',
       }),
       maxSize: byteSize.default(10 * 1024 * 1024).meta({ description: 'Rotate past this size: "10MiB".' }),
       keep: z.number().int().min(1).max(100).default(5).meta({ description: 'Rotated files kept: 5.' }),

@@ -27,8 +27,15 @@ export async function run(global: GlobalOptions): Promise<void> {
         pendingChanges: 0,
       },
   );
+  const logFile = config.agent.log.file ?? files.log;
   const result = {
-    agent: { running, ...(running ? { pid } : {}), stateFile: files.state, updatedAt: state?.updatedAt },
+    agent: {
+      running,
+      ...(running ? { pid } : {}),
+      stateFile: files.state,
+      logFile,
+      updatedAt: state?.updatedAt,
+    },
     sources,
   };
   printResult(global, result, () => [
@@ -37,6 +44,7 @@ export async function run(global: GlobalOptions): Promise<void> {
       : state
         ? `agent not running (last state ${state.updatedAt})`
         : 'no agent has run for this config (start one with `twinvault agent`)',
+    `log: ${logFile}`,
     ...(sources.length === 0 ? ['no sources configured'] : sources.flatMap(describeSource)),
   ]);
 }
