@@ -204,6 +204,8 @@ export class Agent {
         host: this.options.host(this.config),
         stateFolder: this.options.stateFolder,
         skipIfUnchanged: true,
+        // Between full scans, only what the watcher reported is looked at.
+        ...(run.full ? {} : { changedPaths: run.paths }),
         clock: this.clock,
       });
       const schedule = source.config.schedule ?? this.config.agent.schedule;

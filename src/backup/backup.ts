@@ -20,6 +20,7 @@ import { RunContentStore } from './content-store.js';
 import { baseEntry, changeFields, contentKey, isRacy, type ScanItem } from './entry-fields.js';
 import type { BackupEventHandler } from './events.js';
 import { ChangedWhileReadingError, SMALL_FILE_LIMIT, saveFile } from './file-saver.js';
+import { focusOf } from './focus-plan.js';
 import { LocalIndexError } from './parent-manifest.js';
 import { loadParents, type Parents } from './parents.js';
 import { IgnoreRules } from './scan/ignore-rules.js';
@@ -50,6 +51,12 @@ export interface BackupOptions {
   scanThreads?: number;
   /** The scan, when started earlier with startBackupScan (with the same sources and excludes). */
   scan?: ScanHandle;
+  /**
+   * Look only at these paths (absolute, as a file watcher reported them: created, changed or
+   * deleted) and carry every other entry over from the parent: no full scan. A source without
+   * a parent, or whose root itself changed, is scanned in full.
+   */
+  changedPaths?: string[];
   /**
    * Write no snapshot when it would equal its parent (same sources, every entry the same): the
    * summary then names the parent, with `written: false`.
@@ -186,20 +193,21 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
         skip(item.path, err.message || 'it kept changing while being read');
       else if (isFileReadError(err)) skip(item.path, reason(err));
       else {
-        scan.stop(); // storage failures (and anything unexpected) end the run: no manifest is written
+        scan?.stop(); // storage failures (and anything unexpected) end the run: no manifest is written
         throw err;
       }
     }
   };
 
-  const scan = options.scan ?? startBackupScan(options);
-  const scanned = scan.consume(builder);
+  // A focused scan needs the parents (to know what it may leave out), so it starts after them.
+  let scan = options.changedPaths ? undefined : (options.scan ?? startBackupScan(options));
+  let scanned = scan?.consume(builder);
   let lock: RepositoryLock;
   let meta: MetaListing;
   try {
     ({ lock, meta } = await lockForBackup(options, clock));
   } catch (err) {
-    scan.stop();
+    scan?.stop();
     throw err;
   }
   try {
@@ -213,10 +221,16 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     try {
       parents = await loadParents(backend, cache, hostSnapshots, sources);
     } catch (err) {
-      scan.stop();
+      scan?.stop();
       throw err;
     }
     summary.parent = parents.parent?.id;
+    if (options.changedPaths) {
+      const focus = focusOf(sources, parents, options.changedPaths);
+      builder.focusOn(new Map(sources.map((source, i) => [source.name, focus[i]])));
+      scan = startBackupScan({ ...options, focus });
+      scanned = scan.consume(builder);
+    }
     let built: Awaited<ReturnType<SnapshotBuilder['write']>>;
     try {
       builder.useParents(parents.bySource);
@@ -250,7 +264,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     } catch (err) {
       // Nothing goes on after the run has failed: no more records, no new saves, and the saves
       // already started settle before the lock goes.
-      scan.stop();
+      scan?.stop();
       builder.close();
       // A failed save stops the scan; its own error, not "the scan was stopped", is the reason.
       const saveFailure = await queue.drain().then(
@@ -316,7 +330,9 @@ async function dropSupersededIndexes(
  * caller can start it first and open the repository meanwhile; backup() starts it itself otherwise.
  */
 export function startBackupScan(
-  options: Pick<BackupOptions, 'sources' | 'exclude' | 'scanThreads'>,
+  options: Pick<BackupOptions, 'sources' | 'exclude' | 'scanThreads'> & {
+    focus?: Array<string[] | undefined>;
+  },
 ): ScanHandle {
   const specs = nameSources(options.sources).map((source) => ({
     root: source.path,
@@ -326,7 +342,7 @@ export function startBackupScan(
       source.include ?? [],
     ).spec,
   }));
-  return new ScanHandle(specs, options.scanThreads ?? DEFAULT_SCAN_THREADS);
+  return new ScanHandle(specs, options.scanThreads ?? DEFAULT_SCAN_THREADS, options.focus);
 }
 
 /** Takes a shared lock, then lists; waits (saying why) while a prune holds an exclusive lock. */

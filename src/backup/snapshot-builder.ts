@@ -16,6 +16,7 @@ import {
 import type { BackupEventHandler } from './events.js';
 import { FreshEntries } from './fresh-entries.js';
 import type { ParentManifest } from './parent-manifest.js';
+import { isFocused } from './scan/focus.js';
 import type { ScanConsumer } from './scan/parallel-scan.js';
 import {
   entrySignature,
@@ -81,6 +82,10 @@ export class SnapshotBuilder implements ScanConsumer {
   readonly totals: ScanTotals = { files: 0, dirs: 0, bytes: 0, toRead: 0, bytesToRead: 0 };
   private parents: Map<string, ParentManifest> | undefined;
   private closed = false;
+  /** A focused run: per source, the paths looked at (undefined: all), and what was recorded. */
+  private focus:
+    | { paths: Map<string, Set<string> | undefined>; seen: Set<string>; applied: boolean }
+    | undefined;
   /** Batches not yet matched: waiting for the parents, or for room in the save queue. */
   private backlog: string[] = [];
   private current: { fields: string[]; at: number } | undefined;
@@ -101,6 +106,15 @@ export class SnapshotBuilder implements ScanConsumer {
   useParents(parents: Map<string, ParentManifest>): void {
     this.parents = parents;
     this.resume();
+  }
+
+  /**
+   * Only these paths are scanned (see Walker.addFocus); every other entry of the parents that
+   * belongs to a source of this run is carried over as it is.
+   */
+  focusOn(paths: Map<string, string[] | undefined>): void {
+    const sets = new Map([...paths].map(([name, list]) => [name, list && new Set(list)]));
+    this.focus = { paths: sets, seen: new Set(), applied: false };
   }
 
   /** The run failed: later records are ignored, and no more saves are asked for. */
@@ -143,6 +157,7 @@ export class SnapshotBuilder implements ScanConsumer {
    */
   async sameAs(parent: ParentManifest): Promise<boolean> {
     await Promise.all(this.symlinks);
+    this.carryUnfocused();
     if (this.pending || this.fresh.size > SAME_CHECK_LIMIT) return false;
     let notCarried = 0;
     for (const mark of parent.carried) if (mark === 0) notCarried++;
@@ -182,6 +197,7 @@ export class SnapshotBuilder implements ScanConsumer {
     if (this.pending)
       throw new Error('internal error: the manifest was written before every record was matched');
     await Promise.all(this.symlinks);
+    this.carryUnfocused();
     const parents = [...new Set(this.parents?.values())];
     let entries = this.fresh.size;
     for (const parent of parents) for (const mark of parent.carried) entries += mark;
@@ -192,6 +208,7 @@ export class SnapshotBuilder implements ScanConsumer {
     const path = fields[r]!;
     const pathBytes = fields[r + 1] || undefined;
     const stat = fields[r + 2]!;
+    this.focus?.seen.add(lookupKey(path, pathBytes));
     const slash = path.indexOf('/');
     const parent = this.parents!.get(slash < 0 ? path : path.slice(0, slash));
     const previous = parent?.indexOf(lookupKey(path, pathBytes));
@@ -200,6 +217,29 @@ export class SnapshotBuilder implements ScanConsumer {
       this.countCarried(path, stat);
     } else {
       this.handle({ path, pathBytes, stat }, parent, previous);
+    }
+  }
+
+  /** In a focused run, carries what was not looked at (once every record has been matched). */
+  private carryUnfocused(): void {
+    const focus = this.focus;
+    if (!focus || focus.applied) return;
+    focus.applied = true;
+    for (const [name, parent] of this.parents ?? []) {
+      const paths = focus.paths.get(name);
+      if (!paths) continue; // scanned in full
+      const prefix = `${name}/`;
+      for (let i = 0; i < parent.size; i++) {
+        const path = parent.path(i);
+        if (parent.carried[i] || !path.startsWith(prefix)) continue;
+        if (focus.seen.has(lookupKey(path, parent.pathBytesOf(i)))) continue;
+        if (isFocused(path.slice(prefix.length), paths)) continue;
+        parent.carried[i] = 1;
+        const signature = parent.signature(i);
+        if (signature === '')
+          this.counts.symlinks++; // hard links are always in focus
+        else this.countCarried(path, signature);
+      }
     }
   }
 

@@ -52,7 +52,10 @@ export function scanSources(
   consumer: ScanConsumer,
   threads: number,
   signal?: AbortSignal,
+  /** Per source, only these paths (see Walker.addFocus): a small scan, done on this thread. */
+  focus?: Array<string[] | undefined>,
 ): Promise<void> {
+  if (focus) return scanHere(sources, consumer, focus);
   if (threads <= 0 || sources.length === 0) return scanHere(sources, consumer);
   return new Promise((resolve, reject) => {
     const states = new Int32Array(new SharedArrayBuffer(4 * threads)).fill(IDLE);
@@ -120,7 +123,11 @@ export function scanSources(
   });
 }
 
-async function scanHere(sources: SourceSpec[], consumer: ScanConsumer): Promise<void> {
+async function scanHere(
+  sources: SourceSpec[],
+  consumer: ScanConsumer,
+  focus?: Array<string[] | undefined>,
+): Promise<void> {
   let batch: string[] = [];
   const walker = new Walker(sources, {
     record(path, pathBytes, stat) {
@@ -129,7 +136,11 @@ async function scanHere(sources: SourceSpec[], consumer: ScanConsumer): Promise<
     skip: (path, reason) => consumer.skip(path, reason),
     note: (path, message) => consumer.note(path, message),
   });
-  for (let i = 0; i < sources.length; i++) walker.addRoot(i);
+  for (let i = 0; i < sources.length; i++) {
+    const paths = focus?.[i];
+    if (paths === undefined) walker.addRoot(i);
+    else walker.addFocus(i, paths);
+  }
   while (walker.step()) {
     if (batch.length >= 1024 * RECORD_FIELDS) {
       consumer.records(batch.join('\0'));
@@ -165,8 +176,9 @@ export class ScanHandle implements ScanConsumer {
   constructor(
     readonly sources: SourceSpec[],
     threads: number,
+    focus?: Array<string[] | undefined>,
   ) {
-    this.done = scanSources(sources, this, threads, this.stopper.signal);
+    this.done = scanSources(sources, this, threads, this.stopper.signal, focus);
     this.done.catch(() => {}); // observed through consume(); a stopped scan has no one to tell
   }
 

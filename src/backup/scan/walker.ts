@@ -84,18 +84,8 @@ export class Walker {
   /** Records a source's root folder and queues it. */
   addRoot(index: number): void {
     const source = this.sources[index]!;
-    let info: Stats;
-    try {
-      // The root itself may be a symlink the user pointed at: follow that one.
-      info = statSync(source.root);
-    } catch (err) {
-      this.out.skip(source.name, `cannot read source folder ${source.root}: ${reason(err)}`);
-      return;
-    }
-    if (!info.isDirectory()) {
-      this.out.skip(source.name, `source ${source.root} is not a folder`);
-      return;
-    }
+    const info = this.statRoot(index);
+    if (!info) return;
     this.stack.push({
       source: index,
       fsPath: source.root,
@@ -104,6 +94,34 @@ export class Walker {
       rules: IgnoreRules.fromSpec(source.rules),
       stat: statText(info),
     });
+  }
+
+  /**
+   * Queues only `paths` (relative to the source root, collapsed: see focusPaths) and records the
+   * folders on the way to them, with the ignore rules and cache tags found there: a backup of
+   * what the watcher saw change. Deleted paths simply yield nothing. Paths are text: one with a
+   * name that is not valid UTF-8 cannot be a focus (focusPaths then asks for a full scan).
+   */
+  addFocus(index: number, paths: string[]): void {
+    const source = this.sources[index]!;
+    const rootInfo = this.statRoot(index);
+    if (!rootInfo) return;
+    this.out.record(source.name, '', statText(rootInfo));
+    const rulesAt = new Map<string, IgnoreRules | undefined>();
+    rulesAt.set('', withIgnoreFile(IgnoreRules.fromSpec(source.rules), source.root, ''));
+    for (const path of paths) {
+      const parts = path.split('/');
+      let rules = rulesAt.get('')!;
+      let reachable = true;
+      for (let depth = 1; depth < parts.length && reachable; depth++) {
+        const folder = parts.slice(0, depth).join('/');
+        if (!rulesAt.has(folder)) rulesAt.set(folder, this.focusFolder(index, folder, rules));
+        const inside = rulesAt.get(folder);
+        if (inside) rules = inside;
+        else reachable = false;
+      }
+      if (reachable) this.focusEntry(index, path, rules);
+    }
   }
 
   addTasks(tasks: FolderTask[]): void {
@@ -124,6 +142,60 @@ export class Walker {
         stat: task.stat,
       });
     }
+  }
+
+  private statRoot(index: number): Stats | undefined {
+    const source = this.sources[index]!;
+    let info: Stats;
+    try {
+      // The root itself may be a symlink the user pointed at: follow that one.
+      info = statSync(source.root);
+    } catch (err) {
+      this.out.skip(source.name, `cannot read source folder ${source.root}: ${reason(err)}`);
+      return undefined;
+    }
+    if (!info.isDirectory()) {
+      this.out.skip(source.name, `source ${source.root} is not a folder`);
+      return undefined;
+    }
+    return info;
+  }
+
+  /**
+   * A folder on the way to a changed path: recorded, and its rules returned, if it is still a
+   * folder that is backed up (not excluded, not a cache); undefined otherwise.
+   */
+  private focusFolder(index: number, folder: string, rules: IgnoreRules): IgnoreRules | undefined {
+    const source = this.sources[index]!;
+    const fsPath = `${source.root}/${folder}`;
+    if (rules.excludes(folder, true)) return undefined;
+    let info: Stats;
+    try {
+      info = lstatSync(fsPath);
+    } catch {
+      return undefined; // gone: its own deletion event covers it
+    }
+    if (!info.isDirectory() || isCacheFolder(fsPath)) return undefined;
+    this.out.record(`${source.name}/${folder}`, '', statText(info));
+    return withIgnoreFile(rules, fsPath, folder);
+  }
+
+  private focusEntry(index: number, path: string, rules: IgnoreRules): void {
+    const source = this.sources[index]!;
+    const fsPath = `${source.root}/${path}`;
+    let info: Stats;
+    try {
+      info = lstatSync(fsPath);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.out.skip(`${source.name}/${path}`, reason(err));
+      return;
+    }
+    if (rules.excludes(path, info.isDirectory())) return;
+    const stat = statText(info);
+    if (info.isDirectory())
+      this.stack.push({ source: index, fsPath, relative: path, relativeBytes: undefined, rules, stat });
+    else this.out.record(`${source.name}/${path}`, '', stat);
   }
 
   /** Hands over the older half of the waiting folders (nearer the root: likely larger subtrees). */
@@ -268,6 +340,15 @@ const CACHEDIR_TAG_BYTES = Buffer.from(CACHEDIR_TAG);
 function childPath(parent: string | Buffer, name: Buffer, text: string, exact: boolean): string | Buffer {
   if (typeof parent === 'string' && exact) return `${parent}/${text}`;
   return joinBytes(typeof parent === 'string' ? Buffer.from(parent) : parent, name);
+}
+
+/** `rules` with the folder's own .twinvaultignore added, if it has one. */
+function withIgnoreFile(rules: IgnoreRules, fsPath: string, folder: string): IgnoreRules {
+  try {
+    return rules.withFolderRules(folder, readFileSync(`${fsPath}/${IGNORE_FILE}`, 'utf8'));
+  } catch {
+    return rules;
+  }
 }
 
 function isCacheFolder(dir: string | Buffer): boolean {
