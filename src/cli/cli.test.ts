@@ -138,4 +138,19 @@ describe('twinvault CLI', () => {
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout).properties).toHaveProperty('repository');
   });
+
+  it('prints the agent service for a config, and says why it cannot without one', async () => {
+    const config = join(cwd, 'service-config.json');
+    await writeFile(config, JSON.stringify({ sources: [{ path: cwd }] }));
+    const unit = await cli(['--config', config, 'service', 'print', '--kind', 'systemd-user']);
+    expect(unit.code).toBe(0);
+    expect(unit.stdout).toContain(`"--config" "${config}" "agent"`);
+    expect(unit.stdout).toContain('WantedBy=default.target');
+    const none = await cli(['service', 'print']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('the agent service needs a config file');
+    const wrong = await cli(['--config', config, 'service', 'print', '--kind', 'upstart']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('unknown service kind "upstart"');
+  });
 });

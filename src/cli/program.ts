@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Argument, Command } from 'commander';
 import pkg from '../../package.json' with { type: 'json' };
 import type { GlobalOptions } from './output.js';
 
@@ -57,6 +57,13 @@ export function buildProgram(): Command {
     )
     .exitOverride()
     .action(lazy(() => import('./commands/agent.js')));
+  program
+    .command('service')
+    .description('run the agent at login/boot: install, uninstall, or print the service definition')
+    .addArgument(new Argument('<action>', 'what to do').choices(['install', 'uninstall', 'print']))
+    .option('--kind <kind>', 'systemd-user (Linux default), systemd, cron, launchd (macOS), windows-task')
+    .exitOverride()
+    .action(lazy(() => import('./commands/service.js')));
   program
     .command('status')
     .description("what this config's agent last did and does next (works while it runs)")
