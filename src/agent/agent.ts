@@ -3,9 +3,11 @@ import { isDeepStrictEqual } from 'node:util';
 import { type BackupSummary, backup } from '../backup/backup.js';
 import { type Clock, systemClock } from '../clock.js';
 import type { ResolvedConfig } from '../config/load.js';
+import { redactUrlPassword } from '../config/redact.js';
 import type { SourceConfig } from '../config/schema.js';
 import { isTwinvaultError } from '../errors.js';
 import type { Repository } from '../repository/repository.js';
+import { collectGarbage } from '../util/heap-limit.js';
 import type { Logger } from './log.js';
 import { describeSchedule, nextFullScan } from './schedule.js';
 import { type PendingRun, SourceWork } from './source-work.js';
@@ -232,6 +234,7 @@ export class Agent {
     } finally {
       delete source.status.running;
       await this.saveState();
+      collectGarbage();
     }
   }
 
@@ -304,9 +307,10 @@ function logSummary(log: Logger, summary: BackupSummary): void {
   );
 }
 
+/** An error as logged: its code and message, with any password in a URL masked. */
 function describe(err: unknown): { code: string; message: string } {
-  if (isTwinvaultError(err)) return { code: err.code, message: err.message };
-  return { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
+  const message = redactUrlPassword(err instanceof Error ? err.message : String(err));
+  return { code: isTwinvaultError(err) ? err.code : 'INTERNAL', message };
 }
 
 export type { PendingRun };
