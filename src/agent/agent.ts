@@ -132,6 +132,7 @@ export class Agent {
       if (existing) {
         existing.config = sourceConfig;
         existing.work.nextScanAt = nextFullScan(schedule, now).getTime();
+        existing.status.schedule = describeSchedule(schedule);
         continue;
       }
       const name = sourceConfig.name ?? basename(path);

@@ -1,4 +1,6 @@
+import { realpath } from 'node:fs/promises';
 import watcher from '@parcel/watcher';
+import { withSlashes } from '../backup/scan/focus.js';
 
 export interface WatchHandlers {
   /** Paths (absolute) created, changed or deleted. */
@@ -17,13 +19,25 @@ export async function watchFolder(
   ignore: string[],
   handlers: WatchHandlers,
 ): Promise<{ close(): Promise<void> }> {
-  const ignored = (path: string) => ignore.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
+  const prefixes = ignore.map(withSlashes);
+  const ignored = (path: string) =>
+    prefixes.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
+  // Events name the real path (macOS reports /private/var/... for /var/...): put them back under
+  // the folder as configured, with "/" separators, as the backup names paths.
+  const real = withSlashes(await realpath(folder));
+  const configured = withSlashes(folder);
+  const asConfigured = (path: string) => {
+    const slashed = withSlashes(path);
+    return slashed === real || slashed.startsWith(`${real}/`)
+      ? configured + slashed.slice(real.length)
+      : slashed;
+  };
   const subscription = await watcher.subscribe(folder, (error, events) => {
     if (error) {
       handlers.lost(error);
       return;
     }
-    const paths = events.map((event) => event.path).filter((path) => !ignored(path));
+    const paths = events.map((event) => asConfigured(event.path)).filter((path) => !ignored(path));
     if (paths.length > 0) handlers.changed(paths);
   });
   return { close: () => subscription.unsubscribe() };

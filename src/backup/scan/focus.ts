@@ -1,4 +1,10 @@
+import { sep } from 'node:path';
 import { CACHEDIR_TAG, IGNORE_FILE } from './ignore-rules.js';
+
+/** A path with "/" separators (Windows gives "\\"), as snapshot paths are written. */
+export function withSlashes(path: string): string {
+  return sep === '/' ? path : path.split(sep).join('/');
+}
 
 /**
  * Changed paths (absolute, as a watcher reports them) as the walker's focus on one source: made
@@ -7,9 +13,10 @@ import { CACHEDIR_TAG, IGNORE_FILE } from './ignore-rules.js';
  * be scanned in full: the change reaches its root, or a name is not valid UTF-8 (the watcher's
  * text cannot name it exactly). [] when no change is inside it.
  */
-export function focusPaths(root: string, changed: string[]): string[] | undefined {
+export function focusPaths(sourceRoot: string, changed: string[]): string[] | undefined {
+  const root = withSlashes(sourceRoot);
   const relative = new Set<string>();
-  for (const path of changed) {
+  for (const path of changed.map(withSlashes)) {
     if (path === root || path.includes('\uFFFD')) return undefined;
     if (!path.startsWith(`${root}/`)) continue;
     let inside = path.slice(root.length + 1).replace(/\/+$/, '');

@@ -7,6 +7,7 @@ import { openBackend } from '../../backend/registry.js';
 import { stateFolder } from '../../config/paths.js';
 import { redactUrlPassword } from '../../config/redact.js';
 import { openRepository } from '../../repository/repository.js';
+import { limitHeapGrowth } from '../../util/heap-limit.js';
 import { loadCliConfig } from '../context.js';
 import type { GlobalOptions } from '../output.js';
 
@@ -16,6 +17,7 @@ import type { GlobalOptions } from '../output.js';
  * SIGHUP rereads the config.
  */
 export async function run(global: GlobalOptions): Promise<void> {
+  limitHeapGrowth();
   const config = await loadCliConfig(global); // a bad config stops the start with its message
   const state = stateFolder();
   const files = agentFiles(state, config.configFile);

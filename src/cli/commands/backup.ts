@@ -3,6 +3,7 @@ import { type BackupSource, backup, startBackupScan } from '../../backup/backup.
 import type { ScanHandle } from '../../backup/scan/parallel-scan.js';
 import type { ResolvedConfig } from '../../config/load.js';
 import { stateFolder } from '../../config/paths.js';
+import { limitHeapGrowth } from '../../util/heap-limit.js';
 import { type CommandContext, withRepository } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatDuration } from '../format.js';
@@ -16,6 +17,7 @@ interface BackupFlags {
 }
 
 export async function run(global: GlobalOptions, flags: BackupFlags, paths: string[]): Promise<void> {
+  limitHeapGrowth();
   const sourcesOf = (config: ResolvedConfig): BackupSource[] =>
     paths.length > 0 ? paths.map((path) => ({ path })) : config.sources;
   // The scan starts as soon as the sources are known, while the repository is being opened.
