@@ -37,6 +37,23 @@ describe('the agent log', () => {
     expect(JSON.parse(printed.trim())).toEqual(lines[0]);
   });
 
+  it('prints human-readable lines on a terminal, while the file keeps JSON', async () => {
+    const terminal = Object.assign(new PassThrough(), { isTTY: true });
+    let printed = '';
+    terminal.on('data', (chunk) => {
+      printed += chunk;
+    });
+    const file = join(dir, 'agent.log');
+    createAgentLogger({ file, settings, console: terminal }).info({ snapshot: 'abc123' }, 'backup finished');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(printed).toContain('INFO');
+    expect(printed).toContain('backup finished');
+    expect(printed).toContain('snapshot');
+    expect(printed).toContain('abc123');
+    expect(() => JSON.parse(printed.trim())).toThrow();
+    expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject({ msg: 'backup finished', snapshot: 'abc123' });
+  });
+
   it('rotates the file by size and keeps the configured number of old ones', async () => {
     const file = join(dir, 'agent.log');
     const log = createAgentLogger({ file, settings, console: new PassThrough(), quiet: true });
