@@ -130,6 +130,9 @@ export class Agent {
       const schedule = sourceConfig.schedule ?? config.agent.schedule;
       const existing = this.sources.get(path);
       if (existing) {
+        // New include/exclude rules change what a snapshot holds everywhere, not only where files
+        // change: the next run scans in full.
+        if (!isDeepStrictEqual(existing.config, sourceConfig)) existing.work.requestFullScan();
         existing.config = sourceConfig;
         existing.work.nextScanAt = nextFullScan(schedule, now).getTime();
         existing.status.schedule = describeSchedule(schedule);

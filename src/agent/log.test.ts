@@ -51,7 +51,10 @@ describe('the agent log', () => {
     expect(printed).toContain('snapshot');
     expect(printed).toContain('abc123');
     expect(() => JSON.parse(printed.trim())).toThrow();
-    expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject({ msg: 'backup finished', snapshot: 'abc123' });
+    expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject({
+      msg: 'backup finished',
+      snapshot: 'abc123',
+    });
   });
 
   it('rotates the file by size and keeps the configured number of old ones', async () => {

@@ -225,14 +225,15 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
       throw err;
     }
     summary.parent = parents.parent?.id;
-    if (options.changedPaths) {
-      const focus = focusOf(sources, parents, options.changedPaths);
-      builder.focusOn(new Map(sources.map((source, i) => [source.name, focus[i]])));
-      scan = startBackupScan({ ...options, focus });
-      scanned = scan.consume(builder);
-    }
     let built: Awaited<ReturnType<SnapshotBuilder['write']>>;
     try {
+      if (options.changedPaths) {
+        // Reads the parents' hard-link entries: a damaged local index fails here, and is dropped.
+        const focus = focusOf(sources, parents, options.changedPaths);
+        builder.focusOn(new Map(sources.map((source, i) => [source.name, focus[i]])));
+        scan = startBackupScan({ ...options, focus });
+        scanned = scan.consume(builder);
+      }
       builder.useParents(parents.bySource);
       await scanned;
       onEvent({ type: 'scanned', ...builder.totals });
