@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TwinvaultError } from '../errors.js';
 
@@ -50,30 +50,37 @@ export async function readPid(pidFile: string): Promise<number | undefined> {
 }
 
 /**
- * Takes the pid lock: created exclusively, so two agents starting at once cannot both win. A lock
- * whose process is gone (a crash, a SIGKILL) is taken over.
+ * Takes the pid lock. The file appears with its content at once (written aside, then hard-linked
+ * into place, which fails if it exists), so no one ever reads an empty lock. A lock whose process
+ * is gone (a crash, a SIGKILL) is taken over.
  */
 export async function takePidLock(pidFile: string): Promise<{ release(): Promise<void> }> {
   await mkdir(join(pidFile, '..'), { recursive: true });
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const handle = await open(pidFile, 'wx');
-      await handle.writeFile(`${process.pid}\n`);
-      await handle.close();
-      return { release: () => rm(pidFile, { force: true }) };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
-      const holder = await readPid(pidFile);
-      if (holder !== undefined && holder !== process.pid && isAlive(holder))
-        throw new AgentRunningError(holder, pidFile);
-      await rm(pidFile, { force: true }); // stale: its agent is gone
+  const temp = `${pidFile}.${process.pid}.tmp`;
+  await writeFile(temp, `${process.pid}\n`);
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await link(temp, pidFile);
+        return { release: () => rm(pidFile, { force: true }) };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
+        const holder = await readPid(pidFile);
+        if (holder !== undefined && holder !== process.pid && isAlive(holder))
+          throw new AgentRunningError(holder, pidFile);
+        await rm(pidFile, { force: true }); // stale: its agent is gone
+      }
     }
+  } finally {
+    await rm(temp, { force: true });
   }
 }
 
 /** Replaces a JSON file atomically, so a reader never sees half of it. */
+let writes = 0;
+
 export async function writeJsonFile(path: string, value: unknown): Promise<void> {
-  const temp = `${path}.${process.pid}.tmp`;
+  const temp = `${path}.${process.pid}.${++writes}.tmp`;
   await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`);
   await rename(temp, path);
 }

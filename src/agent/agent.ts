@@ -55,6 +55,9 @@ export class Agent {
   /** Opened before the first backup (and again after a failure or a new repository setting). */
   private repo: OpenedRepository | undefined;
   private reopen = false;
+  private starting: Promise<void> | undefined;
+  /** State writes, one after another (the loop and a reload may both write). */
+  private stateWrites: Promise<void> = Promise.resolve();
   private readonly sources = new Map<string, WatchedSource>();
   private readonly wakeup = new Wakeup();
   private stopping = false;
@@ -75,7 +78,9 @@ export class Agent {
   }
 
   async start(): Promise<void> {
-    await this.apply(await this.options.loadConfig());
+    this.starting = this.options.loadConfig().then((config) => this.apply(config));
+    await this.starting;
+    if (this.stopping) return;
     this.log.info({ sources: [...this.sources.values()].map((s) => s.config.path) }, 'agent started');
     this.running = this.loop();
   }
@@ -104,6 +109,7 @@ export class Agent {
     if (this.stopping) return this.stopped;
     this.stopping = true;
     this.wakeup.wake();
+    await this.starting?.catch(() => {}); // every watcher is subscribed before they are closed
     await this.running;
     for (const source of this.sources.values()) await source.watcher?.close().catch(() => {});
     await this.repo?.close().catch(() => {});
@@ -130,12 +136,17 @@ export class Agent {
       const schedule = sourceConfig.schedule ?? config.agent.schedule;
       const existing = this.sources.get(path);
       if (existing) {
-        // New include/exclude rules change what a snapshot holds everywhere, not only where files
-        // change: the next run scans in full.
-        if (!isDeepStrictEqual(existing.config, sourceConfig)) existing.work.requestFullScan();
+        // New rules, repository or host change what the next snapshot holds or builds on, not
+        // only where files change: the next run scans in full.
+        const sameBase =
+          !this.config ||
+          (isDeepStrictEqual(this.config.repository, config.repository) && this.config.host === config.host);
+        if (!sameBase || !isDeepStrictEqual(existing.config, sourceConfig)) existing.work.requestFullScan();
         existing.config = sourceConfig;
-        existing.work.nextScanAt = nextFullScan(schedule, now).getTime();
-        existing.status.schedule = describeSchedule(schedule);
+        if (existing.status.schedule !== describeSchedule(schedule)) {
+          existing.work.nextScanAt = nextFullScan(schedule, now).getTime();
+          existing.status.schedule = describeSchedule(schedule);
+        }
         continue;
       }
       const name = sourceConfig.name ?? basename(path);
@@ -147,7 +158,7 @@ export class Agent {
         watcher: undefined,
       };
       this.sources.set(path, source);
-      source.watcher = await this.watch(source);
+      if (!this.stopping) source.watcher = await this.watch(source);
     }
     this.config = config;
     await this.saveState();
@@ -274,9 +285,13 @@ export class Agent {
       stopping: this.stopping,
       sources,
     };
-    await this.options.saveState(state).catch((err: unknown) => {
-      this.log.warn({ err: describe(err) }, 'cannot write the agent state file');
-    });
+    const write = this.stateWrites.then(() =>
+      this.options.saveState(state).catch((err: unknown) => {
+        this.log.warn({ err: describe(err) }, 'cannot write the agent state file');
+      }),
+    );
+    this.stateWrites = write;
+    await write;
   }
 }
 

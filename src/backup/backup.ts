@@ -150,7 +150,14 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
   const full = () => queue.waitingCount >= SAVES_WAITING;
   const builder = new SnapshotBuilder(sources, summary, { onEvent, skip, note, save, full });
   queue.onTaskEnd = () => {
-    if (queue.waitingCount < SAVES_WAITING / 2) builder.resume();
+    if (queue.waitingCount >= SAVES_WAITING / 2) return;
+    try {
+      builder.resume();
+    } catch (err) {
+      // Matching a record failed (a damaged parent, say): the run fails with that error.
+      builder.close();
+      queue.fail(err);
+    }
   };
   const saveOne = async (item: ScanItem, previous: FileEntry | undefined) => {
     const { stamp, content } = saving!;

@@ -108,6 +108,20 @@ describe('a backup of changed paths only', () => {
   });
 });
 
+describe('a backup of changed paths whose source folder cannot be read', () => {
+  it('fails (so the changes are tried again) rather than carry or drop anything', async () => {
+    await writeFile(at('a.txt'), 'a');
+    const { backend, run } = await setup();
+    await run();
+    await rename(source, `${source}-away`);
+    await expect(run([at('a.txt')])).rejects.toMatchObject({ code: 'LOCAL_PATH' });
+    await rename(`${source}-away`, source);
+    await writeFile(at('a.txt'), 'a, changed');
+    expect((await run([at('a.txt')])).files).toMatchObject({ changed: 1 });
+    expect(await listSnapshots(backend)).toHaveLength(2);
+  });
+});
+
 describe('focusPaths', () => {
   it('makes paths relative, keeps outer ones, and widens ignore files and cache tags to their folder', () => {
     expect(
@@ -117,5 +131,6 @@ describe('focusPaths', () => {
     expect(focusPaths('/s', ['/s'])).toBeUndefined();
     expect(focusPaths('/s', ['/s/bad\uFFFDname'])).toBeUndefined();
     expect(focusPaths('/s', [])).toEqual([]);
+    expect(focusPaths('/', ['/etc/x', '/home'])).toEqual(['etc/x', 'home']);
   });
 });

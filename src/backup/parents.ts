@@ -3,7 +3,12 @@ import type { ManifestCache } from '../repository/manifest-cache.js';
 import type { SnapshotRef } from '../repository/snapshots.js';
 import { ParentManifest } from './parent-manifest.js';
 
-const MAX_LOOKBACK = 10;
+/**
+ * Snapshots looked at, newest first, for each source's parent. Mostly header reads from the
+ * local cache; the agent writes one snapshot per source, so a quiet source's last one can lie
+ * behind many of a busy one's (with none found, every file would be read again).
+ */
+const MAX_LOOKBACK = 100;
 
 export interface Parents {
   /** For each source that has one, the snapshot its unchanged entries come from. */

@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { compareKeys } from '../backend/keys.js';
+import { LocalPathError } from '../errors.js';
 import { joinBytes } from '../fs/names.js';
 import type { Entry, FileEntry, ManifestHeader } from '../repository/manifest.js';
 import type { IndexColumns } from '../repository/manifest-index.js';
@@ -228,6 +229,10 @@ export class SnapshotBuilder implements ScanConsumer {
     for (const [name, parent] of this.parents ?? []) {
       const paths = focus.paths.get(name);
       if (!paths) continue; // scanned in full
+      // Without its root (unreadable, gone) nothing of the source can be vouched for: the run
+      // fails and its changes are tried again, rather than carried blind or dropped.
+      if (!focus.seen.has(name))
+        throw new LocalPathError(`cannot read source folder ${this.roots.get(name)}; the changes there wait`);
       const prefix = `${name}/`;
       for (let i = 0; i < parent.size; i++) {
         const path = parent.path(i);

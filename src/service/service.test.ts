@@ -77,6 +77,7 @@ describe('service definitions', () => {
     // What sh makes of the line, with the program swapped for one that prints its arguments.
     const line = lines[0]!
       .slice('@reboot '.length)
+      .replace(/\\%/g, '%') // what cron does before handing the line to sh
       .replace(`'${process.execPath}'`, 'show')
       .replace(/ >\/dev\/null 2>&1 # .*$/, '');
     const printed = execFileSync('sh', ['-c', `show() { printf '%s\\n' "$XDG_STATE_HOME" "$@"; }; ${line}`], {

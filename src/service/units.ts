@@ -47,24 +47,30 @@ function args(command: AgentCommand): string[] {
   return [command.node, command.script, '--config', command.configFile, 'agent'];
 }
 
-/** systemd's own quoting: each word in double quotes, with \ " $ % escaped as systemd wants. */
-function systemdWord(word: string): string {
-  return `"${word.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\$/g, '$$$$').replace(/%/g, '%%')}"`;
+/**
+ * systemd's own quoting: the word in double quotes, \\ and " escaped, % doubled (specifiers) and,
+ * in command lines only, $ doubled (variable expansion; Environment= does none).
+ */
+function systemdWord(word: string, commandLine = true): string {
+  const quoted = word.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/%/g, '%%');
+  return `"${commandLine ? quoted.replace(/\$/g, '$$$$') : quoted}"`;
 }
 
 function systemdUnit(command: AgentCommand, system: boolean): string {
   const env = Object.entries(command.env).map(
-    ([key, value]) => `Environment=${systemdWord(`${key}=${value}`)}`,
+    ([key, value]) => `Environment=${systemdWord(`${key}=${value}`, false)}`,
   );
   return [
     '[Unit]',
-    `Description=twinvault agent (${command.configFile})`,
+    `Description=twinvault agent (${command.configFile.replace(/%/g, '%%')})`,
     'Wants=network-online.target',
     'After=network-online.target',
     '',
     '[Service]',
     'Type=simple',
-    `ExecStart=${args(command).map(systemdWord).join(' ')}`,
+    `ExecStart=${args(command)
+      .map((word) => systemdWord(word))
+      .join(' ')}`,
     'ExecReload=/bin/kill -HUP $MAINPID',
     ...env,
     'Restart=on-failure',
@@ -86,7 +92,11 @@ function shellWord(word: string): string {
 /** Cron has no supervisor: start at boot, and every 15 minutes (a running agent's lock turns the extra starts away). */
 function cronLine(command: AgentCommand): string {
   const env = Object.entries(command.env).map(([key, value]) => `${key}=${shellWord(value)} `);
-  const line = `${env.join('')}${args(command).map(shellWord).join(' ')} --quiet >/dev/null 2>&1`;
+  // cron turns an unescaped % into a newline.
+  const line = `${env.join('')}${args(command).map(shellWord).join(' ')} --quiet >/dev/null 2>&1`.replace(
+    /%/g,
+    '\\%',
+  );
   return `@reboot ${line} # ${serviceName(command)}\n*/15 * * * * ${line} # ${serviceName(command)}\n`;
 }
 

@@ -24,6 +24,11 @@ export class WorkQueue {
     this.pump();
   }
 
+  /** Fails the queue from outside (a producer's error): no new task starts; drain() rejects. */
+  fail(error: unknown): void {
+    this.failure ??= { error };
+  }
+
   /** How many tasks wait to start. */
   get waitingCount(): number {
     return this.waiting.length - this.next;

@@ -15,11 +15,13 @@ export function withSlashes(path: string): string {
  */
 export function focusPaths(sourceRoot: string, changed: string[]): string[] | undefined {
   const root = withSlashes(sourceRoot);
+  const prefix = root.endsWith('/') ? root : `${root}/`; // a source at "/" or "C:/"
   const relative = new Set<string>();
   for (const path of changed.map(withSlashes)) {
     if (path === root || path.includes('\uFFFD')) return undefined;
-    if (!path.startsWith(`${root}/`)) continue;
-    let inside = path.slice(root.length + 1).replace(/\/+$/, '');
+    if (!path.startsWith(prefix)) continue;
+    let inside = path.slice(prefix.length).replace(/\/+$/, '');
+    if (inside === '') return undefined;
     const slash = inside.lastIndexOf('/');
     const name = inside.slice(slash + 1);
     if (name === IGNORE_FILE || name === CACHEDIR_TAG) {

@@ -55,7 +55,8 @@ export function scanSources(
   /** Per source, only these paths (see Walker.addFocus): a small scan, done on this thread. */
   focus?: Array<string[] | undefined>,
 ): Promise<void> {
-  if (focus) return scanHere(sources, consumer, focus);
+  // Whole sources go to the threads; a focus (a few paths) is quicker done here.
+  if (focus?.some((paths) => paths !== undefined)) return scanHere(sources, consumer, focus);
   if (threads <= 0 || sources.length === 0) return scanHere(sources, consumer);
   return new Promise((resolve, reject) => {
     const states = new Int32Array(new SharedArrayBuffer(4 * threads)).fill(IDLE);
