@@ -221,6 +221,7 @@ export class Agent {
         host: this.options.host(this.config),
         stateFolder: this.options.stateFolder,
         skipIfUnchanged: true,
+        ...(source.status.lastSuccess?.snapshot ? { parentHints: [source.status.lastSuccess.snapshot] } : {}),
         // Between full scans, only what the watcher reported is looked at.
         ...(run.full ? {} : { changedPaths: run.paths }),
         clock: this.clock,

@@ -57,6 +57,8 @@ export interface BackupOptions {
    * a parent, or whose root itself changed, is scanned in full.
    */
   changedPaths?: string[];
+  /** Ids of snapshots known to hold some of the sources: looked at as parents however old. */
+  parentHints?: string[];
   /**
    * Write no snapshot when it would equal its parent (same sources, every entry the same): the
    * summary then names the parent, with `written: false`.
@@ -226,7 +228,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     saving = { stamp, content: new RunContentStore(backend, cache, meta.snapshots) };
     let parents: Parents;
     try {
-      parents = await loadParents(backend, cache, hostSnapshots, sources);
+      parents = await loadParents(backend, cache, hostSnapshots, sources, options.parentHints);
     } catch (err) {
       scan?.stop();
       throw err;

@@ -134,3 +134,36 @@ describe('focusPaths', () => {
     expect(focusPaths('/', ['/etc/x', '/home'])).toEqual(['etc/x', 'home']);
   });
 });
+
+describe('parent hints', () => {
+  it("find a source's parent behind more than 100 snapshots of another source", {
+    timeout: 90_000,
+  }, async () => {
+    const other = join(dir, 'other');
+    await mkdir(other);
+    await writeFile(at('a.txt'), 'a');
+    const backend = new MemoryBackend();
+    const clock = new ManualClock(new Date(Date.now() + 3_600_000));
+    const repository = await initRepository(backend, { clock });
+    const run = (path: string, extra: Partial<Parameters<typeof backup>[0]> = {}) => {
+      clock.advance(60_000);
+      return backup({
+        repository,
+        sources: [{ path }],
+        host: 'desk',
+        stateFolder: join(dir, 'state'),
+        clock,
+        ...extra,
+      });
+    };
+    const first = await run(source);
+    for (let i = 0; i < 101; i++) {
+      await writeFile(join(other, 'busy.txt'), String(i));
+      await run(other);
+    }
+    // 101 newer snapshots: beyond the 100 looked at without a hint, so only the hint finds it.
+    const hinted = await run(source, { parentHints: [first.id] });
+    expect(hinted.files).toMatchObject({ unchanged: 1, new: 0 });
+    expect(hinted.parent).toBe(first.id);
+  });
+});

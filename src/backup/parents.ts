@@ -4,9 +4,10 @@ import type { SnapshotRef } from '../repository/snapshots.js';
 import { ParentManifest } from './parent-manifest.js';
 
 /**
- * Snapshots looked at, newest first, for each source's parent. Mostly header reads from the
- * local cache; the agent writes one snapshot per source, so a quiet source's last one can lie
- * behind many of a busy one's (with none found, every file would be read again).
+ * Snapshots looked at, newest first, for each source's parent (header reads, mostly from the
+ * local cache). The agent writes one snapshot per source, so a quiet source's last one can lie
+ * behind many of a busy one's: it names it (`hints`), and a hinted snapshot is looked at even
+ * beyond this window (with no parent found, every file would be read again).
  */
 const MAX_LOOKBACK = 100;
 
@@ -27,11 +28,16 @@ export async function loadParents(
   cache: ManifestCache,
   hostSnapshots: SnapshotRef[],
   sources: Array<{ name: string; path: string }>,
+  /** Ids of snapshots known to hold some of the sources (the agent's last ones). */
+  hints: string[] = [],
 ): Promise<Parents> {
   const bySource = new Map<string, ParentManifest>();
   const missing = new Map(sources.map((source) => [source.name, source.path]));
   let parent: SnapshotRef | undefined;
-  for (const ref of [...hostSnapshots].reverse().slice(0, MAX_LOOKBACK)) {
+  const newestFirst = [...hostSnapshots].reverse();
+  const window = newestFirst.slice(0, MAX_LOOKBACK);
+  for (const ref of newestFirst.slice(MAX_LOOKBACK)) if (hints.includes(ref.id)) window.push(ref);
+  for (const ref of window) {
     if (missing.size === 0) break;
     const header = await cache.header(backend, ref);
     const wanted = header.sources.filter((source) => missing.get(source.name) === source.path);
