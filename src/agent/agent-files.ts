@@ -8,10 +8,7 @@ import { TwinvaultError } from '../errors.js';
  * names come from the config's path. `twinvault status` finds them the same way.
  */
 export function agentFiles(stateFolder: string, configFile: string | undefined) {
-  const id = createHash('sha256')
-    .update(configFile ?? '(no config file)')
-    .digest('hex')
-    .slice(0, 12);
+  const id = configId(configFile);
   const folder = join(stateFolder, 'agent');
   return {
     folder,
@@ -19,6 +16,14 @@ export function agentFiles(stateFolder: string, configFile: string | undefined) 
     state: join(folder, `${id}.state.json`),
     log: join(folder, `${id}.log`),
   };
+}
+
+/** A short name for a config file, from its path: its agent's files and service are named by it. */
+export function configId(configFile: string | undefined): string {
+  return createHash('sha256')
+    .update(configFile ?? '(no config file)')
+    .digest('hex')
+    .slice(0, 12);
 }
 
 export class AgentRunningError extends TwinvaultError {

@@ -10,7 +10,7 @@ import type { Repository } from '../repository/repository.js';
 import { collectGarbage } from '../util/heap-limit.js';
 import type { Logger } from './log.js';
 import { describeSchedule, nextFullScan } from './schedule.js';
-import { type PendingRun, SourceWork } from './source-work.js';
+import { SourceWork } from './source-work.js';
 import type { AgentState, SourceStatus } from './state.js';
 import { Wakeup } from './wakeup.js';
 import { watchFolder } from './watcher.js';
@@ -332,5 +332,3 @@ function describe(err: unknown): { code: string; message: string } {
   const message = redactUrlPassword(err instanceof Error ? err.message : String(err));
   return { code: isTwinvaultError(err) ? err.code : 'INTERNAL', message };
 }
-
-export type { PendingRun };

@@ -247,14 +247,16 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
       await scanned;
       onEvent({ type: 'scanned', ...builder.totals });
       await queue.drain();
-      const parent = parents.parent && [...new Set(parents.bySource.values())];
+      // Only a single parent holding exactly these sources can be equal to the new snapshot.
+      const bases = [...new Set(parents.bySource.values())];
+      const only = bases.length === 1 ? bases[0]! : undefined;
       if (
         options.skipIfUnchanged &&
-        parent?.length === 1 &&
-        isDeepStrictEqual(parent[0]!.header.sources, summary.sources) &&
-        (await builder.sameAs(parent[0]!))
+        only &&
+        isDeepStrictEqual(only.header.sources, summary.sources) &&
+        (await builder.sameAs(only))
       ) {
-        Object.assign(summary, { id: parent[0]!.ref.id, stamp: parent[0]!.ref.stamp, written: false });
+        Object.assign(summary, { id: only.ref.id, stamp: only.ref.stamp, written: false });
         summary.durationMs = clock.now().getTime() - started.getTime();
         return summary;
       }

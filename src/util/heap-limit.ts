@@ -15,12 +15,7 @@ export class HeapLimit {
   private floor: number;
 
   constructor(private readonly slackBytes = 96 * 1024 * 1024) {
-    try {
-      setFlagsFromString('--expose-gc');
-      this.collect = runInNewContext('gc') as () => void;
-    } catch {
-      this.collect = undefined; // a runtime without it: V8's own heuristics alone
-    }
+    this.collect = exposedGc(); // without it: V8's own heuristics alone
     this.floor = getHeapStatistics().used_heap_size;
   }
 
@@ -39,11 +34,16 @@ export class HeapLimit {
  * keeps its grown heap until memory is scarce.
  */
 export function collectGarbage(): void {
+  exposedGc()?.();
+}
+
+/** V8's gc(), exposed at run time; undefined on a runtime that does not allow it. */
+function exposedGc(): (() => void) | undefined {
   try {
     setFlagsFromString('--expose-gc');
-    (runInNewContext('gc') as () => void)();
+    return runInNewContext('gc') as () => void;
   } catch {
-    // a runtime without it: nothing to do
+    return undefined;
   }
 }
 

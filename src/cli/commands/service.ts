@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
+import { configId } from '../../agent/agent-files.js';
 import { UsageError } from '../../errors.js';
 import { installService, systemHost, uninstallService } from '../../service/install.js';
 import {
@@ -43,7 +43,7 @@ export async function run(global: GlobalOptions, flags: { kind?: string }, args:
     node: process.execPath,
     script: resolve(process.argv[1]!),
     configFile: config.configFile,
-    id: createHash('sha256').update(config.configFile).digest('hex').slice(0, 8),
+    id: configId(config.configFile),
     env: Object.fromEntries(PASSED_ON.flatMap((key) => (process.env[key] ? [[key, process.env[key]!]] : []))),
   };
   if (action === 'print') {
