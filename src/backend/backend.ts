@@ -73,6 +73,8 @@ export interface ListOptions {
 export interface CopyOptions {
   /** The backend holding the source object; server-side copy is used when both share a store. */
   from?: Backend;
+  /** Size and ETag of the source, when a listing gave them: spares a HEAD before a server-side copy. */
+  source?: Pick<ObjectInfo, 'size' | 'etag'>;
 }
 
 export interface ObjectInfo {

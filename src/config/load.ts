@@ -11,6 +11,7 @@ import {
   agentSchema,
   type ConfigFile,
   configSchema,
+  type ReplicaConfig,
   type RepositoryConfig,
   type SourceConfig,
 } from './schema.js';
@@ -36,6 +37,7 @@ export interface ResolvedConfig {
   host: string | undefined;
   /** Settings of the agent, with defaults filled in. */
   agent: AgentConfig;
+  replicas: ReplicaConfig[];
 }
 
 export const ENV_CONFIG = 'TWINVAULT_CONFIG';
@@ -65,7 +67,9 @@ export async function loadConfig(options: LoadOptions = {}): Promise<ResolvedCon
     repositoryOrigin = 'environment';
   }
   if (options.repository) {
-    repository = { ...repository, url: options.repository };
+    // A configured replica named by --repo (to restore from it) brings its own endpoint and keys.
+    const replica = findReplica(file.replicas, options.repository);
+    repository = replica ? repositorySettingsOf(replica) : { ...repository, url: options.repository };
     repositoryOrigin = 'flag';
   }
   parseRepositoryUrl(repository.url, describeOrigin(repositoryOrigin, configFile));
@@ -79,7 +83,30 @@ export async function loadConfig(options: LoadOptions = {}): Promise<ResolvedCon
     sources,
     host: file.host,
     agent: file.agent ?? agentSchema.parse({}),
+    replicas: file.replicas,
   };
+}
+
+/** The configured replica a URL names (trailing slashes aside), if any. */
+export function findReplica(replicas: readonly ReplicaConfig[], url: string): ReplicaConfig | undefined {
+  const wanted = normalizeUrl(url);
+  return replicas.find((replica) => normalizeUrl(replica.url) === wanted);
+}
+
+/** A replica's connection settings, without its replication policy. */
+export function repositorySettingsOf(replica: ReplicaConfig): RepositoryConfig {
+  const {
+    deletes: _deletes,
+    deleteAfter: _deleteAfter,
+    afterBackup: _afterBackup,
+    concurrency: _c,
+    ...settings
+  } = replica;
+  return settings;
+}
+
+function normalizeUrl(url: string): string {
+  return url.trim().replace(/\/+$/, '');
 }
 
 /** Validates parsed JSON against the schema; exported for tests and for `config check`. */

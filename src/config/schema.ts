@@ -42,75 +42,116 @@ export const STORAGE_CLASSES = [
   'EXPRESS_ONEZONE',
 ] as const;
 
-export const repositoryObjectSchema = z
-  .strictObject({
-    url: z
-      .string()
-      .min(1)
-      .meta({ description: 'Where the repository lives: s3://bucket/prefix or file:///folder.' }),
-    endpoint: z
-      .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
-      .refine(
-        (url) => !/^[a-z]+:\/\/[^/]*@/i.test(url),
-        'put credentials in accessKeyId/secretAccessKey or a profile, not in the URL',
-      )
-      .optional()
-      .meta({
-        description: 'Endpoint of an S3-compatible store (MinIO, R2, B2, Wasabi...). Absent for AWS.',
-      }),
-    region: z.string().min(1).optional().meta({ description: 'AWS region of the bucket, e.g. eu-west-1.' }),
-    profile: z
-      .string()
-      .min(1)
-      .optional()
-      .meta({ description: 'Profile in the shared AWS config/credentials files.' }),
-    accessKeyId: z
-      .string()
-      .min(1)
-      .optional()
-      .meta({ description: 'Static access key id (prefer a profile or env).' }),
-    secretAccessKey: z.string().min(1).optional().meta({ description: 'Static secret key; never printed.' }),
-    sessionToken: z
-      .string()
-      .min(1)
-      .optional()
-      .meta({ description: 'Session token for temporary credentials.' }),
-    pathStyle: z
-      .boolean()
-      .optional()
-      .meta({ description: 'Path-style addressing. Defaults to true when a custom endpoint is set.' }),
-    checksumMode: z.enum(['when_supported', 'when_required']).optional().meta({
-      description:
-        "when_required for stores that reject the SDK's newer default checksums (uses Content-MD5).",
+const repositoryShape = {
+  url: z
+    .string()
+    .min(1)
+    .meta({ description: 'Where the repository lives: s3://bucket/prefix or file:///folder.' }),
+  endpoint: z
+    .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
+    .refine(
+      (url) => !/^[a-z]+:\/\/[^/]*@/i.test(url),
+      'put credentials in accessKeyId/secretAccessKey or a profile, not in the URL',
+    )
+    .optional()
+    .meta({
+      description: 'Endpoint of an S3-compatible store (MinIO, R2, B2, Wasabi...). Absent for AWS.',
     }),
-    serverSideEncryption: z
-      .enum(['SSE-S3', 'SSE-KMS'])
-      .optional()
-      .meta({ description: 'Server-side encryption.' }),
-    kmsKeyId: z.string().min(1).optional().meta({ description: 'KMS key id or ARN for SSE-KMS.' }),
-    storageClass: z.enum(STORAGE_CLASSES).optional().meta({ description: 'Storage class of new objects.' }),
-    multipartThreshold: partLimited.optional(),
-    partSize: partLimited.optional(),
-    multipartCopyThreshold: partLimited.optional(),
-    copyPartSize: partLimited.optional(),
-    partConcurrency: z.number().int().min(1).max(64).optional(),
-    requestTimeout: timeout.optional(),
-    connectTimeout: timeout.optional(),
-    maxAttempts: z.number().int().min(1).max(20).optional(),
+  region: z.string().min(1).optional().meta({ description: 'AWS region of the bucket, e.g. eu-west-1.' }),
+  profile: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: 'Profile in the shared AWS config/credentials files.' }),
+  accessKeyId: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: 'Static access key id (prefer a profile or env).' }),
+  secretAccessKey: z.string().min(1).optional().meta({ description: 'Static secret key; never printed.' }),
+  sessionToken: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: 'Session token for temporary credentials.' }),
+  pathStyle: z
+    .boolean()
+    .optional()
+    .meta({ description: 'Path-style addressing. Defaults to true when a custom endpoint is set.' }),
+  checksumMode: z.enum(['when_supported', 'when_required']).optional().meta({
+    description: "when_required for stores that reject the SDK's newer default checksums (uses Content-MD5).",
+  }),
+  serverSideEncryption: z
+    .enum(['SSE-S3', 'SSE-KMS'])
+    .optional()
+    .meta({ description: 'Server-side encryption.' }),
+  kmsKeyId: z.string().min(1).optional().meta({ description: 'KMS key id or ARN for SSE-KMS.' }),
+  storageClass: z.enum(STORAGE_CLASSES).optional().meta({ description: 'Storage class of new objects.' }),
+  multipartThreshold: partLimited.optional(),
+  partSize: partLimited.optional(),
+  multipartCopyThreshold: partLimited.optional(),
+  copyPartSize: partLimited.optional(),
+  partConcurrency: z.number().int().min(1).max(64).optional(),
+  requestTimeout: timeout.optional(),
+  connectTimeout: timeout.optional(),
+  maxAttempts: z.number().int().min(1).max(20).optional(),
+};
+
+function checkRepositorySettings(
+  repo: {
+    kmsKeyId?: string | undefined;
+    serverSideEncryption?: string | undefined;
+    accessKeyId?: string | undefined;
+    secretAccessKey?: string | undefined;
+  },
+  ctx: z.RefinementCtx,
+): void {
+  if (repo.kmsKeyId !== undefined && repo.serverSideEncryption !== 'SSE-KMS') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['kmsKeyId'],
+      message: 'kmsKeyId needs "serverSideEncryption": "SSE-KMS"',
+    });
+  }
+  if ((repo.accessKeyId === undefined) !== (repo.secretAccessKey === undefined)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['secretAccessKey'],
+      message: 'accessKeyId and secretAccessKey go together',
+    });
+  }
+}
+
+export const repositoryObjectSchema = z.strictObject(repositoryShape).superRefine(checkRepositorySettings);
+
+export const DELETE_POLICIES = ['keep', 'mirror', 'delay'] as const;
+
+export const replicaSchema = z
+  .strictObject({
+    ...repositoryShape,
+    url: repositoryShape.url.meta({
+      description: 'Where the replica lives: s3://bucket/prefix (any endpoint) or file:///folder.',
+    }),
+    deletes: z.enum(DELETE_POLICIES).default('keep').meta({
+      description:
+        'What objects deleted in the source do here: "keep" (never delete; default), "mirror" (delete too), "delay" (delete once gone from the source for deleteAfter).',
+    }),
+    deleteAfter: duration.optional().meta({
+      description: 'With "deletes": "delay": how long an object must be gone from the source, e.g. "7d".',
+    }),
+    afterBackup: z.boolean().default(true).meta({
+      description:
+        'The agent copies each snapshot it makes here right away (false when a Lambda or `replicate --listen` does it).',
+    }),
+    concurrency: z.number().int().min(1).max(256).default(32).meta({ description: 'Copies in flight.' }),
   })
-  .superRefine((repo, ctx) => {
-    if (repo.kmsKeyId !== undefined && repo.serverSideEncryption !== 'SSE-KMS') {
+  .superRefine((replica, ctx) => {
+    checkRepositorySettings(replica, ctx);
+    if ((replica.deletes === 'delay') !== (replica.deleteAfter !== undefined)) {
       ctx.addIssue({
         code: 'custom',
-        path: ['kmsKeyId'],
-        message: 'kmsKeyId needs "serverSideEncryption": "SSE-KMS"',
-      });
-    }
-    if ((repo.accessKeyId === undefined) !== (repo.secretAccessKey === undefined)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['secretAccessKey'],
-        message: 'accessKeyId and secretAccessKey go together',
+        path: ['deleteAfter'],
+        message: '"deleteAfter" goes with "deletes": "delay", and "delay" needs it',
       });
     }
   });
@@ -201,6 +242,10 @@ export const configSchema = z.strictObject({
     .optional()
     .meta({ description: 'Name of this machine in snapshots; defaults to its hostname.' }),
   agent: agentSchema.optional().meta({ description: 'Settings of `twinvault agent`.' }),
+  replicas: z
+    .array(replicaSchema)
+    .default([])
+    .meta({ description: 'Independent copies of the repository, kept current by `twinvault replicate`.' }),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;
@@ -209,6 +254,8 @@ export type RepositoryConfig = z.output<typeof repositoryObjectSchema>;
 export type SourceConfig = z.output<typeof sourceSchema>;
 export type ScheduleConfig = z.output<typeof scheduleSchema>;
 export type AgentConfig = z.output<typeof agentSchema>;
+export type ReplicaConfig = z.output<typeof replicaSchema>;
+export type DeletePolicy = (typeof DELETE_POLICIES)[number];
 
 function isValidCron(expression: string): boolean {
   try {

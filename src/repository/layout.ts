@@ -5,6 +5,9 @@
 export const CONFIG_KEY = '.twinvault/config.json';
 export const SNAPSHOTS_PREFIX = '.twinvault/snapshots/';
 export const LOCKS_PREFIX = '.twinvault/locks/';
+export const METADATA_PREFIX = '.twinvault/';
+/** State a replication keeps in its destination (delete-delay clocks); never replicated itself. */
+export const REPLICATION_PREFIX = '.twinvault/replication/';
 /** Content of files whose names S3 cannot hold as keys lives under this folder of the snapshot. */
 export const FALLBACK_FOLDER = '_twinvault_fallback';
 
@@ -36,4 +39,14 @@ const HOST_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export function isValidHost(host: string): boolean {
   return HOST_PATTERN.test(host);
+}
+
+/**
+ * What a key is to replication: the repository config, a manifest, file content, or metadata
+ * that belongs to one repository only (locks, replication state, probes).
+ */
+export function kindOfKey(key: string): 'config' | 'manifest' | 'content' | 'local' {
+  if (key === CONFIG_KEY) return 'config';
+  if (!key.startsWith(METADATA_PREFIX)) return 'content';
+  return key.startsWith(SNAPSHOTS_PREFIX) ? 'manifest' : 'local';
 }

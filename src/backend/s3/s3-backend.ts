@@ -245,9 +245,11 @@ export class S3Backend implements Backend {
     if (!(from instanceof S3Backend) || from.storeIdentity !== this.storeIdentity) {
       return streamCopy(requested, sourceKey, this, key);
     }
-    const source = await from.head(sourceKey);
     const copySource = encodeCopySource(from.bucket, from.fullKey(sourceKey));
-    if (source.size > this.settings.multipartCopyThreshold) {
+    const known = options.source;
+    if (known === undefined || known.size > this.settings.multipartCopyThreshold) {
+      const source = await from.head(sourceKey);
+      if (source.size <= this.settings.multipartCopyThreshold) return this.copyObject(copySource, key);
       const put: PutOptions = { metadata: source.metadata };
       if (source.contentType !== undefined) put.contentType = source.contentType;
       return multipartCopy({
@@ -263,6 +265,10 @@ export class S3Backend implements Backend {
         mapError: (err, operation) => this.error(err, operation, key),
       });
     }
+    return this.copyObject(copySource, key);
+  }
+
+  private async copyObject(copySource: string, key: string): Promise<void> {
     try {
       await this.client.send(
         new CopyObjectCommand({

@@ -1,0 +1,294 @@
+import type { Backend, ObjectInfo } from '../backend/backend.js';
+import { type Clock, systemClock } from '../clock.js';
+import { isTwinvaultError, TwinvaultError } from '../errors.js';
+import { CONFIG_KEY, kindOfKey, SNAPSHOTS_PREFIX } from '../repository/layout.js';
+import { readRepoConfig } from '../repository/repo-config.js';
+import { readAhead } from '../util/read-ahead.js';
+import { copyObject } from './copy-object.js';
+import { applyDeletes } from './deletes.js';
+import { inspectDestination } from './destination.js';
+import {
+  type DeleteRule,
+  emptySummary,
+  MAX_PROBLEMS,
+  type PassSummary,
+  type ReplicationEvent,
+} from './events.js';
+import { compareListings, type ListingChange } from './listing-diff.js';
+import { forEachReference } from './manifest-refs.js';
+import { holdSameBytes } from './same-object.js';
+
+export interface PassOptions {
+  source: Backend;
+  destination: Backend;
+  deletes?: DeleteRule;
+  /** Copies in flight at once (default 32). */
+  concurrency?: number;
+  /** Report what would be copied and deleted; change nothing. */
+  dryRun?: boolean;
+  clock?: Clock;
+  onEvent?: (event: ReplicationEvent) => void;
+}
+
+const DEFAULT_CONCURRENCY = 32;
+/** Listing entries fetched ahead: one page of each side in flight while the last is compared. */
+const LISTING_READ_AHEAD = 1000;
+
+/**
+ * One replication pass: makes the destination hold every object of the source repository.
+ * Both listings are walked side by side in key order; objects the destination lacks or holds
+ * differently are copied, content first; a manifest is copied only once every object it references
+ * is in the destination (DESIGN invariant 3). Deletions follow the replica's policy, manifests
+ * before the objects they reference. A pass that stops (store unreachable) leaves only whole
+ * objects behind, so the next one goes on from there.
+ */
+export async function replicatePass(options: PassOptions): Promise<PassSummary> {
+  const { source, destination } = options;
+  const clock = options.clock ?? systemClock;
+  const dryRun = options.dryRun ?? false;
+  const deletes = options.deletes ?? { policy: 'keep' };
+  const summary = emptySummary(source.location, destination.location, dryRun, deletes.policy, clock.now());
+  const emit = (event: ReplicationEvent) => {
+    if ((event.type === 'failed' || event.type === 'held') && summary.problems.length < MAX_PROBLEMS) {
+      const message = event.type === 'failed' ? event.error.message : describeHeld(event.missing);
+      summary.problems.push({ key: event.key, message });
+    }
+    options.onEvent?.(event);
+  };
+
+  const sourceConfig = await readRepoConfig(source);
+  const state = await inspectDestination(source, sourceConfig, destination);
+  const destinationExists = !(state.kind === 'empty' && state.bucketMissing);
+  if (state.kind === 'empty' && !dryRun) {
+    if (state.bucketMissing) await destination.create();
+    await destination.copy(CONFIG_KEY, CONFIG_KEY, { from: source });
+  }
+  const listDestination = (prefix: string) => (destinationExists ? destination.list(prefix) : emptyListing());
+
+  // Manifests sort before content, so the references of new ones are known before the walk.
+  const manifestChanges: ListingChange[] = [];
+  for await (const change of compareListings(
+    source.list(SNAPSHOTS_PREFIX),
+    listDestination(SNAPSHOTS_PREFIX),
+  )) {
+    manifestChanges.push(change);
+  }
+  const walk = new ContentWalk(options, summary, emit, dryRun);
+  const manifestsToCopy: ObjectInfo[] = [];
+  for (const change of manifestChanges) {
+    if (change.kind === 'extra') continue;
+    summary.objects.checked++;
+    if (change.kind === 'same') {
+      summary.objects.unchanged++;
+      continue;
+    }
+    if (
+      change.kind === 'unsure' &&
+      (await holdSameBytes(source, destination, change.source, change.destination))
+    ) {
+      summary.objects.unchanged++;
+      continue;
+    }
+    walk.noteBehind(change.source);
+    try {
+      await forEachReference(source, change.source.key, (key) => walk.needed.set(key, false));
+      manifestsToCopy.push(change.source);
+    } catch (err) {
+      if (!isTwinvaultError(err)) throw err;
+      if (err.code === 'NOT_FOUND') summary.objects.vanished++;
+      else {
+        summary.objects.failed++;
+        emit({ type: 'failed', key: change.source.key, error: err });
+      }
+    }
+  }
+
+  try {
+    await walk.run(source.list(), listDestination(''));
+  } catch (err) {
+    throw stopped(err, summary);
+  }
+
+  const absent = new Set([...walk.needed].flatMap(([key, present]) => (present ? [] : [key])));
+  for (const manifest of manifestsToCopy) {
+    let missing: string[];
+    try {
+      missing = absent.size === 0 ? [] : await referencesAmong(source, manifest.key, absent);
+    } catch (err) {
+      if (!(isTwinvaultError(err) && err.code === 'NOT_FOUND')) throw stopped(err, summary);
+      summary.objects.vanished++;
+      continue;
+    }
+    if (missing.length > 0) {
+      summary.manifests.held++;
+      emit({ type: 'held', key: manifest.key, missing });
+      continue;
+    }
+    if (dryRun) {
+      summary.manifests.copied++;
+      continue;
+    }
+    try {
+      const outcome = await copyObject(source, destination, manifest);
+      if (outcome.kind === 'copied') {
+        summary.manifests.copied++;
+        summary.objects.copied++;
+        summary.objects.copiedBytes += manifest.size;
+        emit({ type: 'copied', key: manifest.key, bytes: manifest.size, ms: outcome.ms });
+      } else if (outcome.kind === 'vanished') summary.objects.vanished++;
+      else {
+        summary.objects.failed++;
+        emit({ type: 'failed', key: manifest.key, error: outcome.error });
+      }
+    } catch (err) {
+      throw stopped(err, summary);
+    }
+  }
+
+  if (deletes.policy !== 'keep' && destinationExists) {
+    const extraManifests = manifestChanges.flatMap((change) =>
+      change.kind === 'extra' ? [change.destination.key] : [],
+    );
+    await applyDeletes({
+      destination,
+      rule: deletes,
+      extraManifests,
+      extraObjects: walk.extras,
+      now: clock.now().getTime(),
+      dryRun,
+      summary,
+      emit,
+    });
+  }
+  summary.finishedAt = clock.now().toISOString();
+  return summary;
+}
+
+/**
+ * The walk over content objects, copying with bounded concurrency. Remembers which objects
+ * new manifests need and whether each is now in the destination.
+ */
+class ContentWalk {
+  /** Keys referenced by the manifests about to be copied; true once the destination holds them. */
+  readonly needed = new Map<string, boolean>();
+  /** Destination objects the source no longer has: candidates for the delete policy. */
+  readonly extras: string[] = [];
+  private readonly running = new Set<Promise<void>>();
+  private fatal: { error: unknown } | undefined;
+
+  constructor(
+    private readonly options: PassOptions,
+    private readonly summary: PassSummary,
+    private readonly emit: (event: ReplicationEvent) => void,
+    private readonly dryRun: boolean,
+  ) {}
+
+  async run(sourceListing: AsyncIterable<ObjectInfo>, destinationListing: AsyncIterable<ObjectInfo>) {
+    const concurrency = this.options.concurrency ?? DEFAULT_CONCURRENCY;
+    const changes = compareListings(
+      readAhead(contentOnly(sourceListing), LISTING_READ_AHEAD),
+      readAhead(contentOnly(destinationListing), LISTING_READ_AHEAD),
+    );
+    try {
+      for await (const change of changes) {
+        if (this.fatal) break;
+        if (change.kind === 'extra') {
+          this.extras.push(change.destination.key);
+          continue;
+        }
+        this.summary.objects.checked++;
+        if (change.kind === 'same') {
+          this.arrived(change.source.key);
+          this.summary.objects.unchanged++;
+          continue;
+        }
+        while (this.running.size >= concurrency) await Promise.race(this.running);
+        const task = this.settle(change).finally(() => this.running.delete(task));
+        this.running.add(task);
+      }
+    } finally {
+      await Promise.all(this.running);
+    }
+    if (this.fatal) throw this.fatal.error;
+  }
+
+  noteBehind(info: ObjectInfo): void {
+    const behind = this.summary.behind;
+    behind.objects++;
+    behind.bytes += info.size;
+    const modified = info.lastModified.toISOString();
+    if (behind.oldest === undefined || modified < behind.oldest) behind.oldest = modified;
+  }
+
+  private async settle(change: Exclude<ListingChange, { kind: 'extra' | 'same' }>): Promise<void> {
+    const { source, destination } = this.options;
+    const info = change.source;
+    try {
+      if (change.kind === 'unsure' && (await holdSameBytes(source, destination, info, change.destination))) {
+        this.arrived(info.key);
+        this.summary.objects.unchanged++;
+        return;
+      }
+      this.noteBehind(info);
+      if (this.dryRun) {
+        this.arrived(info.key);
+        return;
+      }
+      const outcome = await copyObject(source, destination, info);
+      if (outcome.kind === 'copied') {
+        this.arrived(info.key);
+        this.summary.objects.copied++;
+        this.summary.objects.copiedBytes += info.size;
+        this.emit({ type: 'copied', key: info.key, bytes: info.size, ms: outcome.ms });
+      } else if (outcome.kind === 'vanished') {
+        this.summary.objects.vanished++;
+        this.emit({ type: 'vanished', key: info.key });
+      } else {
+        this.summary.objects.failed++;
+        this.emit({ type: 'failed', key: info.key, error: outcome.error });
+      }
+    } catch (err) {
+      this.fatal ??= { error: err };
+    }
+  }
+
+  private arrived(key: string): void {
+    if (this.needed.has(key)) this.needed.set(key, true);
+  }
+}
+
+async function* contentOnly(listing: AsyncIterable<ObjectInfo>): AsyncGenerator<ObjectInfo> {
+  for await (const object of listing) if (kindOfKey(object.key) === 'content') yield object;
+}
+
+async function* emptyListing(): AsyncGenerator<ObjectInfo> {}
+
+/** The objects a manifest references that are among `absent` (not in the destination after the walk). */
+async function referencesAmong(source: Backend, manifestKey: string, absent: ReadonlySet<string>) {
+  const missing: string[] = [];
+  await forEachReference(source, manifestKey, (key) => {
+    if (absent.has(key)) missing.push(key);
+  });
+  return missing;
+}
+
+function describeHeld(missing: string[]): string {
+  const shown = missing
+    .slice(0, 3)
+    .map((key) => `"${key}"`)
+    .join(', ');
+  return `not copied: ${missing.length} object(s) it references are missing from the source or failed to copy (${shown}${missing.length > 3 ? ', …' : ''}); the replica keeps only whole snapshots`;
+}
+
+function stopped(err: unknown, summary: PassSummary): unknown {
+  if (!isTwinvaultError(err)) return err;
+  return new TwinvaultError(
+    err.code,
+    `replication to ${summary.destination} stopped after copying ${summary.objects.copied} object(s): ${err.message}`,
+    {
+      cause: err,
+      hint: `${err.hint ? `${err.hint}; ` : ''}the next pass goes on from where this one stopped`,
+      retryable: err.isRetryable,
+    },
+  );
+}
