@@ -80,12 +80,3 @@ export async function takePidLock(pidFile: string): Promise<{ release(): Promise
     await rm(temp, { force: true });
   }
 }
-
-/** Replaces a JSON file atomically, so a reader never sees half of it. */
-let writes = 0;
-
-export async function writeJsonFile(path: string, value: unknown): Promise<void> {
-  const temp = `${path}.${process.pid}.${++writes}.tmp`;
-  await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`);
-  await rename(temp, path);
-}

@@ -124,6 +124,34 @@ export function buildProgram(): Command {
     .exitOverride()
     .action(lazy(() => import('./commands/restore.js')));
 
+  program
+    .command('replicate')
+    .description(
+      'copy the repository to its replicas (content before manifests); live from S3 events with --listen or --sqs',
+    )
+    .option('--to <url>', 'replica to copy to (repeatable; default: the replicas in the config)', collect, [])
+    .option('--from <url>', 'copy from this repository instead of the configured one')
+    .option('--dry-run', 'only say what would be copied and deleted')
+    .option('--listen <host:port>', 'live mode: receive S3 event notifications (webhook) here')
+    .option('--sqs <queue-url>', 'live mode: consume S3 event notifications from this SQS queue')
+    .option(
+      '--token-file <file>',
+      'with --listen: file holding the token callers must send (env: TWINVAULT_REPLICATE_TOKEN)',
+    )
+    .option(
+      '--schedule <cron>',
+      'live mode: full reconciling passes on this cron schedule (default "0 * * * *")',
+    )
+    .exitOverride()
+    .action(lazy(() => import('./commands/replicate.js')));
+  program
+    .command('replicas')
+    .description(
+      'how far each replica is behind: objects, bytes, oldest unreplicated object, last pass and error',
+    )
+    .exitOverride()
+    .action(lazy(() => import('./commands/replicas.js')));
+
   return program;
 }
 

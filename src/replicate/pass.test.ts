@@ -92,8 +92,13 @@ describe('replicatePass', () => {
     await initRepository(other, { clock: new ManualClock() });
     await expect(replicatePass({ source, destination: other })).rejects.toThrow(/holds another repository/);
     const cluttered = new MemoryBackend('memory://cluttered');
-    await cluttered.put('photos/cat.jpg', { size: 1, open: async () => (await import('node:stream')).Readable.from([Buffer.from('x')]) });
-    await expect(replicatePass({ source, destination: cluttered })).rejects.toThrow(/not empty and holds no twinvault repository/);
+    await cluttered.put('photos/cat.jpg', {
+      size: 1,
+      open: async () => (await import('node:stream')).Readable.from([Buffer.from('x')]),
+    });
+    await expect(replicatePass({ source, destination: cluttered })).rejects.toThrow(
+      /not empty and holds no twinvault repository/,
+    );
     await expect(replicatePass({ source, destination: source })).rejects.toThrow(/overlaps the repository/);
     expect(await keysOf(other)).toEqual([CONFIG_KEY]);
   });
@@ -101,10 +106,17 @@ describe('replicatePass', () => {
   it('treats an object deleted in the source during the pass as gone, not as an error', async () => {
     const { source } = await setup();
     const vanishing = (await keysOf(source)).find((k) => k.endsWith('/b/d.txt'))!;
-    const faulty = new FaultyBackend(source).failNext('head', () => new NotFoundError(`no object ${vanishing}`), {
-      key: new RegExp(`^${vanishing}$`),
+    const faulty = new FaultyBackend(source).failNext(
+      'head',
+      () => new NotFoundError(`no object ${vanishing}`),
+      {
+        key: new RegExp(`^${vanishing}$`),
+      },
+    );
+    const summary = await replicatePass({
+      source: faulty,
+      destination: new MemoryBackend('memory://replica'),
     });
-    const summary = await replicatePass({ source: faulty, destination: new MemoryBackend('memory://replica') });
     expect(summary.objects.vanished).toBe(1);
     expect(summary.objects.failed).toBe(0);
     // The snapshots needing it are held back, not copied half.
@@ -178,7 +190,9 @@ describe('deletes reach the replica by its policy', () => {
     const first = await replicatePass({ source, destination: replica, deletes: rule, clock });
     expect(first.deletes).toMatchObject({ deleted: 0, waiting: 2 });
     clock.advance(3_000_000);
-    expect((await replicatePass({ source, destination: replica, deletes: rule, clock })).deletes.deleted).toBe(0);
+    expect(
+      (await replicatePass({ source, destination: replica, deletes: rule, clock })).deletes.deleted,
+    ).toBe(0);
     clock.advance(700_000);
     const due = await replicatePass({ source, destination: replica, deletes: rule, clock });
     expect(due.deletes).toMatchObject({ deleted: 2, waiting: 0 });
@@ -195,9 +209,15 @@ class DownAfter extends ForwardingBackend {
   ) {
     super(inner);
   }
-  protected override around<T>(operation: Operation, _key: string | undefined, call: () => Promise<T>): Promise<T> {
+  protected override around<T>(
+    operation: Operation,
+    _key: string | undefined,
+    call: () => Promise<T>,
+  ): Promise<T> {
     if ((operation === 'put' || operation === 'copy') && ++this.writes > this.okWrites) {
-      return Promise.reject(new StorageUnreachableError('cannot reach memory://replica (connection refused)'));
+      return Promise.reject(
+        new StorageUnreachableError('cannot reach memory://replica (connection refused)'),
+      );
     }
     return call();
   }

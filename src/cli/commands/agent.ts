@@ -1,13 +1,14 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { Agent } from '../../agent/agent.js';
-import { agentFiles, takePidLock, writeJsonFile } from '../../agent/agent-files.js';
+import { agentFiles, takePidLock } from '../../agent/agent-files.js';
 import { createAgentLogger } from '../../agent/log.js';
 import { openBackend } from '../../backend/registry.js';
 import { stateFolder } from '../../config/paths.js';
 import { redactUrlPassword } from '../../config/redact.js';
 import { openRepository } from '../../repository/repository.js';
 import { limitHeapGrowth } from '../../util/heap-limit.js';
+import { writeJsonFile } from '../../util/json-file.js';
 import { loadCliConfig } from '../context.js';
 import type { GlobalOptions } from '../output.js';
 

@@ -1,0 +1,124 @@
+import { Cron } from 'croner';
+import type { Logger } from 'pino';
+import type { Backend } from '../../backend/backend.js';
+import { openBackend } from '../../backend/registry.js';
+import type { Clock } from '../../clock.js';
+import { CONFIG_KEY } from '../../repository/layout.js';
+import { readRepoConfig } from '../../repository/repo-config.js';
+import { inspectDestination } from '../destination.js';
+import type { PassRecords } from '../pass-record.js';
+import { type ReplicaOutcome, replicateToAll } from '../replicate.js';
+import type { ReplicaTarget } from '../targets.js';
+import { ObjectSync, type SourceScope, type SyncResult } from './object-sync.js';
+import type { ParsedEvents } from './s3-events.js';
+
+/** Hourly, on the hour, as the scheduled rule of the system this project grew from. */
+export const DEFAULT_PASS_SCHEDULE = '0 * * * *';
+
+export interface LiveReplicationOptions {
+  source: Backend;
+  scope: SourceScope;
+  targets: readonly ReplicaTarget[];
+  clock: Clock;
+  log: Logger;
+  records?: PassRecords;
+  /** Cron expression of the reconciling full passes. */
+  schedule?: string;
+  /** Opens a replica (the registry by default; tests wrap it). */
+  open?: (target: ReplicaTarget) => Promise<Backend>;
+}
+
+/**
+ * Live replication: objects named by events are copied at once; a full pass at start and on a
+ * schedule reconciles whatever events were missed (and applies delete policies). Event sources
+ * (the webhook, an SQS queue) hand what they receive to handle().
+ */
+export class LiveReplication {
+  private destinations: Backend[] = [];
+  private sync: ObjectSync | undefined;
+  private cron: Cron | undefined;
+  private running: Promise<ReplicaOutcome[]> | undefined;
+
+  constructor(private readonly options: LiveReplicationOptions) {}
+
+  /** Checks every replica belongs to this repository (making empty ones replicas), then starts. */
+  async start(): Promise<void> {
+    const { source, log } = this.options;
+    const open = this.options.open ?? ((target: ReplicaTarget) => openBackend(target.settings));
+    const sourceConfig = await readRepoConfig(source);
+    for (const target of this.options.targets) {
+      const destination = await open(target);
+      this.destinations.push(destination);
+      const state = await inspectDestination(source, sourceConfig, destination);
+      if (state.kind === 'empty') {
+        if (state.bucketMissing) await destination.create();
+        await destination.copy(CONFIG_KEY, CONFIG_KEY, { from: source });
+      }
+    }
+    this.sync = new ObjectSync(source, this.options.scope, this.destinations, log);
+    this.cron = new Cron(this.options.schedule ?? DEFAULT_PASS_SCHEDULE, { protect: true }, () => {
+      void this.fullPass();
+    });
+    log.info(
+      { replicas: this.destinations.map((d) => d.location), nextPass: this.cron.nextRun()?.toISOString() },
+      'live replication started; a full pass runs now and on schedule',
+    );
+    void this.fullPass();
+  }
+
+  /** Copies the objects a notification names. Rejects if any could not be copied (send it again). */
+  async handle(parsed: ParsedEvents): Promise<SyncResult> {
+    if (!this.sync) throw new Error('live replication is not started');
+    for (const label of parsed.ignored)
+      this.options.log.debug({ event: label }, 'ignored a record that is no object event');
+    return this.sync.handle(parsed.events);
+  }
+
+  /** A full pass to every replica; while one runs, asking again joins it. */
+  fullPass(): Promise<ReplicaOutcome[]> {
+    this.running ??= this.runPass().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  async stop(): Promise<void> {
+    this.cron?.stop();
+    await this.running?.catch(() => {});
+    await Promise.all(this.destinations.map((destination) => destination.close()));
+    this.destinations = [];
+  }
+
+  private async runPass(): Promise<ReplicaOutcome[]> {
+    const { log } = this.options;
+    const outcomes = await replicateToAll(this.options.source, this.options.targets, {
+      clock: this.options.clock,
+      ...(this.options.records ? { records: this.options.records } : {}),
+      ...(this.options.open ? { open: this.options.open } : {}),
+    });
+    for (const outcome of outcomes) {
+      if (outcome.error) {
+        log.error(
+          { replica: outcome.location, err: outcome.error.message },
+          'full pass failed; the next one retries',
+        );
+      } else {
+        const { objects, manifests, deletes, problems } = outcome.summary!;
+        log.info(
+          {
+            replica: outcome.location,
+            copied: objects.copied,
+            bytes: objects.copiedBytes,
+            manifests: manifests.copied,
+            deleted: deletes.deleted,
+            problems: problems.length,
+          },
+          'full pass done',
+        );
+        for (const problem of problems)
+          log.warn({ replica: outcome.location, key: problem.key }, problem.message);
+      }
+    }
+    return outcomes;
+  }
+}
