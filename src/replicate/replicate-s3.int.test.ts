@@ -1,0 +1,119 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { replicationFixture } from '../../test/replication-fixture.js';
+import { createTestBucket, s3Server, testBackend } from '../../test/s3.js';
+import { type MinioServer, startMinio } from '../../test/servers/minio.js';
+import type { S3ServerInfo } from '../../test/servers/global-setup.js';
+import type { Backend } from '../backend/backend.js';
+import { CountingBackend } from '../backend/wrap/counting.js';
+import { kindOfKey } from '../repository/layout.js';
+import { replicatePass } from './pass.js';
+
+const minio = s3Server('minio');
+
+async function keysOf(backend: Backend): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const object of backend.list()) if (kindOfKey(object.key) !== 'local') keys.push(object.key);
+  return keys;
+}
+
+describe.skipIf(!minio)('replication between two buckets of one MinIO (server-side copies)', () => {
+  const cleanups: Array<() => Promise<void>> = [];
+  let sourceBucket: string;
+  let replicaBucket: string;
+  beforeAll(async () => {
+    const a = await createTestBucket(minio!, 'repl-src');
+    const b = await createTestBucket(minio!, 'repl-dst');
+    sourceBucket = a.bucket;
+    replicaBucket = b.bucket;
+    cleanups.push(a.cleanup, b.cleanup);
+  });
+  afterAll(async () => {
+    for (const cleanup of cleanups) await cleanup();
+  });
+
+  it('copies with CopyObject (multipart above the threshold), restores exactly, and a second pass only lists', async () => {
+    const source = new CountingBackend(testBackend(minio!, sourceBucket));
+    const fixture = await replicationFixture(source);
+    cleanups.push(fixture.cleanup);
+    await fixture.write({ 'notes/a.txt': 'alpha', 'b c+d%.txt': 'awkward name', 'x/y/z.txt': 'deep' });
+    // Above the copy threshold set below: copied in parts with UploadPartCopy.
+    const big = Buffer.alloc(11 * 1024 * 1024 + 3);
+    for (let i = 0; i < big.length; i += 1024) big[i] = i % 253;
+    await writeFile(join(fixture.folder, 'big.bin'), big);
+    await fixture.snapshot();
+    await fixture.write({ 'notes/a.txt': 'alpha 2', 'new.txt': 'new' });
+    await fixture.snapshot();
+
+    const replica = new CountingBackend(
+      testBackend(minio!, replicaBucket, { multipartCopyThreshold: 6 * 1024 * 1024, copyPartSize: 5 * 1024 * 1024 }),
+    );
+    const before = source.total('get');
+    const first = await replicatePass({ source, destination: replica });
+    expect(first.objects.failed).toBe(0);
+    expect(first.manifests.copied).toBe(2);
+    expect(replica.total('put')).toBe(0); // all server-side
+    // The source is read only for its config and the manifests' references, never for content.
+    expect(source.total('get') - before).toBeLessThanOrEqual(1 + 2 * 2);
+    expect(await keysOf(replica)).toEqual(await keysOf(source));
+    const bigKey = (await keysOf(source)).find((key) => key.endsWith('big.bin'))!;
+    expect((await replica.head(bigKey)).metadata).toEqual((await source.head(bigKey)).metadata);
+    expect(await fixture.expectSameRestores(replica)).toEqual({ snapshots: 2, allEqual: true });
+
+    const sourceCalls = new CountingBackend(testBackend(minio!, sourceBucket));
+    const replicaCalls = new CountingBackend(testBackend(minio!, replicaBucket));
+    const second = await replicatePass({ source: sourceCalls, destination: replicaCalls });
+    expect(second.objects.copied).toBe(0);
+    // The multipart copy's ETag differs from the source's: one HEAD each side settles it by SHA-256.
+    const calls = [...sourceCalls.snapshot(), ...replicaCalls.snapshot()].filter(
+      (c) => !['list', 'check'].includes(c.operation) && !(c.operation === 'get' && c.count <= 1),
+    );
+    expect(calls.every((c) => c.operation === 'head')).toBe(true);
+    expect(calls.reduce((sum, c) => sum + c.count, 0)).toBe(2);
+  });
+});
+
+describe.skipIf(!minio)('replication to another MinIO server (streamed copies)', () => {
+  let other: MinioServer;
+  const cleanups: Array<() => Promise<void>> = [];
+  let sourceBucket: string;
+  let replicaBucket: string;
+  beforeAll(async () => {
+    other = await startMinio();
+    const otherInfo: S3ServerInfo = other;
+    const a = await createTestBucket(minio!, 'repl-x-src');
+    const b = await createTestBucket(otherInfo, 'repl-x-dst');
+    sourceBucket = a.bucket;
+    replicaBucket = b.bucket;
+    cleanups.push(a.cleanup, b.cleanup);
+  });
+  afterAll(async () => {
+    for (const cleanup of cleanups) await cleanup();
+    await other?.stop();
+  });
+
+  it('streams each object through, keeping metadata; restores exactly from the replica; nothing twice', async () => {
+    const source = testBackend(minio!, sourceBucket);
+    const fixture = await replicationFixture(source);
+    cleanups.push(fixture.cleanup);
+    await fixture.write({ 'a.txt': 'alpha', 'b/c.txt': 'charlie' });
+    const big = Buffer.alloc(9 * 1024 * 1024 + 1, 7);
+    await writeFile(join(fixture.folder, 'big.bin'), big);
+    await fixture.snapshot();
+
+    const replica = new CountingBackend(testBackend(other, replicaBucket, { multipartThreshold: 5 * 1024 * 1024, partSize: 5 * 1024 * 1024 }));
+    const first = await replicatePass({ source, destination: replica });
+    expect(first.objects.failed).toBe(0);
+    expect(first.objects.copied).toBe(4); // three files and the manifest
+    expect(await keysOf(replica)).toEqual(await keysOf(source));
+    const key = (await keysOf(source)).find((k) => k.endsWith('/a.txt'))!;
+    const [a, b] = await Promise.all([source.head(key), replica.head(key)]);
+    expect(b.metadata).toEqual(a.metadata);
+    expect(b.contentType).toBe(a.contentType);
+    expect(await fixture.expectSameRestores(replica)).toEqual({ snapshots: 1, allEqual: true });
+
+    const second = await replicatePass({ source, destination: replica });
+    expect(second.objects.copied).toBe(0);
+  });
+});
