@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replicationFixture } from '../../test/replication-fixture.js';
 import { createTestBucket, s3Server, testBackend } from '../../test/s3.js';
-import { type MinioServer, startMinio } from '../../test/servers/minio.js';
 import type { S3ServerInfo } from '../../test/servers/global-setup.js';
+import { type MinioServer, startMinio } from '../../test/servers/minio.js';
 import type { Backend } from '../backend/backend.js';
 import { CountingBackend } from '../backend/wrap/counting.js';
 import { kindOfKey } from '../repository/layout.js';
@@ -47,7 +47,10 @@ describe.skipIf(!minio)('replication between two buckets of one MinIO (server-si
     await fixture.snapshot();
 
     const replica = new CountingBackend(
-      testBackend(minio!, replicaBucket, { multipartCopyThreshold: 6 * 1024 * 1024, copyPartSize: 5 * 1024 * 1024 }),
+      testBackend(minio!, replicaBucket, {
+        multipartCopyThreshold: 6 * 1024 * 1024,
+        copyPartSize: 5 * 1024 * 1024,
+      }),
     );
     const before = source.total('get');
     const first = await replicatePass({ source, destination: replica });
@@ -102,7 +105,9 @@ describe.skipIf(!minio)('replication to another MinIO server (streamed copies)',
     await writeFile(join(fixture.folder, 'big.bin'), big);
     await fixture.snapshot();
 
-    const replica = new CountingBackend(testBackend(other, replicaBucket, { multipartThreshold: 5 * 1024 * 1024, partSize: 5 * 1024 * 1024 }));
+    const replica = new CountingBackend(
+      testBackend(other, replicaBucket, { multipartThreshold: 5 * 1024 * 1024, partSize: 5 * 1024 * 1024 }),
+    );
     const first = await replicatePass({ source, destination: replica });
     expect(first.objects.failed).toBe(0);
     expect(first.objects.copied).toBe(4); // three files and the manifest
