@@ -51,7 +51,12 @@ describe.skipIf(!minio)('replicate, replicas and restore from a replica, from th
 
     const behind = JSON.parse((await cli(['--json', 'replicas'])).stdout);
     expect(behind).toEqual([
-      expect.objectContaining({ replica: `s3://${replica}/backups`, reachable: true, behindObjects: 3, deletes: 'mirror' }),
+      expect.objectContaining({
+        replica: `s3://${replica}/backups`,
+        reachable: true,
+        behindObjects: 3,
+        deletes: 'mirror',
+      }),
     ]);
 
     const first = await cli(['replicate']);
@@ -68,7 +73,14 @@ describe.skipIf(!minio)('replicate, replicas and restore from a replica, from th
     expect(Date.parse(status.lastPass)).toBeGreaterThan(Date.now() - 60_000);
 
     const target = join(work, 'restored');
-    const restored = await cli(['--repo', `s3://${replica}/backups`, 'restore', 'latest', '--target', target]);
+    const restored = await cli([
+      '--repo',
+      `s3://${replica}/backups`,
+      'restore',
+      'latest',
+      '--target',
+      target,
+    ]);
     expect(restored.stderr).toBe('');
     expect(restored.code).toBe(0);
     expect(await describeTree(join(target, 'Documents'))).toEqual(await describeTree(source));

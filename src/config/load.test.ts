@@ -212,6 +212,66 @@ describe('loading the config file', () => {
   });
 });
 
+describe('replicas in the config', () => {
+  const replicas = (list: unknown[]) =>
+    JSON.stringify({ repository: 's3://primary/backups', replicas: list });
+
+  it('fills in the replica defaults and reads the delete policy', async () => {
+    const config = await load(
+      replicas([
+        { url: 's3://copy/backups', endpoint: 'https://s3.other.example', region: 'auto' },
+        { url: 's3://slow/backups', deletes: 'delay', deleteAfter: '7d', afterBackup: false },
+      ]),
+    );
+    expect(config.replicas).toEqual([
+      {
+        url: 's3://copy/backups',
+        endpoint: 'https://s3.other.example',
+        region: 'auto',
+        deletes: 'keep',
+        afterBackup: true,
+        concurrency: 32,
+      },
+      {
+        url: 's3://slow/backups',
+        deletes: 'delay',
+        deleteAfter: 7 * 86_400_000,
+        afterBackup: false,
+        concurrency: 32,
+      },
+    ]);
+  });
+
+  it('needs deleteAfter with "delay", and only then', async () => {
+    expect((await loadError(replicas([{ url: 's3://copy/x', deletes: 'delay' }]))).message).toContain(
+      'replicas[0].deleteAfter',
+    );
+    expect((await loadError(replicas([{ url: 's3://copy/x', deleteAfter: '1d' }]))).message).toContain(
+      '"deleteAfter" goes with "deletes": "delay"',
+    );
+  });
+
+  it('--repo naming a configured replica takes its endpoint and keys (to restore from it)', async () => {
+    const config = await load(
+      replicas([
+        {
+          url: 's3://copy/backups',
+          endpoint: 'https://s3.other.example',
+          accessKeyId: 'AK',
+          secretAccessKey: 'SK',
+        },
+      ]),
+      { repository: 's3://copy/backups/' },
+    );
+    expect(config.repository).toEqual({
+      url: 's3://copy/backups',
+      endpoint: 'https://s3.other.example',
+      accessKeyId: 'AK',
+      secretAccessKey: 'SK',
+    });
+  });
+});
+
 describe('the shipped JSON Schema', () => {
   it('is the one generated from the zod schema (run "npm run schema" after changing it)', async () => {
     const shipped = JSON.parse(
