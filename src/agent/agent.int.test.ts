@@ -219,4 +219,37 @@ describe.skipIf(!minio)('twinvault agent (real watcher, MinIO)', () => {
     expect((await latest())!.count).toBe(snapshot.count);
     expect(await stopAgent(quiet)).toBe(0);
   });
+
+  it('copies each snapshot it makes to a replica configured with afterBackup, a full pass first', async () => {
+    const replicaBucket = await createTestBucket(minio!, 'agent-replica');
+    const replica = testBackend(minio!, replicaBucket.bucket, { prefix: 'backups' });
+    await writeFile(
+      configFile,
+      JSON.stringify({
+        ...config,
+        replicas: [{ url: `s3://${replicaBucket.bucket}/backups`, endpoint: minio!.endpoint }],
+      }),
+    );
+    const sameSnapshots = async () => {
+      const [a, b] = await Promise.all([listSnapshots(backend), listSnapshots(replica)]);
+      return JSON.stringify(a) === JSON.stringify(b) ? a : undefined;
+    };
+    try {
+      await writeFile(join(source, 'replicated.txt'), 'to the replica');
+      const agent = startAgent();
+      // The full pass at the first backup brings every earlier snapshot along.
+      const before = await eventually('the replica to hold every snapshot', sameSnapshots);
+      await writeFile(join(source, 'replicated.txt'), 'to the replica, edited');
+      await eventually('a new snapshot in the replica too', async () => {
+        const now = await sameSnapshots();
+        return now && now.length > before.length ? now : undefined;
+      });
+      expect(agent.output()).toContain('replica brought up to date (full pass)');
+      expect(agent.output()).toContain('snapshot replicated');
+      expect(await stopAgent(agent)).toBe(0);
+    } finally {
+      await writeFile(configFile, JSON.stringify(config));
+      await replicaBucket.cleanup();
+    }
+  });
 });

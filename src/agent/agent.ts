@@ -1,14 +1,17 @@
 import { basename, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
+import type { Backend } from '../backend/backend.js';
 import { type BackupSummary, backup } from '../backup/backup.js';
 import { type Clock, systemClock } from '../clock.js';
 import type { ResolvedConfig } from '../config/load.js';
 import { redactUrlPassword } from '../config/redact.js';
 import type { SourceConfig } from '../config/schema.js';
 import { isTwinvaultError } from '../errors.js';
+import type { ReplicaTarget } from '../replicate/targets.js';
 import type { Repository } from '../repository/repository.js';
 import { collectGarbage } from '../util/heap-limit.js';
 import type { Logger } from './log.js';
+import { AfterBackupReplication } from './replication.js';
 import { describeSchedule, nextFullScan } from './schedule.js';
 import { SourceWork } from './source-work.js';
 import type { AgentState, SourceStatus } from './state.js';
@@ -33,6 +36,8 @@ export interface AgentOptions {
   /** Called whenever the state changes (the CLI writes it to the state file). */
   saveState(state: AgentState): Promise<void>;
   clock?: Clock;
+  /** Opens a replica's backend (the registry by default). */
+  openReplica?: (target: ReplicaTarget) => Promise<Backend>;
 }
 
 interface WatchedSource {
@@ -67,10 +72,17 @@ export class Agent {
   private readonly startedAt: Date;
   private readonly stopped: Promise<void>;
   private markStopped!: () => void;
+  private readonly replication: AfterBackupReplication;
 
   constructor(private readonly options: AgentOptions) {
     this.clock = options.clock ?? systemClock;
     this.log = options.logger;
+    this.replication = new AfterBackupReplication(
+      options.stateFolder,
+      this.log,
+      this.clock,
+      ...(options.openReplica ? [options.openReplica] : []),
+    );
     this.startedAt = this.clock.now();
     this.stopped = new Promise((resolve) => {
       this.markStopped = resolve;
@@ -161,6 +173,7 @@ export class Agent {
       if (!this.stopping) source.watcher = await this.watch(source);
     }
     this.config = config;
+    this.replication.configure(config);
     await this.saveState();
   }
 
@@ -232,6 +245,14 @@ export class Agent {
       this.log.debug({ repository: repo.location }, 'backup stored');
       source.status.lastRun = outcomeOf(summary, started, this.clock.now());
       source.status.lastSuccess = source.status.lastRun;
+      if (summary.written) {
+        await this.replication.afterBackup({
+          repository: repo.repository.backend,
+          repositoryId: repo.repository.config.id,
+          host: summary.host,
+          stamp: summary.stamp,
+        });
+      }
     } catch (err) {
       if (isTwinvaultError(err) && err.code.startsWith('STORAGE')) this.reopen = true;
       source.work.failed(run, this.clock.now().getTime(), this.config.agent.retry);
