@@ -27,7 +27,13 @@ export async function replicationFixture(repository: Backend) {
   };
   const snapshot = async () => {
     clock.advance(60_000);
-    return backup({ repository: repo, sources: [{ path: folder }], host: 'laptop', stateFolder: join(dir, 'state'), clock });
+    return backup({
+      repository: repo,
+      sources: [{ path: folder }],
+      host: 'laptop',
+      stateFolder: join(dir, 'state'),
+      clock,
+    });
   };
   /** Restores every snapshot of `replica` and compares it with the same snapshot restored from the source. */
   const expectSameRestores = async (replica: Backend) => {
@@ -48,7 +54,10 @@ export async function replicationFixture(repository: Backend) {
     const ref = (await listSnapshots(replica)).at(-1)!;
     const target = join(dir, `latest-${ref.stamp}`);
     await restore({ repository: await openRepository(replica), snapshot: ref, target });
-    return JSON.stringify(await describeTree(join(target, 'Documents'))) === JSON.stringify(await describeTree(folder));
+    return (
+      JSON.stringify(await describeTree(join(target, 'Documents'))) ===
+      JSON.stringify(await describeTree(folder))
+    );
   };
   return {
     dir,
