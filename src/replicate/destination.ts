@@ -62,6 +62,12 @@ function overlap(a: Backend, b: Backend): boolean {
   return x.startsWith(y) || y.startsWith(x);
 }
 
+/** Whether two backends are on one store with one identity: copies between them stay server-side. */
+export function sameStore(a: Backend, b: Backend): boolean {
+  const id = storeOf(a);
+  return id !== '' && id === storeOf(b);
+}
+
 function storeOf(backend: Backend): string {
   const inner = (backend as { innermost?: () => Backend }).innermost?.() ?? backend;
   return (inner as { storeIdentity?: string }).storeIdentity ?? '';

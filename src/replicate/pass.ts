@@ -6,7 +6,7 @@ import { readRepoConfig } from '../repository/repo-config.js';
 import { readAhead } from '../util/read-ahead.js';
 import { copyObject } from './copy-object.js';
 import { applyDeletes } from './deletes.js';
-import { inspectDestination } from './destination.js';
+import { inspectDestination, sameStore } from './destination.js';
 import {
   type DeleteRule,
   emptySummary,
@@ -31,6 +31,12 @@ export interface PassOptions {
 }
 
 const DEFAULT_CONCURRENCY = 32;
+/**
+ * Streamed copies hold bytes in memory (a small object whole, a large one a few parts): at most
+ * this much at once, estimated, however many copies are in flight. Server-side copies hold none.
+ */
+const STREAMED_BYTES_BUDGET = 256 * 1024 * 1024;
+const STREAMED_BYTES_PER_OBJECT = 64 * 1024 * 1024;
 /** Listing entries fetched ahead: one page of each side in flight while the last is compared. */
 const LISTING_READ_AHEAD = 1000;
 
@@ -174,6 +180,7 @@ class ContentWalk {
   /** Destination objects the source no longer has: candidates for the delete policy. */
   readonly extras: string[] = [];
   private readonly running = new Set<Promise<void>>();
+  private load = 0;
   private fatal: { error: unknown } | undefined;
 
   constructor(
@@ -185,6 +192,7 @@ class ContentWalk {
 
   async run(sourceListing: AsyncIterable<ObjectInfo>, destinationListing: AsyncIterable<ObjectInfo>) {
     const concurrency = this.options.concurrency ?? DEFAULT_CONCURRENCY;
+    const streamed = !sameStore(this.options.source, this.options.destination);
     const changes = compareListings(
       readAhead(contentOnly(sourceListing), LISTING_READ_AHEAD),
       readAhead(contentOnly(destinationListing), LISTING_READ_AHEAD),
@@ -202,8 +210,18 @@ class ContentWalk {
           this.summary.objects.unchanged++;
           continue;
         }
-        while (this.running.size >= concurrency) await Promise.race(this.running);
-        const task = this.settle(change).finally(() => this.running.delete(task));
+        const weight = streamed ? Math.min(change.source.size, STREAMED_BYTES_PER_OBJECT) : 0;
+        while (
+          this.running.size >= concurrency ||
+          (this.running.size > 0 && this.load + weight > STREAMED_BYTES_BUDGET)
+        ) {
+          await Promise.race(this.running);
+        }
+        this.load += weight;
+        const task = this.settle(change).finally(() => {
+          this.load -= weight;
+          this.running.delete(task);
+        });
         this.running.add(task);
       }
     } finally {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replicationFixture } from '../../test/replication-fixture.js';
 import { createTestBucket, s3Server, testBackend } from '../../test/s3.js';
+import { FaultyProxy } from '../../test/servers/faulty-proxy.js';
 import type { S3ServerInfo } from '../../test/servers/global-setup.js';
 import { type MinioServer, startMinio } from '../../test/servers/minio.js';
 import type { Backend } from '../backend/backend.js';
@@ -120,5 +121,57 @@ describe.skipIf(!minio)('replication to another MinIO server (streamed copies)',
 
     const second = await replicatePass({ source, destination: replica });
     expect(second.objects.copied).toBe(0);
+  });
+});
+
+describe.skipIf(!minio)('replication when the replica becomes unreachable mid-pass', () => {
+  const cleanups: Array<() => Promise<void>> = [];
+  afterAll(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  it('stops with an error naming the replica and the cause, and the next pass copies only the rest', async () => {
+    const a = await createTestBucket(minio!, 'repl-down-src');
+    const b = await createTestBucket(minio!, 'repl-down-dst');
+    cleanups.push(a.cleanup, b.cleanup);
+    const proxy = await new FaultyProxy(minio!.endpoint).start();
+    cleanups.push(() => proxy.stop());
+    const source = testBackend(minio!, a.bucket);
+    const fixture = await replicationFixture(source);
+    cleanups.push(fixture.cleanup);
+    await fixture.write(Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`f${i}.txt`, `file ${i}`])));
+    await fixture.snapshot();
+
+    const viaProxy = testBackend(minio!, b.bucket, { endpoint: proxy.endpoint, maxAttempts: 2 });
+    let copied = 0;
+    const failed = await replicatePass({
+      source,
+      destination: viaProxy,
+      concurrency: 1,
+      onEvent: (event) => {
+        if (event.type === 'copied' && ++copied === 5) proxy.down = true;
+      },
+    }).then(
+      () => undefined,
+      (err: Error & { hint?: string }) => err,
+    );
+    expect(failed?.message).toMatch(
+      new RegExp(
+        `^replication to s3://${b.bucket}/repo stopped after copying 5 object\\(s\\): cannot reach the S3 endpoint`,
+      ),
+    );
+    expect(failed?.hint).toContain('the next pass goes on from where this one stopped');
+    expect((await keysOf(testBackend(minio!, b.bucket))).filter((k) => kindOfKey(k) === 'manifest')).toEqual(
+      [],
+    );
+
+    proxy.down = false;
+    const counted = new CountingBackend(testBackend(minio!, b.bucket, { endpoint: proxy.endpoint }));
+    const resumed = await replicatePass({ source, destination: counted });
+    expect(resumed.objects.copied).toBe(12 + 1 - 5);
+    expect(await fixture.expectSameRestores(testBackend(minio!, b.bucket))).toEqual({
+      snapshots: 1,
+      allEqual: true,
+    });
   });
 });
