@@ -7,7 +7,6 @@
  *     with MinIO's real bucket notifications (webhook) — 200 objects, one every 50 ms.
  * Writes bench/results/replicate-<date>.json.   npm run build && npm run bench:replicate
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +30,7 @@ import { adminClient } from '../test/s3.js';
 import { startMinio } from '../test/servers/minio.js';
 import { freePort } from '../test/servers/process.js';
 import { buildDataSet } from './datasets.js';
+import { runCli } from './run-cli.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const { values } = parseArgs({
@@ -45,34 +45,11 @@ const { values } = parseArgs({
   },
 });
 const CONCURRENCY = Number(values.concurrency);
-const CLI = new URL('../dist/twinvault.js', import.meta.url).pathname;
 const TOKEN = 'bench-token';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const percentile = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
-
-function runCli(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ seconds: number; rssKiB: number; stdout: string }> {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const child = spawn('/usr/bin/time', ['-f', 'RSS_KIB=%M', process.execPath, CLI, ...args], {
-      env: { ...process.env, ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      if (code !== 0) reject(new Error(`twinvault ${args.join(' ')} failed (${code}): ${stderr}`));
-      else resolve({ seconds, rssKiB: Number(/RSS_KIB=(\d+)/.exec(stderr)?.[1] ?? 0), stdout });
-    });
-  });
-}
 
 const port = await freePort();
 const queueDir = await mkdtemp(join(tmpdir(), 'twinvault-bench-queue-'));

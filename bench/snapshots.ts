@@ -5,7 +5,7 @@
  *
  *   npm run build && npm run bench -- [--sets D1,D2] [--data /var/tmp/twinvault-bench]
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,6 +20,7 @@ import { openRepository } from '../src/repository/repository.js';
 import { adminClient } from '../test/s3.js';
 import { startMinio } from '../test/servers/minio.js';
 import { buildDataSet, bytesFor, type DataSet } from './datasets.js';
+import { runCli } from './run-cli.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const { values } = parseArgs({
@@ -31,7 +32,6 @@ const { values } = parseArgs({
   },
 });
 const CONCURRENCY = Number(values.concurrency);
-const CLI = new URL('../dist/twinvault.js', import.meta.url).pathname;
 
 async function pool<T>(items: T[], work: (item: T) => Promise<unknown>): Promise<void> {
   let next = 0;
@@ -89,31 +89,6 @@ function dropCaches(): void {
 
 async function warmRead(set: DataSet): Promise<void> {
   await pool(set.files, (file) => readFile(join(set.root, file)));
-}
-
-/** Runs the built CLI, returning wall seconds, peak RSS (KiB, from GNU time) and output. */
-function runCli(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ seconds: number; rssKiB: number; stdout: string; code: number }> {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const child = spawn('/usr/bin/time', ['-f', 'RSS_KIB=%M', process.execPath, CLI, ...args], {
-      env: { ...process.env, ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const rssKiB = Number(/RSS_KIB=(\d+)/.exec(stderr)?.[1] ?? 0);
-      if (code !== 0 && code !== 3)
-        reject(new Error(`twinvault ${args.join(' ')} failed (${code}): ${stderr}`));
-      else resolve({ seconds, rssKiB, stdout, code: code ?? 0 });
-    });
-  });
 }
 
 const results: Record<string, unknown> = {

@@ -9,7 +9,7 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replicationFixture } from '../../../test/replication-fixture.js';
 import { adminClient, createTestBucket, s3Server, testBackend } from '../../../test/s3.js';
@@ -18,7 +18,6 @@ import { freePort } from '../../../test/servers/process.js';
 import type { Backend } from '../../backend/backend.js';
 import { systemClock } from '../../clock.js';
 import { listSnapshots } from '../../repository/snapshots.js';
-import type { ReplicaTarget } from '../targets.js';
 import { LiveReplication } from './live-replication.js';
 import { consumeQueue } from './sqs.js';
 import { startWebhook } from './webhook.js';
@@ -48,8 +47,19 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
   }
 }
 
-function targetFor(url: string): ReplicaTarget {
-  return { url, settings: { url }, deletes: { policy: 'keep' }, concurrency: 8, afterBackup: false };
+/** Live replication from `sourceBucket` (prefix "repo") to a replica bucket on the shared MinIO. */
+async function startLive(source: Backend, sourceBucket: string, replicaBucket: string, log: Logger) {
+  const url = `s3://${replicaBucket}/repo`;
+  const live = new LiveReplication({
+    source,
+    scope: { bucket: sourceBucket, prefix: 'repo' },
+    targets: [{ url, settings: { url }, deletes: { policy: 'keep' }, concurrency: 8, afterBackup: false }],
+    clock: systemClock,
+    log,
+    open: async () => testBackend(minio!, replicaBucket),
+  });
+  await live.start();
+  return live;
 }
 
 async function holds(backend: Backend, key: string): Promise<true | undefined> {
@@ -95,15 +105,7 @@ describe.skipIf(!minio)('live replication from MinIO bucket notifications (webho
     await fixture.snapshot();
 
     const { log, lines } = capturedLog();
-    const live = new LiveReplication({
-      source: sourceBackend,
-      scope: { bucket: sourceBucket.bucket, prefix: 'repo' },
-      targets: [targetFor(`s3://${replicaBucket.bucket}/repo`)],
-      clock: systemClock,
-      log,
-      open: async () => testBackend(minio!, replicaBucket.bucket),
-    });
-    await live.start();
+    const live = await startLive(sourceBackend, sourceBucket.bucket, replicaBucket.bucket, log);
     const webhook = await startWebhook({
       host: '127.0.0.1',
       port,
@@ -185,15 +187,7 @@ describe.skipIf(!minio || !moto)('live replication from an SQS queue (moto) of M
     const fixture = await replicationFixture(sourceBackend);
     cleanups.push(fixture.cleanup);
     const { log } = capturedLog();
-    const live = new LiveReplication({
-      source: sourceBackend,
-      scope: { bucket: sourceBucket.bucket, prefix: 'repo' },
-      targets: [targetFor(`s3://${replicaBucket.bucket}/repo`)],
-      clock: systemClock,
-      log,
-      open: async () => testBackend(minio!, replicaBucket.bucket),
-    });
-    await live.start();
+    const live = await startLive(sourceBackend, sourceBucket.bucket, replicaBucket.bucket, log);
     await live.fullPass(); // the replica exists and is current; what follows comes by events only
 
     await fixture.write({ 'a.txt': 'queued' });

@@ -1,0 +1,31 @@
+import { spawn } from 'node:child_process';
+
+const CLI = new URL('../dist/twinvault.js', import.meta.url).pathname;
+
+/**
+ * Runs the built CLI, returning wall seconds, peak RSS (KiB, from GNU time) and output. Exit code
+ * 3 (done, with files skipped or objects held back) counts as a run; any other failure throws.
+ */
+export function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ seconds: number; rssKiB: number; stdout: string; code: number }> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn('/usr/bin/time', ['-f', 'RSS_KIB=%M', process.execPath, CLI, ...args], {
+      env: { ...process.env, ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const rssKiB = Number(/RSS_KIB=(\d+)/.exec(stderr)?.[1] ?? 0);
+      if (code !== 0 && code !== 3)
+        reject(new Error(`twinvault ${args.join(' ')} failed (${code}): ${stderr}`));
+      else resolve({ seconds, rssKiB, stdout, code: code ?? 0 });
+    });
+  });
+}
