@@ -152,6 +152,21 @@ export function buildProgram(): Command {
     .exitOverride()
     .action(lazy(() => import('./commands/replicas.js')));
 
+  program
+    .command('iam-policy')
+    .description('print the least-privilege IAM policy (JSON) for a role: agent, replicator, restore, admin')
+    .addArgument(new Argument('<role>', 'the role').choices(['agent', 'replicator', 'restore', 'admin']))
+    .option(
+      '--replica <url>',
+      'replicator: the replica it writes (default: the first configured); restore: also read it',
+    )
+    .option(
+      '--host <name>',
+      "agent: the host it backs up as (default: the config's host, else this machine's)",
+    )
+    .exitOverride()
+    .action(lazy(() => import('./commands/iam-policy.js')));
+
   return program;
 }
 

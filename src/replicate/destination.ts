@@ -20,17 +20,15 @@ export async function inspectDestination(
       { hint: 'name another bucket, prefix or folder as the replica' },
     );
   }
-  try {
-    await destination.check();
-  } catch (err) {
-    if (err instanceof TwinvaultError && err.code === 'BUCKET_NOT_FOUND')
-      return { kind: 'empty', bucketMissing: true };
-    throw err;
-  }
+  // Reading the config tells a missing bucket too, without HeadBucket (which a policy limiting
+  // listings to the replica's prefix does not allow).
   let config: RepoConfig;
   try {
     config = await readRepoConfig(destination);
   } catch (err) {
+    if (err instanceof TwinvaultError && err.code === 'BUCKET_NOT_FOUND') {
+      return { kind: 'empty', bucketMissing: true };
+    }
     if (!(err instanceof TwinvaultError && err.code === 'NOT_FOUND')) throw err;
     const stranger = await firstForeignKey(destination);
     if (stranger === undefined) return { kind: 'empty', bucketMissing: false };

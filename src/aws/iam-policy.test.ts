@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { iamPolicy, type PolicyDocument } from './iam-policy.js';
+
+/** "Sid: actions on resources", one line per statement, for exact comparisons. */
+function summary(policy: PolicyDocument): string[] {
+  return policy.Statement.map(
+    (s) =>
+      `${s.Sid}: ${s.Action.join(',')} on ${s.Resource.join(',')}${s.Condition ? ` if ${JSON.stringify(s.Condition)}` : ''}`,
+  );
+}
+
+const prefixOnly = 'if {"StringLike":{"s3:prefix":["laptop-repo/*"]}}';
+
+describe('iamPolicy', () => {
+  it('agent: reads the repository, writes only its own content and manifests, deletes only locks', () => {
+    expect(summary(iamPolicy({ role: 'agent', repository: 's3://b/laptop-repo', host: 'laptop' }))).toEqual([
+      `ListRepository: s3:ListBucket on arn:aws:s3:::b ${prefixOnly}`,
+      'ReadRepository: s3:GetObject on arn:aws:s3:::b/laptop-repo/*',
+      'WriteOwnSnapshots: s3:PutObject,s3:AbortMultipartUpload on arn:aws:s3:::b/laptop-repo/laptop/*,arn:aws:s3:::b/laptop-repo/.twinvault/snapshots/laptop/*',
+      'TakeAndReleaseLocks: s3:PutObject,s3:DeleteObject on arn:aws:s3:::b/laptop-repo/.twinvault/locks/*',
+    ]);
+    expect(() => iamPolicy({ role: 'agent', repository: 's3://b/x' })).toThrow(/--host/);
+  });
+
+  it('replicator: reads the source, writes the replica, deletes there only when deletes are mirrored', () => {
+    const keep = summary(
+      iamPolicy({ role: 'replicator', repository: 's3://b/laptop-repo', replica: 's3://r' }),
+    );
+    expect(keep).toEqual([
+      `ListSource: s3:ListBucket on arn:aws:s3:::b ${prefixOnly}`,
+      'ReadSource: s3:GetObject on arn:aws:s3:::b/laptop-repo/*',
+      'ListReplica: s3:ListBucket on arn:aws:s3:::r',
+      'ReadReplica: s3:GetObject on arn:aws:s3:::r/*',
+      'WriteReplica: s3:PutObject,s3:AbortMultipartUpload on arn:aws:s3:::r/*',
+    ]);
+    const mirror = summary(
+      iamPolicy({ role: 'replicator', repository: 's3://b/laptop-repo', replica: 's3://r', deletes: true }),
+    );
+    expect(mirror.at(-1)).toBe('MirrorDeletes: s3:DeleteObject on arn:aws:s3:::r/*');
+  });
+
+  it('restore reads only; admin manages objects and lifecycle', () => {
+    const restore = iamPolicy({ role: 'restore', repository: 's3://b/laptop-repo' });
+    expect(restore.Statement.flatMap((s) => s.Action)).toEqual(['s3:ListBucket', 's3:GetObject']);
+    const admin = iamPolicy({ role: 'admin', repository: 's3://b/laptop-repo' });
+    expect(admin.Statement.flatMap((s) => s.Action)).toContain('s3:DeleteObject');
+    expect(() => iamPolicy({ role: 'restore', repository: 'file:///tmp/x' })).toThrow(
+      /must be an s3:\/\/ URL/,
+    );
+  });
+});
