@@ -13,36 +13,36 @@ const prefixOnly = 'if {"StringLike":{"s3:prefix":["laptop-repo/*"]}}';
 
 describe('iamPolicy', () => {
   it('agent: reads the repository, writes only its own content and manifests, deletes only locks', () => {
-    expect(summary(iamPolicy({ role: 'agent', repository: 's3://b/laptop-repo', host: 'laptop' }))).toEqual([
-      `ListRepository: s3:ListBucket on arn:aws:s3:::b ${prefixOnly}`,
-      'ReadRepository: s3:GetObject on arn:aws:s3:::b/laptop-repo/*',
-      'WriteOwnSnapshots: s3:PutObject,s3:AbortMultipartUpload on arn:aws:s3:::b/laptop-repo/laptop/*,arn:aws:s3:::b/laptop-repo/.twinvault/snapshots/laptop/*',
-      'TakeAndReleaseLocks: s3:PutObject,s3:DeleteObject on arn:aws:s3:::b/laptop-repo/.twinvault/locks/*',
+    expect(summary(iamPolicy({ role: 'agent', repository: 's3://bkt/laptop-repo', host: 'laptop' }))).toEqual([
+      `ListRepository: s3:ListBucket on arn:aws:s3:::bkt ${prefixOnly}`,
+      'ReadRepository: s3:GetObject on arn:aws:s3:::bkt/laptop-repo/*',
+      'WriteOwnSnapshots: s3:PutObject,s3:AbortMultipartUpload on arn:aws:s3:::bkt/laptop-repo/laptop/*,arn:aws:s3:::bkt/laptop-repo/.twinvault/snapshots/laptop/*',
+      'TakeAndReleaseLocks: s3:PutObject,s3:DeleteObject on arn:aws:s3:::bkt/laptop-repo/.twinvault/locks/*',
     ]);
-    expect(() => iamPolicy({ role: 'agent', repository: 's3://b/x' })).toThrow(/--host/);
+    expect(() => iamPolicy({ role: 'agent', repository: 's3://bkt/x' })).toThrow(/--host/);
   });
 
   it('replicator: reads the source, writes the replica, deletes there only when deletes are mirrored', () => {
     const keep = summary(
-      iamPolicy({ role: 'replicator', repository: 's3://b/laptop-repo', replica: 's3://r' }),
+      iamPolicy({ role: 'replicator', repository: 's3://bkt/laptop-repo', replica: 's3://rep' }),
     );
     expect(keep).toEqual([
-      `ListSource: s3:ListBucket on arn:aws:s3:::b ${prefixOnly}`,
-      'ReadSource: s3:GetObject on arn:aws:s3:::b/laptop-repo/*',
-      'ListReplica: s3:ListBucket on arn:aws:s3:::r',
-      'ReadReplica: s3:GetObject on arn:aws:s3:::r/*',
-      'WriteReplica: s3:PutObject,s3:AbortMultipartUpload on arn:aws:s3:::r/*',
+      `ListSource: s3:ListBucket on arn:aws:s3:::bkt ${prefixOnly}`,
+      'ReadSource: s3:GetObject on arn:aws:s3:::bkt/laptop-repo/*',
+      'ListReplica: s3:ListBucket on arn:aws:s3:::rep',
+      'ReadReplica: s3:GetObject on arn:aws:s3:::rep/*',
+      'WriteReplica: s3:PutObject,s3:AbortMultipartUpload on arn:aws:s3:::rep/*',
     ]);
     const mirror = summary(
-      iamPolicy({ role: 'replicator', repository: 's3://b/laptop-repo', replica: 's3://r', deletes: true }),
+      iamPolicy({ role: 'replicator', repository: 's3://bkt/laptop-repo', replica: 's3://rep', deletes: true }),
     );
-    expect(mirror.at(-1)).toBe('MirrorDeletes: s3:DeleteObject on arn:aws:s3:::r/*');
+    expect(mirror.at(-1)).toBe('MirrorDeletes: s3:DeleteObject on arn:aws:s3:::rep/*');
   });
 
   it('restore reads only; admin manages objects and lifecycle', () => {
-    const restore = iamPolicy({ role: 'restore', repository: 's3://b/laptop-repo' });
+    const restore = iamPolicy({ role: 'restore', repository: 's3://bkt/laptop-repo' });
     expect(restore.Statement.flatMap((s) => s.Action)).toEqual(['s3:ListBucket', 's3:GetObject']);
-    const admin = iamPolicy({ role: 'admin', repository: 's3://b/laptop-repo' });
+    const admin = iamPolicy({ role: 'admin', repository: 's3://bkt/laptop-repo' });
     expect(admin.Statement.flatMap((s) => s.Action)).toContain('s3:DeleteObject');
     expect(() => iamPolicy({ role: 'restore', repository: 'file:///tmp/x' })).toThrow(
       /must be an s3:\/\/ URL/,
