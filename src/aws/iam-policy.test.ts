@@ -13,12 +13,14 @@ const prefixOnly = 'if {"StringLike":{"s3:prefix":["laptop-repo/*"]}}';
 
 describe('iamPolicy', () => {
   it('agent: reads the repository, writes only its own content and manifests, deletes only locks', () => {
-    expect(summary(iamPolicy({ role: 'agent', repository: 's3://bkt/laptop-repo', host: 'laptop' }))).toEqual([
-      `ListRepository: s3:ListBucket on arn:aws:s3:::bkt ${prefixOnly}`,
-      'ReadRepository: s3:GetObject on arn:aws:s3:::bkt/laptop-repo/*',
-      'WriteOwnSnapshots: s3:PutObject,s3:AbortMultipartUpload on arn:aws:s3:::bkt/laptop-repo/laptop/*,arn:aws:s3:::bkt/laptop-repo/.twinvault/snapshots/laptop/*',
-      'TakeAndReleaseLocks: s3:PutObject,s3:DeleteObject on arn:aws:s3:::bkt/laptop-repo/.twinvault/locks/*',
-    ]);
+    expect(summary(iamPolicy({ role: 'agent', repository: 's3://bkt/laptop-repo', host: 'laptop' }))).toEqual(
+      [
+        `ListRepository: s3:ListBucket on arn:aws:s3:::bkt ${prefixOnly}`,
+        'ReadRepository: s3:GetObject on arn:aws:s3:::bkt/laptop-repo/*',
+        'WriteOwnSnapshots: s3:PutObject,s3:AbortMultipartUpload on arn:aws:s3:::bkt/laptop-repo/laptop/*,arn:aws:s3:::bkt/laptop-repo/.twinvault/snapshots/laptop/*',
+        'TakeAndReleaseLocks: s3:PutObject,s3:DeleteObject on arn:aws:s3:::bkt/laptop-repo/.twinvault/locks/*',
+      ],
+    );
     expect(() => iamPolicy({ role: 'agent', repository: 's3://bkt/x' })).toThrow(/--host/);
   });
 
@@ -34,7 +36,12 @@ describe('iamPolicy', () => {
       'WriteReplica: s3:PutObject,s3:AbortMultipartUpload on arn:aws:s3:::rep/*',
     ]);
     const mirror = summary(
-      iamPolicy({ role: 'replicator', repository: 's3://bkt/laptop-repo', replica: 's3://rep', deletes: true }),
+      iamPolicy({
+        role: 'replicator',
+        repository: 's3://bkt/laptop-repo',
+        replica: 's3://rep',
+        deletes: true,
+      }),
     );
     expect(mirror.at(-1)).toBe('MirrorDeletes: s3:DeleteObject on arn:aws:s3:::rep/*');
   });

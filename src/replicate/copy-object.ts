@@ -8,9 +8,9 @@ export type CopyOutcome =
 
 /**
  * Copies one object from source to destination under the same key: server-side where both are
- * on one store (CopyObject, or UploadPartCopy for large objects), streamed otherwise. Problems of
- * this one object (it vanished, its bytes fail their checksum) are returned; anything that will
- * fail every other copy too (store unreachable, access denied) is thrown, to stop the pass.
+ * on one store (CopyObject, or UploadPartCopy for large objects), streamed otherwise. Problems
+ * that may be this object's alone (it vanished, its bytes fail their checksum, access to it is
+ * denied) are returned; a store that cannot be reached fails every copy, so that is thrown.
  */
 export async function copyObject(
   source: Backend,
@@ -24,7 +24,12 @@ export async function copyObject(
   } catch (err) {
     if (!isTwinvaultError(err)) throw err;
     if (err.code === 'NOT_FOUND') return { kind: 'vanished' };
-    if (err.code === 'INTEGRITY' || (err.code === 'STORAGE_FAILED' && !err.isRetryable)) {
+    // One object's: its checksum, a lock or key policy on it. Many in a row stop the pass.
+    if (
+      err.code === 'INTEGRITY' ||
+      err.code === 'ACCESS_DENIED' ||
+      (err.code === 'STORAGE_FAILED' && !err.isRetryable)
+    ) {
       return { kind: 'failed', error: err };
     }
     throw err;

@@ -5,13 +5,20 @@ import type { DeleteRule, PassSummary, ReplicationEvent } from './events.js';
 import { forEachReference } from './manifest-refs.js';
 import { PendingDeletes } from './pending-deletes.js';
 
+interface ListedKey {
+  key: string;
+  lastModified: Date;
+}
+
 export interface DeleteJob {
   destination: Backend;
   rule: DeleteRule;
   /** Manifests in the destination that the source no longer has. */
-  extraManifests: string[];
+  extraManifests: ListedKey[];
   /** Content objects in the destination that the source no longer has. */
-  extraObjects: string[];
+  extraObjects: ListedKey[];
+  /** Only what was written before this time (ms) is deleted: later writes may be live copies. */
+  writtenBefore: number;
   now: number;
   dryRun: boolean;
   summary: PassSummary;
@@ -37,13 +44,23 @@ export async function applyDeletes(job: DeleteJob): Promise<void> {
     return false;
   };
 
-  const manifests = job.extraManifests.filter(due);
+  const settled = (listed: ListedKey) => listed.lastModified.getTime() < job.writtenBefore;
+  const manifests = job.extraManifests
+    .filter(settled)
+    .map(({ key }) => key)
+    .filter(due);
   await deleteKeys(job, manifests);
-  const objects = job.extraObjects.filter(due);
+  const objects = job.extraObjects
+    .filter(settled)
+    .map(({ key }) => key)
+    .filter(due);
   if (objects.length > 0) {
     const referenced = await stillReferenced(destination, new Set(job.dryRun ? manifests : []));
     const unreferenced = objects.filter((key) => !referenced.has(key));
     summary.deletes.kept += objects.length - unreferenced.length;
+    // Kept while referenced, their delay clocks keep running.
+    if (pending)
+      for (const key of objects) if (referenced.has(key)) waiting.set(key, pending.firstMissing(key, now));
     await deleteKeys(job, unreferenced);
   }
   summary.deletes.waiting = waiting.size;

@@ -39,6 +39,8 @@ export interface PassSummary {
   deletes: { policy: DeletePolicy; deleted: number; waiting: number; kept: number };
   /** The first problems met (at most 100), each with its key. */
   problems: Array<{ key: string; message: string }>;
+  /** Set when the pass stopped early (shouldStop): pass it as startAfter to go on. */
+  resumeAfter?: string;
 }
 
 export const MAX_PROBLEMS = 100;

@@ -86,6 +86,26 @@ describe('replicatePass', () => {
     expect(manifests).toHaveLength(1);
   });
 
+  it('copies a new snapshot whose object the source lost but the replica holds, and keeps that object', async () => {
+    const { source, fixture } = await setup();
+    const replica = new MemoryBackend('memory://replica');
+    await replicatePass({ source, destination: replica });
+    await fixture.write({ 'f.txt': 'foxtrot' });
+    await fixture.snapshot(); // still references b/c.txt from the first snapshot's folder
+    const lost = (await keysOf(source)).find((k) => k.endsWith('/b/c.txt'))!;
+    await source.delete(lost);
+    const later = new ManualClock(new Date(Date.now() + 600_000));
+    const summary = await replicatePass({
+      source,
+      destination: replica,
+      deletes: { policy: 'mirror' },
+      clock: later,
+    });
+    expect(summary.manifests).toEqual({ copied: 1, held: 0 });
+    expect(await keysOf(replica)).toContain(lost);
+    expect(await fixture.latestRestoresAsFolder(replica)).toBe(true);
+  });
+
   it('refuses a destination holding another repository, or other things, or the source itself', async () => {
     const { source } = await setup();
     const other = new MemoryBackend('memory://other');
@@ -162,6 +182,13 @@ describe('deletes reach the replica by its policy', () => {
     return { source, fixture, replica, firstManifest, onlyInFirst };
   }
 
+  it('mirror spares objects written since shortly before the pass began (live copies meanwhile)', async () => {
+    const { source, replica, onlyInFirst } = await pruned();
+    const summary = await replicatePass({ source, destination: replica, deletes: { policy: 'mirror' } });
+    expect(summary.deletes.deleted).toBe(0);
+    expect(await keysOf(replica)).toContain(onlyInFirst);
+  });
+
   it('keep: the replica never deletes', async () => {
     const { source, replica, firstManifest, onlyInFirst } = await pruned();
     const summary = await replicatePass({ source, destination: replica });
@@ -174,7 +201,14 @@ describe('deletes reach the replica by its policy', () => {
     // The source also lost an object the kept snapshot needs: the replica's copy must stay.
     const needed = (await keysOf(source)).find((k) => k.endsWith('/b/c.txt'))!;
     await source.delete(needed);
-    const summary = await replicatePass({ source, destination: replica, deletes: { policy: 'mirror' } });
+    // Deletes spare what was written within minutes of the pass (it may be a live copy): later.
+    const later = new ManualClock(new Date(Date.now() + 600_000));
+    const summary = await replicatePass({
+      source,
+      destination: replica,
+      deletes: { policy: 'mirror' },
+      clock: later,
+    });
     expect(summary.deletes).toMatchObject({ deleted: 2, kept: 1 });
     const left = await keysOf(replica);
     expect(left).not.toContain(firstManifest);
@@ -185,7 +219,7 @@ describe('deletes reach the replica by its policy', () => {
 
   it('delay: deletes only once the source has been without the object long enough', async () => {
     const { source, replica, firstManifest } = await pruned();
-    const clock = new ManualClock();
+    const clock = new ManualClock(new Date(Date.now() + 600_000));
     const rule = { policy: 'delay' as const, afterMs: 3_600_000 };
     const first = await replicatePass({ source, destination: replica, deletes: rule, clock });
     expect(first.deletes).toMatchObject({ deleted: 0, waiting: 2 });

@@ -1,8 +1,10 @@
 import type { Backend, ObjectInfo } from '../backend/backend.js';
+import { compareKeys } from '../backend/keys.js';
 import { type Clock, systemClock } from '../clock.js';
 import { isTwinvaultError, TwinvaultError } from '../errors.js';
 import { CONFIG_KEY, kindOfKey, SNAPSHOTS_PREFIX } from '../repository/layout.js';
 import { readRepoConfig } from '../repository/repo-config.js';
+import { runPool } from '../util/pool.js';
 import { readAhead } from '../util/read-ahead.js';
 import { copyObject } from './copy-object.js';
 import { applyDeletes } from './deletes.js';
@@ -17,6 +19,7 @@ import {
 import { compareListings, type ListingChange } from './listing-diff.js';
 import { forEachReference } from './manifest-refs.js';
 import { holdSameBytes } from './same-object.js';
+import { syncObject } from './sync-one.js';
 
 export interface PassOptions {
   source: Backend;
@@ -28,6 +31,13 @@ export interface PassOptions {
   dryRun?: boolean;
   clock?: Clock;
   onEvent?: (event: ReplicationEvent) => void;
+  /**
+   * Asked before each copy is started: true stops the pass cleanly (a Lambda near its time limit).
+   * The summary then says where to resume; manifests and deletes wait for a complete pass.
+   */
+  shouldStop?: () => boolean;
+  /** Resume a stopped pass: content keys up to and including this one were done already. */
+  startAfter?: string;
 }
 
 const DEFAULT_CONCURRENCY = 32;
@@ -37,6 +47,10 @@ const DEFAULT_CONCURRENCY = 32;
  */
 const STREAMED_BYTES_BUDGET = 256 * 1024 * 1024;
 const STREAMED_BYTES_PER_OBJECT = 64 * 1024 * 1024;
+/** Deletes spare destination objects written this long before the pass started, or later. */
+const CLOCK_SKEW_MS = 5 * 60_000;
+/** Copies failing one after another, with none succeeding: the cause is not one object's. */
+const MAX_FAILURES_IN_A_ROW = 25;
 /** Listing entries fetched ahead: one page of each side in flight while the last is compared. */
 const LISTING_READ_AHEAD = 1000;
 
@@ -88,19 +102,21 @@ export async function replicatePass(options: PassOptions): Promise<PassSummary> 
       summary.objects.unchanged++;
       continue;
     }
-    if (
-      change.kind === 'unsure' &&
-      (await holdSameBytes(source, destination, change.source, change.destination))
-    ) {
-      summary.objects.unchanged++;
-      continue;
-    }
-    walk.noteBehind(change.source);
     try {
+      if (
+        change.kind === 'unsure' &&
+        (await holdSameBytes(source, destination, change.source, change.destination))
+      ) {
+        summary.objects.unchanged++;
+        continue;
+      }
+      walk.noteBehind(change.source);
       await forEachReference(source, change.source.key, (key) => walk.needed.set(key, false));
       manifestsToCopy.push(change.source);
     } catch (err) {
-      if (!isTwinvaultError(err)) throw err;
+      // A manifest gone meanwhile, or damaged, concerns that snapshot only; anything else stops.
+      if (!isTwinvaultError(err) || !['NOT_FOUND', 'INTEGRITY'].includes(err.code))
+        throw stopped(err, summary);
       if (err.code === 'NOT_FOUND') summary.objects.vanished++;
       else {
         summary.objects.failed++;
@@ -109,10 +125,26 @@ export async function replicatePass(options: PassOptions): Promise<PassSummary> 
     }
   }
 
+  const listing = options.startAfter === undefined ? {} : { startAfter: options.startAfter };
   try {
-    await walk.run(source.list(), listDestination(''));
+    await walk.run(
+      source.list('', listing),
+      destinationExists ? destination.list('', listing) : emptyListing(),
+    );
   } catch (err) {
     throw stopped(err, summary);
+  }
+  if (walk.stoppedAfter !== undefined) {
+    summary.resumeAfter = walk.stoppedAfter;
+    summary.finishedAt = clock.now().toISOString();
+    return summary;
+  }
+  if (options.startAfter !== undefined) {
+    try {
+      await walk.confirmEarlier(options.startAfter);
+    } catch (err) {
+      throw stopped(err, summary);
+    }
   }
 
   const absent = new Set([...walk.needed].flatMap(([key, present]) => (present ? [] : [key])));
@@ -153,13 +185,17 @@ export async function replicatePass(options: PassOptions): Promise<PassSummary> 
 
   if (deletes.policy !== 'keep' && destinationExists) {
     const extraManifests = manifestChanges.flatMap((change) =>
-      change.kind === 'extra' ? [change.destination.key] : [],
+      change.kind === 'extra'
+        ? [{ key: change.destination.key, lastModified: change.destination.lastModified }]
+        : [],
     );
     await applyDeletes({
       destination,
       rule: deletes,
       extraManifests,
-      extraObjects: walk.extras,
+      extraObjects: walk.extras.filter(({ key }) => !walk.needed.has(key)),
+      // Objects that appeared meanwhile (live copies, another machine's pass) are not extras yet.
+      writtenBefore: Date.parse(summary.startedAt) - CLOCK_SKEW_MS,
       now: clock.now().getTime(),
       dryRun,
       summary,
@@ -178,9 +214,12 @@ class ContentWalk {
   /** Keys referenced by the manifests about to be copied; true once the destination holds them. */
   readonly needed = new Map<string, boolean>();
   /** Destination objects the source no longer has: candidates for the delete policy. */
-  readonly extras: string[] = [];
+  readonly extras: Array<{ key: string; lastModified: Date }> = [];
+  private failuresInARow = 0;
   private readonly running = new Set<Promise<void>>();
   private load = 0;
+  /** Set when shouldStop() ended the walk early: the last key dealt with. */
+  stoppedAfter: string | undefined;
   private fatal: { error: unknown } | undefined;
 
   constructor(
@@ -198,10 +237,18 @@ class ContentWalk {
       readAhead(contentOnly(destinationListing), LISTING_READ_AHEAD),
     );
     try {
+      let last: string | undefined;
       for await (const change of changes) {
         if (this.fatal) break;
+        if (this.options.shouldStop?.() && last !== undefined) {
+          this.stoppedAfter = last;
+          break;
+        }
+        last = change.kind === 'extra' ? change.destination.key : change.source.key;
         if (change.kind === 'extra') {
-          this.extras.push(change.destination.key);
+          // The replica may hold what a new manifest needs and the source lost: it stays.
+          this.arrived(change.destination.key);
+          this.extras.push({ key: change.destination.key, lastModified: change.destination.lastModified });
           continue;
         }
         this.summary.objects.checked++;
@@ -230,6 +277,21 @@ class ContentWalk {
     if (this.fatal) throw this.fatal.error;
   }
 
+  /**
+   * In a resumed pass, the needed objects before the resume point were not walked this time:
+   * each is copied now unless the destination holds it.
+   */
+  async confirmEarlier(startAfter: string): Promise<void> {
+    const earlier = [...this.needed].flatMap(([key, present]) =>
+      !present && compareKeys(key, startAfter) <= 0 ? [key] : [],
+    );
+    await runPool(earlier, this.options.concurrency ?? DEFAULT_CONCURRENCY, async (key) => {
+      if ((await syncObject(this.options.source, this.options.destination, key)) !== 'vanished') {
+        this.needed.set(key, true);
+      }
+    });
+  }
+
   noteBehind(info: ObjectInfo): void {
     const behind = this.summary.behind;
     behind.objects++;
@@ -253,6 +315,17 @@ class ContentWalk {
         return;
       }
       const outcome = await copyObject(source, destination, info);
+      this.failuresInARow = outcome.kind === 'failed' ? this.failuresInARow + 1 : 0;
+      if (this.failuresInARow >= MAX_FAILURES_IN_A_ROW && outcome.kind === 'failed') {
+        throw new TwinvaultError(
+          outcome.error.code,
+          `${MAX_FAILURES_IN_A_ROW} copies in a row failed, the last: ${outcome.error.message}`,
+          {
+            cause: outcome.error,
+            ...(outcome.error.hint ? { hint: outcome.error.hint } : {}),
+          },
+        );
+      }
       if (outcome.kind === 'copied') {
         this.arrived(info.key);
         this.summary.objects.copied++;

@@ -3,6 +3,7 @@ import { IntegrityError, isTwinvaultError } from '../errors.js';
 import { runPool } from '../util/pool.js';
 import { copyObject } from './copy-object.js';
 import { forEachReference } from './manifest-refs.js';
+import { sameBytes } from './same-object.js';
 
 /** What copying one named object came to. */
 export type KeyOutcome = 'copied' | 'present' | 'vanished';
@@ -12,7 +13,7 @@ export async function syncObject(source: Backend, destination: Backend, key: str
   const info = await headIfAny(source, key);
   if (!info) return 'vanished';
   const existing = await headIfAny(destination, key);
-  if (existing && sameObject(info, existing)) return 'present';
+  if (existing && sameBytes(info, existing)) return 'present';
   const outcome = await copyObject(source, destination, info);
   if (outcome.kind === 'failed') throw outcome.error;
   return outcome.kind === 'copied' ? 'copied' : 'vanished';
@@ -46,13 +47,6 @@ export async function syncManifest(
     }
   });
   return syncObject(source, destination, key);
-}
-
-function sameObject(source: ObjectHead, destination: ObjectHead): boolean {
-  if (source.size !== destination.size) return false;
-  if (source.etag === destination.etag) return true;
-  const sha = source.metadata.sha256;
-  return sha !== undefined && sha === destination.metadata.sha256;
 }
 
 async function headIfAny(backend: Backend, key: string): Promise<ObjectHead | undefined> {
