@@ -5,9 +5,8 @@ import { type BackupSummary, backup } from '../backup/backup.js';
 import { type Clock, systemClock } from '../clock.js';
 import type { ResolvedConfig } from '../config/load.js';
 import { redactUrlPassword } from '../config/redact.js';
-import type { SourceConfig } from '../config/schema.js';
+import type { RepositoryConfig, SourceConfig } from '../config/schema.js';
 import { isTwinvaultError } from '../errors.js';
-import type { ReplicaTarget } from '../replicate/targets.js';
 import type { Repository } from '../repository/repository.js';
 import { collectGarbage } from '../util/heap-limit.js';
 import type { Logger } from './log.js';
@@ -36,8 +35,8 @@ export interface AgentOptions {
   /** Called whenever the state changes (the CLI writes it to the state file). */
   saveState(state: AgentState): Promise<void>;
   clock?: Clock;
-  /** Opens a replica's backend (the registry by default). */
-  openReplica?: (target: ReplicaTarget) => Promise<Backend>;
+  /** Opens the repository or a replica for replication (the registry by default). */
+  openForReplication?: (settings: RepositoryConfig) => Promise<Backend>;
 }
 
 interface WatchedSource {
@@ -81,7 +80,7 @@ export class Agent {
       options.stateFolder,
       this.log,
       this.clock,
-      ...(options.openReplica ? [options.openReplica] : []),
+      ...(options.openForReplication ? [options.openForReplication] : []),
     );
     this.startedAt = this.clock.now();
     this.stopped = new Promise((resolve) => {
@@ -123,6 +122,7 @@ export class Agent {
     this.wakeup.wake();
     await this.starting?.catch(() => {}); // every watcher is subscribed before they are closed
     await this.running;
+    await this.replication.idle();
     for (const source of this.sources.values()) await source.watcher?.close().catch(() => {});
     await this.repo?.close().catch(() => {});
     await this.saveState();
@@ -246,8 +246,7 @@ export class Agent {
       source.status.lastRun = outcomeOf(summary, started, this.clock.now());
       source.status.lastSuccess = source.status.lastRun;
       if (summary.written) {
-        await this.replication.afterBackup({
-          repository: repo.repository.backend,
+        this.replication.afterBackup({
           repositoryId: repo.repository.config.id,
           host: summary.host,
           stamp: summary.stamp,

@@ -3,6 +3,7 @@ import type { Backend } from '../backend/backend.js';
 import { openBackend } from '../backend/registry.js';
 import type { Clock } from '../clock.js';
 import type { ResolvedConfig } from '../config/load.js';
+import type { RepositoryConfig } from '../config/schema.js';
 import { isTwinvaultError } from '../errors.js';
 import { replicatePass } from '../replicate/pass.js';
 import { PassRecords } from '../replicate/pass-record.js';
@@ -11,81 +12,137 @@ import { type ReplicaTarget, replicaTargets } from '../replicate/targets.js';
 import { manifestKey } from '../repository/layout.js';
 
 export interface MadeSnapshot {
-  repository: Backend;
   repositoryId: string;
   host: string;
   stamp: string;
 }
 
+/** A replica gets a full pass at least this often, besides the single snapshots. */
+const FULL_PASS_EVERY_MS = 3_600_000;
+
 /**
- * The agent's replication: right after each snapshot it makes, the snapshot goes to every
- * replica configured with afterBackup (its new objects, then its manifest). The first time, and
- * after a failure, a full pass runs instead, which also checks the replica belongs to this
- * repository and catches up on anything missed. A failing replica never fails the backup.
+ * The agent's replication, in the background so backups never wait for it: each snapshot the
+ * agent makes goes to every replica configured with afterBackup (its new objects, then its
+ * manifest). A full pass runs instead the first time, after a failure or a pass with problems,
+ * and hourly, which also checks the replica belongs to this repository, catches up on anything
+ * missed (snapshots held back) and applies the delete policy. A failing replica is logged and
+ * recorded, never raised.
  */
 export class AfterBackupReplication {
+  private repository: RepositoryConfig | undefined;
   private targets: ReplicaTarget[] = [];
-  /** Replicas that need a full pass before single snapshots can be trusted to be enough. */
-  private readonly owed = new Set<string>();
+  /** When each replica last had a complete full pass without problems. */
+  private readonly lastFullPass = new Map<string, number>();
+  private readonly waiting: MadeSnapshot[] = [];
+  private running: Promise<void> | undefined;
 
   constructor(
     private readonly stateFolder: string,
     private readonly log: Logger,
     private readonly clock: Clock,
-    private readonly open: (target: ReplicaTarget) => Promise<Backend> = (target) =>
-      openBackend(target.settings),
+    private readonly open: (settings: RepositoryConfig) => Promise<Backend> = openBackend,
   ) {}
 
   configure(config: ResolvedConfig): void {
+    this.repository = config.repository;
     this.targets =
       config.replicas.length === 0 ? [] : replicaTargets(config).filter((target) => target.afterBackup);
-    this.owed.clear();
-    for (const target of this.targets) this.owed.add(target.url);
+    this.lastFullPass.clear();
   }
 
-  async afterBackup(made: MadeSnapshot): Promise<void> {
-    const records = new PassRecords(this.stateFolder, made.repositoryId);
-    for (const target of this.targets) {
-      const log = this.log.child({ replica: target.url });
-      let destination: Backend | undefined;
-      const started = performance.now();
+  /** Queues a snapshot for the replicas; returns at once. */
+  afterBackup(made: MadeSnapshot): void {
+    if (this.targets.length === 0) return;
+    this.waiting.push(made);
+    this.running ??= this.drain().finally(() => {
+      this.running = undefined;
+    });
+  }
+
+  /** Resolves once every queued snapshot has been dealt with. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.waiting.length > 0 && this.repository) {
+      const batch = this.waiting.splice(0);
+      const repositoryId = batch.at(-1)!.repositoryId;
+      let source: Backend | undefined;
       try {
-        destination = await this.open(target);
-        if (this.owed.has(target.url)) {
-          const summary = await replicatePass({
-            source: made.repository,
-            destination,
-            deletes: target.deletes,
-            concurrency: target.concurrency,
-            clock: this.clock,
-          });
-          await records.passed(summary);
-          this.owed.delete(target.url);
-          log.info(
-            {
-              copied: summary.objects.copied,
-              bytes: summary.objects.copiedBytes,
-              problems: summary.problems.length,
-              ms: Math.round(performance.now() - started),
-            },
-            'replica brought up to date (full pass)',
-          );
-        } else {
-          const key = manifestKey(made.host, made.stamp);
-          const outcome = await syncManifest(made.repository, destination, key, target.concurrency);
-          log.info(
-            { snapshot: `${made.host}/${made.stamp}`, outcome, ms: Math.round(performance.now() - started) },
-            'snapshot replicated',
-          );
-        }
+        source = await this.open(this.repository);
+        for (const target of this.targets) await this.replicate(source, target, batch, repositoryId);
       } catch (err) {
-        this.owed.add(target.url);
-        const message = isTwinvaultError(err) ? err.message : String(err);
-        log.error({ err: message }, 'replication failed; the next backup tries again with a full pass');
-        await records.failed(destination?.location ?? target.url, this.clock.now(), message).catch(() => {});
+        this.log.error(
+          { err: describe(err) },
+          'replication could not open the repository; retried after the next backup',
+        );
       } finally {
-        await destination?.close();
+        await source?.close().catch(() => {});
       }
     }
   }
+
+  private async replicate(
+    source: Backend,
+    target: ReplicaTarget,
+    batch: MadeSnapshot[],
+    repositoryId: string,
+  ) {
+    const log = this.log.child({ replica: target.url });
+    const records = new PassRecords(this.stateFolder, repositoryId);
+    const started = performance.now();
+    let destination: Backend | undefined;
+    try {
+      destination = await this.open(target.settings);
+      const last = this.lastFullPass.get(target.url);
+      if (last === undefined || this.clock.now().getTime() - last >= FULL_PASS_EVERY_MS) {
+        const summary = await replicatePass({
+          source,
+          destination,
+          deletes: target.deletes,
+          concurrency: target.concurrency,
+          clock: this.clock,
+        });
+        await records.passed(summary).catch(() => {});
+        if (summary.problems.length === 0) this.lastFullPass.set(target.url, this.clock.now().getTime());
+        log.info(
+          {
+            copied: summary.objects.copied,
+            bytes: summary.objects.copiedBytes,
+            deleted: summary.deletes.deleted,
+            problems: summary.problems.length,
+            ms: Math.round(performance.now() - started),
+          },
+          'replica brought up to date (full pass)',
+        );
+        for (const problem of summary.problems) log.warn({ key: problem.key }, problem.message);
+        return;
+      }
+      for (const made of batch) {
+        const outcome = await syncManifest(
+          source,
+          destination,
+          manifestKey(made.host, made.stamp),
+          target.concurrency,
+        );
+        log.info(
+          { snapshot: `${made.host}/${made.stamp}`, outcome, ms: Math.round(performance.now() - started) },
+          'snapshot replicated',
+        );
+      }
+    } catch (err) {
+      this.lastFullPass.delete(target.url);
+      log.error({ err: describe(err) }, 'replication failed; a full pass follows the next backup');
+      await records
+        .failed(destination?.location ?? target.url, this.clock.now(), describe(err))
+        .catch(() => {});
+    } finally {
+      await destination?.close().catch(() => {});
+    }
+  }
+}
+
+function describe(err: unknown): string {
+  return isTwinvaultError(err) || err instanceof Error ? err.message : String(err);
 }

@@ -47,7 +47,8 @@ export async function replicateToAll(
         clock,
         onEvent: (event) => options.onEvent?.(target, event),
       });
-      await options.records?.passed(summary);
+      // The record is for `twinvault replicas`; failing to write it fails no replication.
+      await options.records?.passed(summary).catch(() => {});
       outcomes.push({ target, location: destination.location, summary });
     } catch (err) {
       const error = isTwinvaultError(err)
@@ -56,10 +57,11 @@ export async function replicateToAll(
             cause: err,
           });
       const location = destination?.location ?? target.url;
-      if (!options.dryRun) await options.records?.failed(location, clock.now(), error.message);
+      if (!options.dryRun)
+        await options.records?.failed(location, clock.now(), error.message).catch(() => {});
       outcomes.push({ target, location, error });
     } finally {
-      await destination?.close();
+      await destination?.close().catch(() => {});
     }
   }
   return outcomes;

@@ -8,13 +8,22 @@ import { sameBytes } from './same-object.js';
 /** What copying one named object came to. */
 export type KeyOutcome = 'copied' | 'present' | 'vanished';
 
+/** Runs one copy; live mode passes a limiter shared by every copy it makes. */
+export type CopyLimiter = <T>(copy: () => Promise<T>) => Promise<T>;
+const unlimited: CopyLimiter = (copy) => copy();
+
 /** Copies one object unless the destination holds it already. */
-export async function syncObject(source: Backend, destination: Backend, key: string): Promise<KeyOutcome> {
+export async function syncObject(
+  source: Backend,
+  destination: Backend,
+  key: string,
+  limit: CopyLimiter = unlimited,
+): Promise<KeyOutcome> {
   const info = await headIfAny(source, key);
   if (!info) return 'vanished';
   const existing = await headIfAny(destination, key);
   if (existing && sameBytes(info, existing)) return 'present';
-  const outcome = await copyObject(source, destination, info);
+  const outcome = await limit(() => copyObject(source, destination, info));
   if (outcome.kind === 'failed') throw outcome.error;
   return outcome.kind === 'copied' ? 'copied' : 'vanished';
 }
@@ -28,6 +37,7 @@ export async function syncManifest(
   destination: Backend,
   key: string,
   concurrency = 16,
+  limit: CopyLimiter = unlimited,
 ): Promise<KeyOutcome> {
   if (await headIfAny(destination, key)) return 'present';
   const references = new Set<string>();
@@ -39,14 +49,14 @@ export async function syncManifest(
   }
   const missing = await absentFrom(destination, references);
   await runPool(missing, concurrency, async (reference) => {
-    if ((await syncObject(source, destination, reference)) === 'vanished') {
+    if ((await syncObject(source, destination, reference, limit)) === 'vanished') {
       throw new IntegrityError(
         `snapshot manifest "${key}" references "${reference}", which ${source.location} no longer holds; the manifest is not copied to ${destination.location}`,
         { hint: 'run "twinvault verify" on the repository' },
       );
     }
   });
-  return syncObject(source, destination, key);
+  return syncObject(source, destination, key, limit);
 }
 
 async function headIfAny(backend: Backend, key: string): Promise<ObjectHead | undefined> {

@@ -55,42 +55,42 @@ export async function runLive(global: GlobalOptions, flags: ReplicateFlags): Pro
   const stop = () => stopping.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  const closers: Array<() => Promise<void>> = [];
+  let webhook: Awaited<ReturnType<typeof startWebhook>> | undefined;
+  let queue: { client: { destroy(): void }; consuming: Promise<void> } | undefined;
   try {
     await live.start();
     const handle = (parsed: Parameters<LiveReplication['handle']>[0]) => live.handle(parsed);
     if (listen && token) {
-      const webhook = await startWebhook({ ...listen, token, handle, log });
-      closers.push(webhook.close);
+      webhook = await startWebhook({ ...listen, token, handle, log });
       log.info({ address: webhook.address }, 'receiving S3 event notifications');
     }
-    const waits: Promise<void>[] = [
-      new Promise((resolve) => stopping.signal.addEventListener('abort', () => resolve())),
-    ];
     if (flags.sqs) {
       const { SQSClient } = await import('@aws-sdk/client-sqs');
       const client = new SQSClient(sqsClientConfig(flags.sqs));
-      closers.push(async () => client.destroy());
       log.info({ queue: flags.sqs }, 'consuming S3 event notifications from SQS');
-      waits.push(
-        consumeQueue({
-          queueUrl: flags.sqs,
-          client,
-          handle,
-          log,
-          clock: systemClock,
-          signal: stopping.signal,
-        }),
-      );
+      const consuming = consumeQueue({
+        queueUrl: flags.sqs,
+        client,
+        handle,
+        log,
+        clock: systemClock,
+        signal: stopping.signal,
+      });
+      queue = { client, consuming };
     }
-    await Promise.race(waits);
+    await new Promise<void>((resolve) =>
+      stopping.signal.addEventListener('abort', () => resolve(), { once: true }),
+    );
     log.info('stopping: finishing the copies under way');
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     stopping.abort();
-    for (const close of closers) await close();
+    // Stop taking events, let those being handled finish (and their SQS messages be deleted).
+    await queue?.consuming.catch(() => {});
+    await webhook?.close();
     await live.stop();
+    queue?.client.destroy();
     await source.close();
   }
 }

@@ -38,6 +38,7 @@ export class LiveReplication {
   private sync: ObjectSync | undefined;
   private cron: Cron | undefined;
   private running: Promise<ReplicaOutcome[]> | undefined;
+  private readonly handling = new Set<Promise<SyncResult>>();
 
   constructor(private readonly options: LiveReplicationOptions) {}
 
@@ -47,12 +48,19 @@ export class LiveReplication {
     const open = this.options.open ?? ((target: ReplicaTarget) => openBackend(target.settings));
     const sourceConfig = await readRepoConfig(source);
     for (const target of this.options.targets) {
-      const destination = await open(target);
-      this.destinations.push(destination);
-      const state = await inspectDestination(source, sourceConfig, destination);
-      if (state.kind === 'empty') {
-        if (state.bucketMissing) await destination.create();
-        await destination.copy(CONFIG_KEY, CONFIG_KEY, { from: source });
+      let destination: Backend | undefined;
+      try {
+        destination = await open(target);
+        const state = await inspectDestination(source, sourceConfig, destination);
+        if (state.kind === 'empty') {
+          if (state.bucketMissing) await destination.create();
+          await destination.copy(CONFIG_KEY, CONFIG_KEY, { from: source });
+        }
+        this.destinations.push(destination);
+      } catch (err) {
+        // One replica that cannot be used does not hold the others back; full passes retry it.
+        await destination?.close().catch(() => {});
+        log.error({ replica: target.url, err: (err as Error).message }, 'replica left out of live copies');
       }
     }
     this.sync = new ObjectSync(source, this.options.scope, this.destinations, log);
@@ -76,15 +84,22 @@ export class LiveReplication {
 
   /** A full pass to every replica; while one runs, asking again joins it. */
   fullPass(): Promise<ReplicaOutcome[]> {
-    this.running ??= this.runPass().finally(() => {
-      this.running = undefined;
-    });
+    this.running ??= this.runPass()
+      .catch((err: unknown) => {
+        this.options.log.error({ err: (err as Error).message }, 'full pass failed; the next one retries');
+        return [];
+      })
+      .finally(() => {
+        this.running = undefined;
+      });
     return this.running;
   }
 
+  /** Lets the copies under way and a running pass finish, then releases the replicas. */
   async stop(): Promise<void> {
     this.cron?.stop();
-    await this.running?.catch(() => {});
+    await Promise.allSettled([...this.handling]);
+    await this.running;
     await Promise.all(this.destinations.map((destination) => destination.close()));
     this.destinations = [];
   }

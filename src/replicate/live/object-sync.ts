@@ -1,8 +1,10 @@
+import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { Backend } from '../../backend/backend.js';
+import { isTwinvaultError } from '../../errors.js';
 import { kindOfKey } from '../../repository/layout.js';
 import { runPool } from '../../util/pool.js';
-import { syncManifest, syncObject } from '../sync-one.js';
+import { type CopyLimiter, type KeyOutcome, syncManifest, syncObject } from '../sync-one.js';
 import type { ObjectEvent } from './s3-events.js';
 
 /** The bucket and key prefix of the source repository: events about other keys are refused. */
@@ -13,6 +15,8 @@ export interface SourceScope {
 
 export interface SyncResult {
   copied: number;
+  /** Manifests not copied because an object they reference is gone from the source (logged). */
+  held: number;
   /** Already in every replica (events come more than once). */
   present: number;
   /** Outside the repository, local to it (locks), removals (left to full passes), or gone. */
@@ -30,13 +34,18 @@ export class ObjectSync {
     private readonly source: Backend,
     private readonly scope: SourceScope,
     private readonly destinations: readonly Backend[],
-    private readonly log: Pick<Logger, 'info' | 'warn' | 'debug'>,
+    private readonly log: Pick<Logger, 'info' | 'warn' | 'debug' | 'error'>,
     private readonly concurrency = 16,
-  ) {}
+  ) {
+    this.limit = pLimit(concurrency);
+  }
+
+  /** Every copy live mode makes, whatever request or manifest asked for it, shares these slots. */
+  private readonly limit: CopyLimiter;
 
   /** Resolves once each named object is durable in every replica; rejects if any could not be. */
   async handle(events: readonly ObjectEvent[]): Promise<SyncResult> {
-    const result: SyncResult = { copied: 0, present: 0, ignored: 0 };
+    const result: SyncResult = { copied: 0, held: 0, present: 0, ignored: 0 };
     const work: Array<{ key: string; destination: Backend }> = [];
     const seen = new Set<string>();
     for (const event of events) {
@@ -57,12 +66,22 @@ export class ObjectSync {
       seen.add(key);
       for (const destination of this.destinations) work.push({ key, destination });
     }
-    await runPool(work, this.concurrency, async ({ key, destination }) => {
+    await runPool(work, work.length, async ({ key, destination }) => {
       const started = performance.now();
-      const outcome =
-        kindOfKey(key) === 'manifest'
-          ? await syncManifest(this.source, destination, key, this.concurrency)
-          : await syncObject(this.source, destination, key);
+      let outcome: KeyOutcome;
+      try {
+        outcome =
+          kindOfKey(key) === 'manifest'
+            ? await syncManifest(this.source, destination, key, this.concurrency, this.limit)
+            : await syncObject(this.source, destination, key, this.limit);
+      } catch (err) {
+        // A snapshot whose object the source lost: sending the event again cannot help; the
+        // full passes report it as held back.
+        if (!(isTwinvaultError(err) && err.code === 'INTEGRITY')) throw err;
+        result.held++;
+        this.log.error({ key, replica: destination.location, err: err.message }, 'snapshot not copied');
+        return;
+      }
       if (outcome === 'copied') result.copied++;
       else if (outcome === 'present') result.present++;
       else result.ignored++;

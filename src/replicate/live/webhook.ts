@@ -46,10 +46,11 @@ export async function startWebhook(
   return {
     server,
     address: `${bound.address}:${bound.port}`,
+    // New connections are refused at once; requests being handled get their answer first.
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
-        server.closeAllConnections();
+        server.closeIdleConnections();
       }),
   };
 }
