@@ -86,7 +86,13 @@ export class ObjectSync {
       else if (outcome === 'present') result.present++;
       else result.ignored++;
       this.log.info(
-        { key, replica: destination.location, action: outcome, ms: Math.round(performance.now() - started) },
+        {
+          key,
+          replica: destination.location,
+          action: 'copy',
+          outcome,
+          durationMs: Math.round(performance.now() - started),
+        },
         outcome === 'copied'
           ? 'copied'
           : outcome === 'present'
