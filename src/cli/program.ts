@@ -153,6 +153,18 @@ export function buildProgram(): Command {
     .action(lazy(() => import('./commands/replicas.js')));
 
   program
+    .command('deploy')
+    .description('run the replicator on AWS Lambda, fired by S3 events and a schedule (CloudFormation)')
+    .option('--print', 'only print the CloudFormation template')
+    .option('--delete', 'delete the stack')
+    .option('--stack <name>', 'stack name', 'twinvault-replicator')
+    .option('--replica <url>', 'the replica (default: the first configured)')
+    .option('--schedule <expression>', 'full passes, an EventBridge schedule expression', 'cron(0 * * * ? *)')
+    .option('--alarm-email <address>', 'e-mail the alarms notify (a subscription to confirm)')
+    .option('--log-retention-days <days>', 'how long the function logs are kept', '30')
+    .exitOverride()
+    .action(lazy(() => import('./commands/deploy.js')));
+  program
     .command('iam-policy')
     .description('print the least-privilege IAM policy (JSON) for a role: agent, replicator, restore, admin')
     .addArgument(new Argument('<role>', 'the role').choices(['agent', 'replicator', 'restore', 'admin']))

@@ -8,6 +8,8 @@ export const LOCKS_PREFIX = '.twinvault/locks/';
 export const METADATA_PREFIX = '.twinvault/';
 /** State a replication keeps in its destination (delete-delay clocks); never replicated itself. */
 export const REPLICATION_PREFIX = '.twinvault/replication/';
+/** `twinvault deploy` leaves the replicator Lambda's code here, in the replica. */
+export const DEPLOY_PREFIX = '.twinvault/deploy/';
 /** Content of files whose names S3 cannot hold as keys lives under this folder of the snapshot. */
 export const FALLBACK_FOLDER = '_twinvault_fallback';
 
