@@ -152,6 +152,20 @@ export function buildProgram(): Command {
     .exitOverride()
     .action(lazy(() => import('./commands/replicas.js')));
 
+  const replication = program
+    .command('replication')
+    .description("S3's own replication, for AWS users who prefer it to twinvault's replicator")
+    .exitOverride();
+  replication
+    .command('native')
+    .description('turn on S3 Same-/Cross-Region Replication of the repository to another bucket')
+    .requiredOption('--to <url>', 'the replica bucket (same prefix as the repository)')
+    .option('--print', 'only show what would be done')
+    .option('--rtc', 'Replication Time Control: 99.99% of objects within 15 minutes (charged)')
+    .option('--replicate-deletes', 'replicate delete markers too (default: the replica keeps everything)')
+    .option('--role-name <name>', 'the IAM role S3 assumes (default: twinvault-replication-<bucket>)')
+    .exitOverride()
+    .action(lazy(() => import('./commands/replication-native.js')));
   program
     .command('deploy')
     .description('run the replicator on AWS Lambda, fired by S3 events and a schedule (CloudFormation)')
