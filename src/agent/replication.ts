@@ -120,12 +120,9 @@ export class AfterBackupReplication {
         return;
       }
       for (const made of batch) {
-        const outcome = await syncManifest(
-          source,
-          destination,
-          manifestKey(made.host, made.stamp),
-          target.concurrency,
-        );
+        const outcome = await syncManifest(source, destination, manifestKey(made.host, made.stamp), {
+          concurrency: target.concurrency,
+        });
         log.info(
           { snapshot: `${made.host}/${made.stamp}`, outcome, ms: Math.round(performance.now() - started) },
           'snapshot replicated',

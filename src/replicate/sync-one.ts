@@ -10,22 +10,32 @@ export type KeyOutcome = 'copied' | 'present' | 'vanished';
 
 /** Runs one copy; live mode passes a limiter shared by every copy it makes. */
 export type CopyLimiter = <T>(copy: () => Promise<T>) => Promise<T>;
-const unlimited: CopyLimiter = (copy) => copy();
+
+export interface SyncOptions {
+  /** Copies in flight for one snapshot's objects (default 16). */
+  concurrency?: number;
+  limit?: CopyLimiter;
+  /** Told of every object copied (a snapshot's objects and its manifest), for logs. */
+  onCopied?: (key: string, bytes: number, ms: number) => void;
+}
 
 /** Copies one object unless the destination holds it already. */
 export async function syncObject(
   source: Backend,
   destination: Backend,
   key: string,
-  limit: CopyLimiter = unlimited,
+  options: SyncOptions = {},
 ): Promise<KeyOutcome> {
   const info = await headIfAny(source, key);
   if (!info) return 'vanished';
   const existing = await headIfAny(destination, key);
   if (existing && sameBytes(info, existing)) return 'present';
-  const outcome = await limit(() => copyObject(source, destination, info));
+  const copy = () => copyObject(source, destination, info);
+  const outcome = await (options.limit ? options.limit(copy) : copy());
   if (outcome.kind === 'failed') throw outcome.error;
-  return outcome.kind === 'copied' ? 'copied' : 'vanished';
+  if (outcome.kind === 'vanished') return 'vanished';
+  options.onCopied?.(key, info.size, outcome.ms);
+  return 'copied';
 }
 
 /**
@@ -36,8 +46,7 @@ export async function syncManifest(
   source: Backend,
   destination: Backend,
   key: string,
-  concurrency = 16,
-  limit: CopyLimiter = unlimited,
+  options: SyncOptions = {},
 ): Promise<KeyOutcome> {
   if (await headIfAny(destination, key)) return 'present';
   const references = new Set<string>();
@@ -48,15 +57,15 @@ export async function syncManifest(
     throw err;
   }
   const missing = await absentFrom(destination, references);
-  await runPool(missing, concurrency, async (reference) => {
-    if ((await syncObject(source, destination, reference, limit)) === 'vanished') {
+  await runPool(missing, options.concurrency ?? 16, async (reference) => {
+    if ((await syncObject(source, destination, reference, options)) === 'vanished') {
       throw new IntegrityError(
         `snapshot manifest "${key}" references "${reference}", which ${source.location} no longer holds; the manifest is not copied to ${destination.location}`,
         { hint: 'run "twinvault verify" on the repository' },
       );
     }
   });
-  return syncObject(source, destination, key, limit);
+  return syncObject(source, destination, key, options);
 }
 
 async function headIfAny(backend: Backend, key: string): Promise<ObjectHead | undefined> {

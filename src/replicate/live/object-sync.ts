@@ -4,7 +4,13 @@ import type { Backend } from '../../backend/backend.js';
 import { isTwinvaultError } from '../../errors.js';
 import { kindOfKey } from '../../repository/layout.js';
 import { runPool } from '../../util/pool.js';
-import { type CopyLimiter, type KeyOutcome, syncManifest, syncObject } from '../sync-one.js';
+import {
+  type CopyLimiter,
+  type KeyOutcome,
+  type SyncOptions,
+  syncManifest,
+  syncObject,
+} from '../sync-one.js';
 import type { ObjectEvent } from './s3-events.js';
 
 /** The bucket and key prefix of the source repository: events about other keys are refused. */
@@ -72,8 +78,8 @@ export class ObjectSync {
       try {
         outcome =
           kindOfKey(key) === 'manifest'
-            ? await syncManifest(this.source, destination, key, this.concurrency, this.limit)
-            : await syncObject(this.source, destination, key, this.limit);
+            ? await syncManifest(this.source, destination, key, this.syncOptions(destination))
+            : await syncObject(this.source, destination, key, this.syncOptions(destination));
       } catch (err) {
         // A snapshot whose object the source lost: sending the event again cannot help; the
         // full passes report it as held back.
@@ -85,22 +91,40 @@ export class ObjectSync {
       if (outcome === 'copied') result.copied++;
       else if (outcome === 'present') result.present++;
       else result.ignored++;
-      this.log.info(
-        {
-          key,
-          replica: destination.location,
-          action: 'copy',
-          outcome,
-          durationMs: Math.round(performance.now() - started),
-        },
-        outcome === 'copied'
-          ? 'copied'
-          : outcome === 'present'
-            ? 'already in the replica'
-            : 'gone from the source',
-      );
+      if (outcome !== 'copied') {
+        this.log.info(
+          {
+            key,
+            replica: destination.location,
+            action: 'copy',
+            outcome,
+            durationMs: Math.round(performance.now() - started),
+          },
+          outcome === 'present' ? 'already in the replica' : 'gone from the source',
+        );
+      }
     });
     return result;
+  }
+
+  /** Each copy is logged with its size and duration (one JSON line, for CloudWatch Logs Insights). */
+  private syncOptions(destination: Backend): SyncOptions {
+    return {
+      concurrency: this.concurrency,
+      limit: this.limit,
+      onCopied: (key, bytes, ms) =>
+        this.log.info(
+          {
+            key,
+            replica: destination.location,
+            action: 'copy',
+            outcome: 'copied',
+            bytes,
+            durationMs: Math.round(ms),
+          },
+          'copied',
+        ),
+    };
   }
 
   private relativeKey(event: ObjectEvent): string | undefined {
