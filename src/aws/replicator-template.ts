@@ -251,45 +251,49 @@ export function replicatorTemplate(): Record<string, Json> {
         Condition: 'HasAlarmEmail',
         Properties: { TopicArn: ref('AlarmTopic'), Protocol: 'email', Endpoint: ref('AlarmEmail') },
       },
-      ErrorsAlarm: {
-        Type: 'AWS::CloudWatch::Alarm',
-        Properties: {
-          AlarmDescription: 'The replicator failed',
-          Namespace: 'AWS/Lambda',
-          MetricName: 'Errors',
-          Dimensions: [{ Name: 'FunctionName', Value: ref('Function') }],
-          Statistic: 'Sum',
-          Period: 300,
-          EvaluationPeriods: 1,
-          Threshold: 1,
-          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-          TreatMissingData: 'notBreaching',
-          AlarmActions: [ref('AlarmTopic')],
-          OKActions: [ref('AlarmTopic')],
-        },
-      },
-      DeadLetterAlarm: {
-        Type: 'AWS::CloudWatch::Alarm',
-        Properties: {
-          AlarmDescription: 'Events the replicator could not handle wait in the dead-letter queue',
-          Namespace: 'AWS/SQS',
-          MetricName: 'ApproximateNumberOfMessagesVisible',
-          Dimensions: [{ Name: 'QueueName', Value: arn('DeadLetterQueue', 'QueueName') }],
-          Statistic: 'Maximum',
-          Period: 300,
-          EvaluationPeriods: 1,
-          Threshold: 1,
-          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-          TreatMissingData: 'notBreaching',
-          AlarmActions: [ref('AlarmTopic')],
-          OKActions: [ref('AlarmTopic')],
-        },
-      },
+      ErrorsAlarm: alarm('The replicator failed', 'AWS/Lambda', 'Errors', 'Sum', {
+        Name: 'FunctionName',
+        Value: ref('Function'),
+      }),
+      DeadLetterAlarm: alarm(
+        'Events the replicator could not handle wait in the dead-letter queue',
+        'AWS/SQS',
+        'ApproximateNumberOfMessagesVisible',
+        'Maximum',
+        { Name: 'QueueName', Value: arn('DeadLetterQueue', 'QueueName') },
+      ),
     },
     Outputs: {
       FunctionArn: { Value: arn('Function') },
       DeadLetterQueueUrl: { Value: ref('DeadLetterQueue') },
       AlarmTopicArn: { Value: ref('AlarmTopic') },
+    },
+  };
+}
+
+/** An alarm that notifies the topic when the metric reaches 1 in five minutes, and when it clears. */
+function alarm(
+  description: string,
+  namespace: string,
+  metric: string,
+  statistic: string,
+  dimension: Json,
+): Json {
+  return {
+    Type: 'AWS::CloudWatch::Alarm',
+    Properties: {
+      AlarmDescription: description,
+      Namespace: namespace,
+      MetricName: metric,
+      Dimensions: [dimension],
+      Statistic: statistic,
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [ref('AlarmTopic')],
+      OKActions: [ref('AlarmTopic')],
     },
   };
 }

@@ -29,6 +29,15 @@ async function setup() {
   return { source, fixture };
 }
 
+/**
+ * A mirroring pass ten minutes from now: deletes spare what was written within minutes of a pass
+ * (it may be a live copy), and the tests' objects were all written just now.
+ */
+function mirrorLater(source: Backend, replica: Backend) {
+  const later = new ManualClock(new Date(Date.now() + 600_000));
+  return replicatePass({ source, destination: replica, deletes: { policy: 'mirror' }, clock: later });
+}
+
 async function keysOf(backend: Backend): Promise<string[]> {
   const keys: string[] = [];
   for await (const object of backend.list()) keys.push(object.key);
@@ -94,13 +103,7 @@ describe('replicatePass', () => {
     await fixture.snapshot(); // still references b/c.txt from the first snapshot's folder
     const lost = (await keysOf(source)).find((k) => k.endsWith('/b/c.txt'))!;
     await source.delete(lost);
-    const later = new ManualClock(new Date(Date.now() + 600_000));
-    const summary = await replicatePass({
-      source,
-      destination: replica,
-      deletes: { policy: 'mirror' },
-      clock: later,
-    });
+    const summary = await mirrorLater(source, replica);
     expect(summary.manifests).toEqual({ copied: 1, held: 0 });
     expect(await keysOf(replica)).toContain(lost);
     expect(await fixture.latestRestoresAsFolder(replica)).toBe(true);
@@ -201,14 +204,7 @@ describe('deletes reach the replica by its policy', () => {
     // The source also lost an object the kept snapshot needs: the replica's copy must stay.
     const needed = (await keysOf(source)).find((k) => k.endsWith('/b/c.txt'))!;
     await source.delete(needed);
-    // Deletes spare what was written within minutes of the pass (it may be a live copy): later.
-    const later = new ManualClock(new Date(Date.now() + 600_000));
-    const summary = await replicatePass({
-      source,
-      destination: replica,
-      deletes: { policy: 'mirror' },
-      clock: later,
-    });
+    const summary = await mirrorLater(source, replica);
     expect(summary.deletes).toMatchObject({ deleted: 2, kept: 1 });
     const left = await keysOf(replica);
     expect(left).not.toContain(firstManifest);
