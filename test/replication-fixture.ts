@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Backend } from '../src/backend/backend.js';
 import { backup } from '../src/backup/backup.js';
 import { ManualClock } from '../src/clock.js';
+import { kindOfKey } from '../src/repository/layout.js';
 import { initRepository, openRepository } from '../src/repository/repository.js';
 import { listSnapshots } from '../src/repository/snapshots.js';
 import { restore } from '../src/restore/restore.js';
@@ -70,4 +71,11 @@ export async function replicationFixture(repository: Backend) {
     expectSameRestores,
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
+}
+
+/** The keys replication copies (all but locks and replication state), in listing order. */
+export async function keysOf(backend: Backend): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const object of backend.list()) if (kindOfKey(object.key) !== 'local') keys.push(object.key);
+  return keys;
 }

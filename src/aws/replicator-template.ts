@@ -12,6 +12,9 @@ export const LAMBDA_RUNTIME = 'nodejs22.x';
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
 const sub = (text: string): Json => ({ 'Fn::Sub': text });
+/** The function's name, also in its log group's: `<stack name>-replicator`. */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub syntax
+const FUNCTION_NAME = '${AWS::StackName}-replicator';
 const ref = (name: string): Json => ({ Ref: name });
 const arn = (resource: string, attribute = 'Arn'): Json => ({ 'Fn::GetAtt': [resource, attribute] });
 /** "prefix/" when the prefix parameter is set, else "" (keys then start at the bucket's root). */
@@ -100,7 +103,7 @@ export function replicatorTemplate(): Record<string, Json> {
       LogGroup: {
         Type: 'AWS::Logs::LogGroup',
         Properties: {
-          LogGroupName: sub('/aws/lambda/${AWS::StackName}-replicator'),
+          LogGroupName: sub(`/aws/lambda/${FUNCTION_NAME}`),
           RetentionInDays: ref('LogRetentionDays'),
         },
       },
@@ -175,7 +178,7 @@ export function replicatorTemplate(): Record<string, Json> {
         Type: 'AWS::Lambda::Function',
         DependsOn: ['LogGroup'],
         Properties: {
-          FunctionName: sub('${AWS::StackName}-replicator'),
+          FunctionName: sub(FUNCTION_NAME),
           Runtime: LAMBDA_RUNTIME,
           Handler: 'replicate.handler',
           Code: { S3Bucket: ref('CodeBucket'), S3Key: ref('CodeKey') },

@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { replicationFixture } from '../../test/replication-fixture.js';
+import { keysOf, replicationFixture } from '../../test/replication-fixture.js';
 import { createTestBucket, s3Server, testBackend } from '../../test/s3.js';
 import type { Backend } from '../backend/backend.js';
-import { kindOfKey, manifestKey } from '../repository/layout.js';
+import { manifestKey } from '../repository/layout.js';
 import { handler, type LambdaContext } from './replicate-handler.js';
 
 const minio = s3Server('minio');
@@ -28,12 +28,6 @@ function sqsBatch(bodies: string[]): unknown {
 }
 
 const ample: LambdaContext = { getRemainingTimeInMillis: () => 900_000, awsRequestId: 'test' };
-
-async function keysOf(backend: Backend): Promise<string[]> {
-  const keys: string[] = [];
-  for await (const object of backend.list()) if (kindOfKey(object.key) !== 'local') keys.push(object.key);
-  return keys;
-}
 
 describe.skipIf(!minio)('the replicator Lambda handler, against two MinIO buckets', () => {
   const cleanups: Array<() => Promise<void>> = [];

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { replicationFixture } from '../../test/replication-fixture.js';
+import { keysOf, replicationFixture } from '../../test/replication-fixture.js';
 import type { Backend } from '../backend/backend.js';
 import { MemoryBackend } from '../backend/memory/memory-backend.js';
 import { FaultyBackend } from '../backend/testing/faulty-backend.js';
@@ -36,12 +36,6 @@ async function setup() {
 function mirrorLater(source: Backend, replica: Backend) {
   const later = new ManualClock(new Date(Date.now() + 600_000));
   return replicatePass({ source, destination: replica, deletes: { policy: 'mirror' }, clock: later });
-}
-
-async function keysOf(backend: Backend): Promise<string[]> {
-  const keys: string[] = [];
-  for await (const object of backend.list()) keys.push(object.key);
-  return keys;
 }
 
 describe('replicatePass', () => {

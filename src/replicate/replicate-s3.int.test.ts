@@ -1,23 +1,16 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { replicationFixture } from '../../test/replication-fixture.js';
+import { keysOf, replicationFixture } from '../../test/replication-fixture.js';
 import { createTestBucket, s3Server, testBackend } from '../../test/s3.js';
 import { FaultyProxy } from '../../test/servers/faulty-proxy.js';
 import type { S3ServerInfo } from '../../test/servers/global-setup.js';
 import { type MinioServer, startMinio } from '../../test/servers/minio.js';
-import type { Backend } from '../backend/backend.js';
 import { CountingBackend } from '../backend/wrap/counting.js';
 import { kindOfKey } from '../repository/layout.js';
 import { replicatePass } from './pass.js';
 
 const minio = s3Server('minio');
-
-async function keysOf(backend: Backend): Promise<string[]> {
-  const keys: string[] = [];
-  for await (const object of backend.list()) if (kindOfKey(object.key) !== 'local') keys.push(object.key);
-  return keys;
-}
 
 describe.skipIf(!minio)('replication between two buckets of one MinIO (server-side copies)', () => {
   const cleanups: Array<() => Promise<void>> = [];
