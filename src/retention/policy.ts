@@ -1,0 +1,133 @@
+import { before, type CalendarDuration } from './keep-within.js';
+
+/**
+ * Which snapshots a retention policy keeps (restic's `forget` rules). A pure function: the caller
+ * lists snapshots, this decides, and every decision carries the rules that made it.
+ */
+export interface RetentionPolicy {
+  last?: number;
+  hourly?: number;
+  daily?: number;
+  weekly?: number;
+  monthly?: number;
+  yearly?: number;
+  within?: CalendarDuration;
+  tags?: string[];
+}
+
+/** What the policy needs of a snapshot. */
+export interface SnapshotFacts {
+  id: string;
+  time: Date;
+  host: string;
+  sources: string[];
+  tags: string[];
+}
+
+export type GroupBy = Array<'host' | 'sources' | 'tags'>;
+
+export interface Decision<T extends SnapshotFacts> {
+  snapshot: T;
+  keep: boolean;
+  /** Why it is kept: "last", "hourly", ..., "within 7d", "tag daily", "latest". Empty when removed. */
+  reasons: string[];
+}
+
+export interface GroupDecision<T extends SnapshotFacts> {
+  /** What the group's snapshots share, e.g. {host: "laptop", sources: "Documents"}. */
+  group: Record<string, string>;
+  /** Newest first. */
+  decisions: Array<Decision<T>>;
+}
+
+const BUCKETS = {
+  hourly: (t: Date) => t.toISOString().slice(0, 13),
+  daily: (t: Date) => t.toISOString().slice(0, 10),
+  weekly: isoWeek,
+  monthly: (t: Date) => t.toISOString().slice(0, 7),
+  yearly: (t: Date) => t.toISOString().slice(0, 4),
+} as const;
+
+export function isEmptyPolicy(policy: RetentionPolicy): boolean {
+  return (
+    !policy.last &&
+    !policy.hourly &&
+    !policy.daily &&
+    !policy.weekly &&
+    !policy.monthly &&
+    !policy.yearly &&
+    !policy.within &&
+    !(policy.tags && policy.tags.length > 0)
+  );
+}
+
+/**
+ * Applies the policy to each group of snapshots (by host and sources unless told otherwise).
+ * In each group, newest first: `last` keeps the N newest; each calendar rule keeps the newest
+ * snapshot of each of the N newest periods (hour, day, ISO week, month, year, in UTC) that have
+ * one; `within` keeps those newer than the duration before the group's newest snapshot; `tags`
+ * keeps those with any of the tags. The newest snapshot of a group is always kept ("latest").
+ */
+export function applyPolicy<T extends SnapshotFacts>(
+  snapshots: readonly T[],
+  policy: RetentionPolicy,
+  groupBy: GroupBy = ['host', 'sources'],
+): Array<GroupDecision<T>> {
+  const groups = new Map<string, { group: Record<string, string>; members: T[] }>();
+  for (const snapshot of snapshots) {
+    const group: Record<string, string> = {};
+    if (groupBy.includes('host')) group.host = snapshot.host;
+    if (groupBy.includes('sources')) group.sources = [...snapshot.sources].sort().join(',');
+    if (groupBy.includes('tags')) group.tags = [...snapshot.tags].sort().join(',');
+    const key = JSON.stringify(group);
+    const entry = groups.get(key) ?? { group, members: [] };
+    entry.members.push(snapshot);
+    groups.set(key, entry);
+  }
+  return [...groups.values()].map(({ group, members }) => ({
+    group,
+    decisions: decideGroup(members, policy),
+  }));
+}
+
+function decideGroup<T extends SnapshotFacts>(members: T[], policy: RetentionPolicy): Array<Decision<T>> {
+  const newestFirst = [...members].sort(
+    (a, b) => b.time.getTime() - a.time.getTime() || (a.id < b.id ? 1 : -1),
+  );
+  const counters: Record<string, number> = {
+    hourly: policy.hourly ?? 0,
+    daily: policy.daily ?? 0,
+    weekly: policy.weekly ?? 0,
+    monthly: policy.monthly ?? 0,
+    yearly: policy.yearly ?? 0,
+  };
+  const lastBucket: Record<string, string | undefined> = {};
+  const newest = newestFirst[0]?.time;
+  const withinFrom = policy.within && newest ? before(newest, policy.within) : undefined;
+  return newestFirst.map((snapshot, index) => {
+    const reasons: string[] = [];
+    if (index === 0) reasons.push('latest');
+    if (policy.last && index < policy.last) reasons.push('last');
+    for (const rule of Object.keys(BUCKETS) as Array<keyof typeof BUCKETS>) {
+      if (counters[rule]! <= 0) continue;
+      const bucket = BUCKETS[rule](snapshot.time);
+      if (bucket === lastBucket[rule]) continue;
+      lastBucket[rule] = bucket;
+      counters[rule]!--;
+      reasons.push(rule);
+    }
+    if (withinFrom && snapshot.time.getTime() > withinFrom.getTime()) reasons.push('within');
+    for (const tag of policy.tags ?? []) if (snapshot.tags.includes(tag)) reasons.push(`tag ${tag}`);
+    return { snapshot, keep: reasons.length > 0, reasons };
+  });
+}
+
+/** ISO 8601 week, "2026-W48": weeks start on Monday; week 1 holds the year's first Thursday. */
+function isoWeek(t: Date): string {
+  const day = new Date(Date.UTC(t.getUTCFullYear(), t.getUTCMonth(), t.getUTCDate()));
+  const weekday = day.getUTCDay() || 7;
+  day.setUTCDate(day.getUTCDate() + 4 - weekday);
+  const yearStart = Date.UTC(day.getUTCFullYear(), 0, 1);
+  const week = Math.ceil(((day.getTime() - yearStart) / 86_400_000 + 1) / 7);
+  return `${day.getUTCFullYear()}-W${String(week).padStart(2, '0')}`;
+}
