@@ -1,8 +1,8 @@
 import type { Backend } from '../backend/backend.js';
 import { isTwinvaultError, StorageError } from '../errors.js';
 import { SNAPSHOTS_PREFIX } from '../repository/layout.js';
+import { forEachReference } from '../repository/manifest-refs.js';
 import type { DeleteRule, PassSummary, ReplicationEvent } from './events.js';
-import { forEachReference } from './manifest-refs.js';
 import { PendingDeletes } from './pending-deletes.js';
 
 interface ListedKey {

@@ -3,6 +3,7 @@ import { compareKeys } from '../backend/keys.js';
 import { type Clock, systemClock } from '../clock.js';
 import { isTwinvaultError, TwinvaultError } from '../errors.js';
 import { CONFIG_KEY, kindOfKey, SNAPSHOTS_PREFIX } from '../repository/layout.js';
+import { forEachReference } from '../repository/manifest-refs.js';
 import { readRepoConfig } from '../repository/repo-config.js';
 import { runPool } from '../util/pool.js';
 import { readAhead } from '../util/read-ahead.js';
@@ -17,7 +18,6 @@ import {
   type ReplicationEvent,
 } from './events.js';
 import { compareListings, type ListingChange } from './listing-diff.js';
-import { forEachReference } from './manifest-refs.js';
 import { holdSameBytes } from './same-object.js';
 import { syncObject } from './sync-one.js';
 

@@ -1,8 +1,8 @@
 import type { Backend, ObjectHead } from '../backend/backend.js';
 import { IntegrityError, isTwinvaultError } from '../errors.js';
+import { forEachReference } from '../repository/manifest-refs.js';
 import { runPool } from '../util/pool.js';
 import { copyObject } from './copy-object.js';
-import { forEachReference } from './manifest-refs.js';
 import { sameBytes } from './same-object.js';
 
 /** What copying one named object came to. */

@@ -145,3 +145,19 @@ export async function liveExclusiveLocks(backend: Backend, keys: string[], now: 
   }
   return live;
 }
+
+/** Live locks (of either kind) among `keys`, other than `ownKey`, with their keys. */
+export async function liveLocks(
+  backend: Backend,
+  keys: string[],
+  now: Date,
+  ownKey?: string,
+): Promise<Array<{ key: string; info: LockInfo }>> {
+  const live: Array<{ key: string; info: LockInfo }> = [];
+  for (const key of keys) {
+    if (key === ownKey || lockKindOf(key) === undefined) continue;
+    const info = await readLock(backend, key);
+    if (info && !isStale(info, now)) live.push({ key, info });
+  }
+  return live;
+}

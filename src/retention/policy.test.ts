@@ -25,9 +25,7 @@ function kept(
 describe('retention policy: golden cases', () => {
   it('nothing to decide for no snapshots; a single snapshot is always kept', () => {
     expect(applyPolicy([], { last: 1 })).toEqual([]);
-    expect(kept([at('2026-01-01T00:00:00Z')], { tags: ['none'] })).toEqual([
-      '2026-01-01T00:00:00Z: latest',
-    ]);
+    expect(kept([at('2026-01-01T00:00:00Z')], { tags: ['none'] })).toEqual(['2026-01-01T00:00:00Z: latest']);
   });
 
   it('last N keeps the N newest', () => {

@@ -1,5 +1,5 @@
 import type { Backend } from '../backend/backend.js';
-import { decodeManifest } from '../repository/manifest-codec.js';
+import { decodeManifest } from './manifest-codec.js';
 
 /** Calls `found` with every object key a manifest references (its files' content), read as a stream. */
 export async function forEachReference(backend: Backend, manifestKey: string, found: (key: string) => void) {

@@ -1,0 +1,132 @@
+import type { Backend } from '../backend/backend.js';
+import { type Clock, systemClock } from '../clock.js';
+import { IntegrityError, isTwinvaultError } from '../errors.js';
+import { kindOfKey } from '../repository/layout.js';
+import { isStale, readLock } from '../repository/locks.js';
+import { forEachReference } from '../repository/manifest-refs.js';
+import { listMeta } from '../repository/snapshots.js';
+import { lockExclusively } from './exclusive-lock.js';
+
+export interface PruneOptions {
+  backend: Backend;
+  dryRun?: boolean;
+  clock?: Clock;
+  lockWaitMs?: number;
+  onWait?: (why: string) => void;
+  /** Told after each batch of deletes. */
+  onProgress?: (deleted: number, total: number) => void;
+}
+
+export interface PruneResult {
+  snapshots: number;
+  /** Objects the snapshots reference. */
+  referenced: number;
+  unreferenced: { objects: number; bytes: number };
+  deleted: { objects: number; bytes: number };
+  /** Unreferenced but written since a running backup began: it may be about to reference them. */
+  keptForRunningBackups: number;
+  staleLocksRemoved: number;
+  failed: Array<{ key: string; message: string }>;
+  dryRun: boolean;
+}
+
+/** Objects written this long before a running backup's lock was taken count as its own too. */
+const CLOCK_SKEW_MS = 5 * 60_000;
+const BATCH = 1000;
+
+/**
+ * Deletes the objects no snapshot references: what forgotten snapshots alone needed, and what
+ * crashed backups left. Holds the exclusive lock, so backups starting meanwhile wait; backups
+ * already running go on, and every unreferenced object written since the oldest of them began is
+ * kept. A manifest that cannot be read stops the prune before anything is deleted.
+ */
+export async function prune(options: PruneOptions): Promise<PruneResult> {
+  const { backend } = options;
+  const clock = options.clock ?? systemClock;
+  const dryRun = options.dryRun ?? false;
+  const held = dryRun
+    ? undefined
+    : await lockExclusively(backend, {
+        operation: 'prune',
+        clock,
+        waitForBackups: false,
+        ...(options.lockWaitMs === undefined ? {} : { waitMs: options.lockWaitMs }),
+        ...(options.onWait ? { onWait: options.onWait } : {}),
+      });
+  try {
+    const meta = held?.meta ?? (await listMeta(backend));
+    const now = clock.now();
+    const running = held?.runningBackups ?? [];
+    const keepFrom =
+      running.length === 0
+        ? Number.POSITIVE_INFINITY
+        : Math.min(...running.map((lock) => Date.parse(lock.created))) - CLOCK_SKEW_MS;
+
+    const referenced = new Set<string>();
+    for (const ref of meta.snapshots) {
+      try {
+        await forEachReference(backend, ref.key, (key) => referenced.add(key));
+      } catch (err) {
+        if (isTwinvaultError(err) && err.code === 'NOT_FOUND') continue; // forgotten meanwhile: needs nothing
+        throw new IntegrityError(
+          `prune stopped before deleting anything: snapshot ${ref.id} (${ref.key}) cannot be read: ${(err as Error).message}`,
+          {
+            cause: err,
+            hint: 'run "twinvault verify"; repair or forget that snapshot, then prune again',
+          },
+        );
+      }
+    }
+
+    const result: PruneResult = {
+      snapshots: meta.snapshots.length,
+      referenced: referenced.size,
+      unreferenced: { objects: 0, bytes: 0 },
+      deleted: { objects: 0, bytes: 0 },
+      keptForRunningBackups: 0,
+      staleLocksRemoved: 0,
+      failed: [],
+      dryRun,
+    };
+    const doomed: Array<{ key: string; size: number }> = [];
+    for await (const object of backend.list()) {
+      if (kindOfKey(object.key) !== 'content' || referenced.has(object.key)) continue;
+      result.unreferenced.objects++;
+      result.unreferenced.bytes += object.size;
+      if (object.lastModified.getTime() >= keepFrom) result.keptForRunningBackups++;
+      else doomed.push({ key: object.key, size: object.size });
+    }
+
+    for (let start = 0; start < doomed.length; start += BATCH) {
+      const batch = doomed.slice(start, start + BATCH);
+      if (!dryRun) {
+        await held!.lock.ensureHeld();
+        const outcome = await backend.deleteMany(batch.map((object) => object.key));
+        const failed = new Set(outcome.failed.map((failure) => failure.key));
+        for (const failure of outcome.failed)
+          result.failed.push({ key: failure.key, message: failure.error.message });
+        for (const object of batch) {
+          if (failed.has(object.key)) continue;
+          result.deleted.objects++;
+          result.deleted.bytes += object.size;
+        }
+      } else {
+        result.deleted.objects += batch.length;
+        result.deleted.bytes += batch.reduce((sum, object) => sum + object.size, 0);
+      }
+      options.onProgress?.(result.deleted.objects, doomed.length);
+    }
+
+    // Locks of crashed runs: their leftovers went above, unless a running backup's window kept them.
+    for (const key of meta.locks) {
+      if (key === held?.lock.key) continue;
+      const info = await readLock(backend, key);
+      if (info && !isStale(info, now)) continue;
+      if (!dryRun) await backend.delete(key);
+      result.staleLocksRemoved++;
+    }
+    return result;
+  } finally {
+    await held?.lock.release().catch(() => {});
+  }
+}
