@@ -152,6 +152,38 @@ export function buildProgram(): Command {
     .exitOverride()
     .action(lazy(() => import('./commands/replicas.js')));
 
+  program
+    .command('forget')
+    .description('remove the snapshots a retention policy does not keep (manifests only; see prune)')
+    .option('--keep-last <n>', 'keep the n newest snapshots')
+    .option('--keep-hourly <n>', 'keep the newest snapshot of each of the n newest hours that have one')
+    .option('--keep-daily <n>', 'the same per day')
+    .option('--keep-weekly <n>', 'the same per ISO week')
+    .option('--keep-monthly <n>', 'the same per month')
+    .option('--keep-yearly <n>', 'the same per year')
+    .option(
+      '--keep-within <duration>',
+      'keep snapshots newer than this before the newest one: 90s, 2m, 36h, 7d, 1y2mo',
+    )
+    .option('--keep-tag <tag>', 'keep snapshots with this tag (repeatable)', collect, [])
+    .option('--host <name>', 'only snapshots of this host')
+    .option(
+      '--group-by <fields>',
+      'apply the policy per group of: host, sources, tags ("" for one group)',
+      'host,sources',
+    )
+    .option('--dry-run', 'only say what would be kept (and why) and removed')
+    .option('--prune', 'then delete the objects no remaining snapshot references')
+    .exitOverride()
+    .action(lazy(() => import('./commands/forget.js')));
+  program
+    .command('prune')
+    .description(
+      'delete the objects no snapshot references (what forgotten snapshots and crashed backups left)',
+    )
+    .option('--dry-run', 'only say what would be deleted')
+    .exitOverride()
+    .action(lazy(() => import('./commands/prune.js')));
   const replication = program
     .command('replication')
     .description("S3's own replication, for AWS users who prefer it to twinvault's replicator")

@@ -1,0 +1,121 @@
+import { stateFolder } from '../../config/paths.js';
+import { UsageError } from '../../errors.js';
+import { ManifestCache } from '../../repository/manifest-cache.js';
+import { forget } from '../../retention/forget.js';
+import { parseKeepWithin } from '../../retention/keep-within.js';
+import type { GroupBy, RetentionPolicy } from '../../retention/policy.js';
+import { withRepository } from '../context.js';
+import { type GlobalOptions, printResult } from '../output.js';
+import { describePrune, runPrune } from './prune.js';
+
+export interface ForgetFlags {
+  keepLast?: string;
+  keepHourly?: string;
+  keepDaily?: string;
+  keepWeekly?: string;
+  keepMonthly?: string;
+  keepYearly?: string;
+  keepWithin?: string;
+  keepTag: string[];
+  host?: string;
+  groupBy: string;
+  dryRun?: boolean;
+  prune?: boolean;
+}
+
+/** `twinvault forget`: removes the snapshots a retention policy does not keep (and prunes with --prune). */
+export async function run(global: GlobalOptions, flags: ForgetFlags): Promise<void> {
+  const policy = policyOf(flags);
+  const groupBy = groupByOf(flags.groupBy);
+  await withRepository(global, async ({ backend, repository }) => {
+    const result = await forget({
+      backend,
+      cache: ManifestCache.forRepository(stateFolder(), repository.config.id),
+      policy,
+      groupBy,
+      ...(flags.host ? { host: flags.host } : {}),
+      dryRun: flags.dryRun ?? false,
+      onWait: (why) => {
+        if (!global.quiet) process.stderr.write(`${why}\n`);
+      },
+    });
+    const pruned = flags.prune ? await runPrune(global, backend, flags.dryRun ?? false) : undefined;
+    const groups = result.groups.map((group) => ({
+      group: group.group,
+      snapshots: group.decisions.map((d) => ({
+        id: d.snapshot.id,
+        host: d.snapshot.host,
+        stamp: d.snapshot.stamp,
+        time: d.snapshot.time.toISOString(),
+        keep: d.keep,
+        reasons: d.reasons,
+      })),
+    }));
+    printResult(
+      global,
+      {
+        dryRun: result.dryRun,
+        removed: result.removed,
+        kept: result.kept,
+        groups,
+        ...(pruned ? { prune: pruned } : {}),
+      },
+      () => [
+        ...groups.flatMap((group) => [
+          `${
+            Object.entries(group.group)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', ') || 'all snapshots'
+          }:`,
+          ...group.snapshots.map((s) =>
+            `  ${s.keep ? 'keep  ' : 'remove'}  ${s.id.slice(0, 8)}  ${s.host}/${s.stamp}  ${s.keep ? s.reasons.join(', ') : ''}`.trimEnd(),
+          ),
+        ]),
+        `${result.dryRun ? 'would remove' : 'removed'} ${result.removed} snapshot(s), kept ${result.kept}${
+          flags.prune || result.removed === 0 || result.dryRun
+            ? ''
+            : '; "twinvault prune" frees the objects only they needed'
+        }`,
+        ...(pruned ? describePrune(pruned) : []),
+      ],
+    );
+  });
+}
+
+function policyOf(flags: ForgetFlags): RetentionPolicy {
+  const count = (value: string | undefined, flag: string) => {
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1)
+      throw new UsageError(`${flag} takes a whole number of 1 or more, not ${JSON.stringify(value)}`);
+    return n;
+  };
+  const policy: RetentionPolicy = {};
+  const set = (key: keyof RetentionPolicy, value: unknown) => {
+    if (value !== undefined) (policy as Record<string, unknown>)[key] = value;
+  };
+  set('last', count(flags.keepLast, '--keep-last'));
+  set('hourly', count(flags.keepHourly, '--keep-hourly'));
+  set('daily', count(flags.keepDaily, '--keep-daily'));
+  set('weekly', count(flags.keepWeekly, '--keep-weekly'));
+  set('monthly', count(flags.keepMonthly, '--keep-monthly'));
+  set('yearly', count(flags.keepYearly, '--keep-yearly'));
+  if (flags.keepWithin !== undefined) policy.within = parseKeepWithin(flags.keepWithin);
+  if (flags.keepTag.length > 0) policy.tags = flags.keepTag;
+  return policy;
+}
+
+function groupByOf(value: string): GroupBy {
+  const parts = value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+  for (const part of parts) {
+    if (!['host', 'sources', 'tags'].includes(part)) {
+      throw new UsageError(
+        `--group-by takes host, sources and tags (comma-separated) or "", not ${JSON.stringify(part)}`,
+      );
+    }
+  }
+  return parts as GroupBy;
+}

@@ -1,0 +1,47 @@
+import type { Backend } from '../../backend/backend.js';
+import { type PruneResult, prune } from '../../retention/prune.js';
+import { withRepository } from '../context.js';
+import { EXIT } from '../exit-codes.js';
+import { formatBytes } from '../format.js';
+import { type GlobalOptions, printResult } from '../output.js';
+
+/** `twinvault prune`: deletes the objects no snapshot references. */
+export async function run(global: GlobalOptions, flags: { dryRun?: boolean }): Promise<void> {
+  await withRepository(global, async ({ backend }) => {
+    const result = await runPrune(global, backend, flags.dryRun ?? false);
+    printResult(global, result, () => describePrune(result));
+  });
+}
+
+export async function runPrune(
+  global: GlobalOptions,
+  backend: Backend,
+  dryRun: boolean,
+): Promise<PruneResult> {
+  const result = await prune({
+    backend,
+    dryRun,
+    onWait: (why) => {
+      if (!global.quiet) process.stderr.write(`${why}\n`);
+    },
+  });
+  if (result.failed.length > 0) process.exitCode = EXIT.partial;
+  return result;
+}
+
+export function describePrune(result: PruneResult): string[] {
+  const verb = result.dryRun ? 'would delete' : 'deleted';
+  return [
+    `${result.snapshots} snapshot(s) reference ${result.referenced} object(s)`,
+    `${verb} ${result.deleted.objects} unreferenced object(s), freeing ${formatBytes(result.deleted.bytes)}`,
+    ...(result.keptForRunningBackups > 0
+      ? [
+          `kept ${result.keptForRunningBackups} written since a running backup began (the next prune looks again)`,
+        ]
+      : []),
+    ...(result.staleLocksRemoved > 0
+      ? [`${result.dryRun ? 'would remove' : 'removed'} ${result.staleLocksRemoved} stale lock(s)`]
+      : []),
+    ...result.failed.map((failure) => `could not delete ${failure.key}: ${failure.message}`),
+  ];
+}
