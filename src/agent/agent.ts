@@ -11,6 +11,7 @@ import type { Repository } from '../repository/repository.js';
 import { collectGarbage } from '../util/heap-limit.js';
 import type { Logger } from './log.js';
 import { AfterBackupReplication } from './replication.js';
+import { AgentRetention } from './retention.js';
 import { describeSchedule, nextFullScan } from './schedule.js';
 import { SourceWork } from './source-work.js';
 import type { AgentState, SourceStatus } from './state.js';
@@ -72,6 +73,7 @@ export class Agent {
   private readonly stopped: Promise<void>;
   private markStopped!: () => void;
   private readonly replication: AfterBackupReplication;
+  private readonly retention: AgentRetention;
 
   constructor(private readonly options: AgentOptions) {
     this.clock = options.clock ?? systemClock;
@@ -82,6 +84,7 @@ export class Agent {
       this.clock,
       ...(options.openForReplication ? [options.openForReplication] : []),
     );
+    this.retention = new AgentRetention(options.stateFolder, this.log, this.clock);
     this.startedAt = this.clock.now();
     this.stopped = new Promise((resolve) => {
       this.markStopped = resolve;
@@ -123,6 +126,7 @@ export class Agent {
     await this.starting?.catch(() => {}); // every watcher is subscribed before they are closed
     await this.running;
     await this.replication.idle();
+    await this.retention.idle();
     for (const source of this.sources.values()) await source.watcher?.close().catch(() => {});
     await this.repo?.close().catch(() => {});
     await this.saveState();
@@ -174,6 +178,7 @@ export class Agent {
     }
     this.config = config;
     this.replication.configure(config);
+    this.retention.configure(config);
     await this.saveState();
   }
 
@@ -245,6 +250,7 @@ export class Agent {
       this.log.debug({ repository: repo.location }, 'backup stored');
       source.status.lastRun = outcomeOf(summary, started, this.clock.now());
       source.status.lastSuccess = source.status.lastRun;
+      this.retention.afterBackup(repo.repository.config.id);
       if (summary.written) {
         this.replication.afterBackup({
           repositoryId: repo.repository.config.id,

@@ -13,6 +13,7 @@ import {
   configSchema,
   type ReplicaConfig,
   type RepositoryConfig,
+  type RetentionConfig,
   type SourceConfig,
 } from './schema.js';
 import { describeIssues } from './schema-issues.js';
@@ -38,6 +39,8 @@ export interface ResolvedConfig {
   /** Settings of the agent, with defaults filled in. */
   agent: AgentConfig;
   replicas: ReplicaConfig[];
+  /** The repository's retention policy (sources may have their own). */
+  retention: RetentionConfig | undefined;
 }
 
 export const ENV_CONFIG = 'TWINVAULT_CONFIG';
@@ -84,6 +87,7 @@ export async function loadConfig(options: LoadOptions = {}): Promise<ResolvedCon
     host: file.host,
     agent: file.agent ?? agentSchema.parse({}),
     replicas: file.replicas,
+    retention: file.retention,
   };
 }
 
@@ -100,6 +104,7 @@ export function repositorySettingsOf(replica: ReplicaConfig): RepositoryConfig {
     deleteAfter: _deleteAfter,
     afterBackup: _afterBackup,
     concurrency: _c,
+    retention: _retention,
     ...settings
   } = replica;
   return settings;

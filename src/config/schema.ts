@@ -1,5 +1,6 @@
 import { Cron } from 'croner';
 import { z } from 'zod';
+import { parseKeepWithin } from '../retention/keep-within.js';
 import { BYTE_SIZE_PATTERN, DURATION_PATTERN, parseByteSize, parseDuration } from './units.js';
 
 /**
@@ -29,6 +30,55 @@ const partLimited = byteSize.refine(
   'at most 5GiB (the largest single PUT or part S3 takes)',
 );
 const timeout = duration.refine((ms) => ms >= 100, 'at least 100ms (0 would disable the timeout)');
+
+const keepCount = z.number().int().min(1).optional();
+
+export const retentionSchema = z
+  .strictObject({
+    keepLast: keepCount.meta({ description: 'Keep the n newest snapshots.' }),
+    keepHourly: keepCount.meta({
+      description: 'Keep the newest snapshot of each of the n newest hours that have one.',
+    }),
+    keepDaily: keepCount.meta({ description: 'The same per day (UTC).' }),
+    keepWeekly: keepCount.meta({ description: 'The same per ISO week.' }),
+    keepMonthly: keepCount.meta({ description: 'The same per month.' }),
+    keepYearly: keepCount.meta({ description: 'The same per year.' }),
+    keepWithin: z
+      .string()
+      .refine(
+        isKeepWithin,
+        'expected a duration such as "30d", "36h", "90s", "1y2mo" (m is minutes, mo months)',
+      )
+      .optional()
+      .meta({ description: 'Keep snapshots newer than this before the newest one: "30d", "2m", "1y2mo".' }),
+    keepTags: z
+      .array(z.string().min(1))
+      .optional()
+      .meta({ description: 'Keep snapshots with any of these tags.' }),
+    every: duration
+      .default(86_400_000)
+      .meta({ description: 'How often the agent applies the policy: default "1d".' }),
+    prune: z
+      .boolean()
+      .default(true)
+      .meta({ description: 'Delete the objects no remaining snapshot needs, after forgetting.' }),
+  })
+  .refine(
+    (r) =>
+      r.keepLast ||
+      r.keepHourly ||
+      r.keepDaily ||
+      r.keepWeekly ||
+      r.keepMonthly ||
+      r.keepYearly ||
+      r.keepWithin ||
+      r.keepTags?.length,
+    'a retention policy needs at least one keep rule (e.g. "keepWithin": "30d")',
+  )
+  .meta({
+    description:
+      'Which snapshots to keep; the others are forgotten (and pruned) by `twinvault forget` and the agent.',
+  });
 
 export const STORAGE_CLASSES = [
   'STANDARD',
@@ -144,6 +194,10 @@ export const replicaSchema = z
         'The agent copies each snapshot it makes here right away (false when a Lambda or `replicate --listen` does it).',
     }),
     concurrency: z.number().int().min(1).max(256).default(32).meta({ description: 'Copies in flight.' }),
+    retention: retentionSchema.optional().meta({
+      description:
+        "The replica's own retention policy (`twinvault forget --repo REPLICA_URL`); it may keep longer.",
+    }),
   })
   .superRefine((replica, ctx) => {
     checkRepositorySettings(replica, ctx);
@@ -196,6 +250,9 @@ export const sourceSchema = z.strictObject({
   schedule: scheduleSchema.optional().meta({
     description: "The agent's full-scan schedule for this source; defaults to agent.schedule.",
   }),
+  retention: retentionSchema
+    .optional()
+    .meta({ description: "This source's retention policy; defaults to the top-level one." }),
 });
 
 export const agentSchema = z.strictObject({
@@ -242,6 +299,7 @@ export const configSchema = z.strictObject({
     .optional()
     .meta({ description: 'Name of this machine in snapshots; defaults to its hostname.' }),
   agent: agentSchema.optional().meta({ description: 'Settings of `twinvault agent`.' }),
+  retention: retentionSchema.optional(),
   replicas: z
     .array(replicaSchema)
     .default([])
@@ -256,6 +314,16 @@ export type ScheduleConfig = z.output<typeof scheduleSchema>;
 export type AgentConfig = z.output<typeof agentSchema>;
 export type ReplicaConfig = z.output<typeof replicaSchema>;
 export type DeletePolicy = (typeof DELETE_POLICIES)[number];
+export type RetentionConfig = z.output<typeof retentionSchema>;
+
+function isKeepWithin(text: string): boolean {
+  try {
+    parseKeepWithin(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function isValidCron(expression: string): boolean {
   try {

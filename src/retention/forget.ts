@@ -10,14 +10,14 @@ import {
   type GroupBy,
   type GroupDecision,
   isEmptyPolicy,
-  type RetentionPolicy,
+  type PolicyChoice,
   type SnapshotFacts,
 } from './policy.js';
 
 export interface ForgetOptions {
   backend: Backend;
   cache: ManifestCache;
-  policy: RetentionPolicy;
+  policy: PolicyChoice;
   groupBy?: GroupBy;
   /** Only snapshots of this host are considered. */
   host?: string;
@@ -45,7 +45,7 @@ export interface ForgetResult {
  * and first waits for running backups, one of which may be building on a snapshot about to go.
  */
 export async function forget(options: ForgetOptions): Promise<ForgetResult> {
-  if (isEmptyPolicy(options.policy)) {
+  if (typeof options.policy !== 'function' && isEmptyPolicy(options.policy)) {
     throw new UsageError(
       'no retention rule given, so nothing would be kept apart from the latest snapshots',
       {

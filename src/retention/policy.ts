@@ -68,9 +68,12 @@ export function isEmptyPolicy(policy: RetentionPolicy): boolean {
  * one; `within` keeps those newer than the duration before the group's newest snapshot; `tags`
  * keeps those with any of the tags. The newest snapshot of a group is always kept ("latest").
  */
+/** A policy, or one per group (undefined: the group has none, and everything in it is kept). */
+export type PolicyChoice = RetentionPolicy | ((group: Record<string, string>) => RetentionPolicy | undefined);
+
 export function applyPolicy<T extends SnapshotFacts>(
   snapshots: readonly T[],
-  policy: RetentionPolicy,
+  policy: PolicyChoice,
   groupBy: GroupBy = ['host', 'sources'],
 ): Array<GroupDecision<T>> {
   const groups = new Map<string, { group: Record<string, string>; members: T[] }>();
@@ -84,10 +87,13 @@ export function applyPolicy<T extends SnapshotFacts>(
     entry.members.push(snapshot);
     groups.set(key, entry);
   }
-  return [...groups.values()].map(({ group, members }) => ({
-    group,
-    decisions: decideGroup(members, policy),
-  }));
+  return [...groups.values()].map(({ group, members }) => {
+    const chosen = typeof policy === 'function' ? policy(group) : policy;
+    const decisions = chosen
+      ? decideGroup(members, chosen)
+      : members.map((snapshot) => ({ snapshot, keep: true, reasons: ['no policy'] }));
+    return { group, decisions };
+  });
 }
 
 function decideGroup<T extends SnapshotFacts>(members: T[], policy: RetentionPolicy): Array<Decision<T>> {

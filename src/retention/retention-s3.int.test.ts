@@ -71,6 +71,12 @@ describe.skipIf(!minio)('retention on MinIO', () => {
       kept: 2,
       prune: { deleted: { objects: 1, bytes: 'version 1'.length } },
     });
+    // Without --keep-* options, the config's policy applies.
+    await writeFile(join(work, 'twinvault.json'), JSON.stringify({ retention: { keepLast: 1 } }));
+    const configured = JSON.parse((await cli(['--json', 'forget', '--dry-run'])).stdout);
+    expect(configured).toMatchObject({ removed: 1, kept: 1 });
+    await rm(join(work, 'twinvault.json'));
+    expect((await cli(['forget'])).stderr).toContain('no retention policy');
     const target = join(work, 'restored');
     expect((await cli(['restore', 'latest', '--target', target])).code).toBe(0);
     expect(await describeTree(join(target, 'Documents'))).toEqual(await describeTree(folder));

@@ -1,9 +1,16 @@
+import { findReplica, type ResolvedConfig } from '../../config/load.js';
 import { stateFolder } from '../../config/paths.js';
 import { UsageError } from '../../errors.js';
 import { ManifestCache } from '../../repository/manifest-cache.js';
+import { configuredPolicies, policyFromConfig } from '../../retention/configured-policy.js';
 import { forget } from '../../retention/forget.js';
 import { parseKeepWithin } from '../../retention/keep-within.js';
-import type { GroupBy, RetentionPolicy } from '../../retention/policy.js';
+import {
+  type GroupBy,
+  isEmptyPolicy,
+  type PolicyChoice,
+  type RetentionPolicy,
+} from '../../retention/policy.js';
 import { withRepository } from '../context.js';
 import { type GlobalOptions, printResult } from '../output.js';
 import { describePrune, runPrune } from './prune.js';
@@ -25,9 +32,10 @@ export interface ForgetFlags {
 
 /** `twinvault forget`: removes the snapshots a retention policy does not keep (and prunes with --prune). */
 export async function run(global: GlobalOptions, flags: ForgetFlags): Promise<void> {
-  const policy = policyOf(flags);
+  const given = policyOf(flags);
   const groupBy = groupByOf(flags.groupBy);
-  await withRepository(global, async ({ backend, repository }) => {
+  await withRepository(global, async ({ backend, repository, config }) => {
+    const policy = isEmptyPolicy(given) ? configuredPolicy(config, global.repo) : given;
     const result = await forget({
       backend,
       cache: ManifestCache.forRepository(stateFolder(), repository.config.id),
@@ -102,6 +110,25 @@ function policyOf(flags: ForgetFlags): RetentionPolicy {
   set('yearly', count(flags.keepYearly, '--keep-yearly'));
   if (flags.keepWithin !== undefined) policy.within = parseKeepWithin(flags.keepWithin);
   if (flags.keepTag.length > 0) policy.tags = flags.keepTag;
+  return policy;
+}
+
+/**
+ * Without --keep-* options: the config's policy. For a configured replica named by --repo, that
+ * replica's own; otherwise each source's, else the top-level one.
+ */
+function configuredPolicy(config: ResolvedConfig, repo: string | undefined): PolicyChoice {
+  const replica = repo ? findReplica(config.replicas, repo) : undefined;
+  const policy = replica
+    ? replica.retention
+      ? policyFromConfig(replica.retention)
+      : undefined
+    : configuredPolicies(config);
+  if (!policy) {
+    throw new UsageError('no retention policy: give --keep-* options, or "retention" in the config', {
+      hint: 'for example --keep-within 30d, or "retention": {"keepDaily": 7, "keepWeekly": 4}',
+    });
+  }
   return policy;
 }
 

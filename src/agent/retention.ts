@@ -1,0 +1,101 @@
+import type { Logger } from 'pino';
+import type { Backend } from '../backend/backend.js';
+import { openBackend } from '../backend/registry.js';
+import type { Clock } from '../clock.js';
+import type { ResolvedConfig } from '../config/load.js';
+import type { RepositoryConfig } from '../config/schema.js';
+import { ManifestCache } from '../repository/manifest-cache.js';
+import { configuredPolicies } from '../retention/configured-policy.js';
+import { forget } from '../retention/forget.js';
+import type { PolicyChoice } from '../retention/policy.js';
+import { prune } from '../retention/prune.js';
+
+/**
+ * The agent's retention: after a backup, once per `retention.every` (default daily), the
+ * configured policies are applied (forget), then unneeded objects deleted (prune, unless turned
+ * off). In the background, so backups go on; a failure is logged and retried next time.
+ */
+export class AgentRetention {
+  private policy: PolicyChoice | undefined;
+  private settings: RepositoryConfig | undefined;
+  private everyMs = 86_400_000;
+  private prune = true;
+  private lastRun: number | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly stateFolder: string,
+    private readonly log: Logger,
+    private readonly clock: Clock,
+    private readonly open: (settings: RepositoryConfig) => Promise<Backend> = openBackend,
+  ) {}
+
+  configure(config: ResolvedConfig): void {
+    this.policy = configuredPolicies(config);
+    this.settings = config.repository;
+    const intervals = [config.retention, ...config.sources.map((s) => s.retention)].flatMap((r) =>
+      r ? [r.every] : [],
+    );
+    this.everyMs = intervals.length > 0 ? Math.min(...intervals) : 86_400_000;
+    this.prune = [config.retention, ...config.sources.map((s) => s.retention)].some((r) => r?.prune ?? false);
+  }
+
+  /** Starts a retention run when one is due; returns at once. */
+  afterBackup(repositoryId: string): void {
+    if (!this.policy || this.running) return;
+    const now = this.clock.now().getTime();
+    if (this.lastRun !== undefined && now - this.lastRun < this.everyMs) return;
+    this.lastRun = now;
+    this.running = this.apply(repositoryId).finally(() => {
+      this.running = undefined;
+    });
+  }
+
+  async idle(): Promise<void> {
+    await this.running;
+  }
+
+  private async apply(repositoryId: string): Promise<void> {
+    const log = this.log.child({ task: 'retention' });
+    let backend: Backend | undefined;
+    try {
+      backend = await this.open(this.settings!);
+      const result = await forget({
+        backend,
+        cache: ManifestCache.forRepository(this.stateFolder, repositoryId),
+        policy: this.policy!,
+        clock: this.clock,
+        onWait: (why) => log.info(why),
+      });
+      for (const group of result.groups) {
+        for (const decision of group.decisions.filter((d) => !d.keep)) {
+          log.info(
+            {
+              snapshot: decision.snapshot.id,
+              ref: `${decision.snapshot.host}/${decision.snapshot.stamp}`,
+              group: group.group,
+            },
+            'snapshot forgotten: no rule keeps it',
+          );
+        }
+      }
+      log.info({ removed: result.removed, kept: result.kept }, 'retention policy applied');
+      if (this.prune && result.removed > 0) {
+        const pruned = await prune({ backend, clock: this.clock, onWait: (why) => log.info(why) });
+        log.info(
+          {
+            deleted: pruned.deleted.objects,
+            bytes: pruned.deleted.bytes,
+            keptForRunningBackups: pruned.keptForRunningBackups,
+          },
+          'unneeded objects deleted',
+        );
+      }
+    } catch (err) {
+      this.lastRun = undefined;
+      log.error({ err: (err as Error).message }, 'retention failed; tried again after the next backup');
+    } finally {
+      await backend?.close().catch(() => {});
+    }
+  }
+}
