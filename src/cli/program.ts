@@ -184,6 +184,20 @@ export function buildProgram(): Command {
     .option('--dry-run', 'only say what would be deleted')
     .exitOverride()
     .action(lazy(() => import('./commands/prune.js')));
+  program
+    .command('lifecycle')
+    .description("S3 lifecycle rules for the repository's content: cheaper storage classes with age")
+    .option('--print', 'show the rules')
+    .option('--apply', 'write them to the bucket (other rules are kept)')
+    .option('--ia-days <days>', 'move content to Standard-IA after this many days (0: never)', '30')
+    .option(
+      '--glacier-ir-days <days>',
+      'move content to Glacier Instant Retrieval after this many days (0: never)',
+      '90',
+    )
+    .option('--abort-days <days>', 'abort incomplete multipart uploads after this many days', '7')
+    .exitOverride()
+    .action(lazy(() => import('./commands/lifecycle.js')));
   const replication = program
     .command('replication')
     .description("S3's own replication, for AWS users who prefer it to twinvault's replicator")

@@ -1,0 +1,81 @@
+import {
+  GetBucketLifecycleConfigurationCommand,
+  type LifecycleRule,
+  PutBucketLifecycleConfigurationCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+
+export interface LifecycleOptions {
+  /** The repository's key prefix ("" for the whole bucket). */
+  prefix: string;
+  /** Hosts with content in the repository: one rule each (`<prefix>/<host>/`). */
+  hosts: string[];
+  /** Days before content moves to Standard-IA (0: never). */
+  infrequentAccessDays: number;
+  /** Days before content moves to Glacier Instant Retrieval (0: never). */
+  glacierInstantDays: number;
+  /** Days before incomplete multipart uploads are aborted. */
+  abortMultipartDays: number;
+}
+
+const RULE_PREFIX = 'twinvault-';
+
+/**
+ * S3 lifecycle rules for a repository: content objects move to cheaper storage classes as they
+ * age, and abandoned multipart uploads are cleaned up; `.twinvault/` (config, manifests, locks)
+ * stays in Standard, read often and small. Lifecycle filters cannot exclude a prefix, so content
+ * gets one rule per host folder; a new host needs `lifecycle --apply` again.
+ */
+export function lifecycleRules(options: LifecycleOptions): LifecycleRule[] {
+  const root = options.prefix === '' ? '' : `${options.prefix}/`;
+  const transitions = [
+    ...(options.infrequentAccessDays > 0
+      ? [{ Days: options.infrequentAccessDays, StorageClass: 'STANDARD_IA' as const }]
+      : []),
+    ...(options.glacierInstantDays > 0
+      ? [{ Days: options.glacierInstantDays, StorageClass: 'GLACIER_IR' as const }]
+      : []),
+  ];
+  const rules: LifecycleRule[] = [
+    {
+      ID: `${RULE_PREFIX}abort-incomplete-uploads`,
+      Status: 'Enabled',
+      Filter: { Prefix: root },
+      AbortIncompleteMultipartUpload: { DaysAfterInitiation: options.abortMultipartDays },
+    },
+  ];
+  if (transitions.length > 0) {
+    for (const host of [...new Set(options.hosts)].sort()) {
+      rules.push({
+        ID: `${RULE_PREFIX}content-${host}`.slice(0, 255),
+        Status: 'Enabled',
+        Filter: { Prefix: `${root}${host}/` },
+        Transitions: transitions,
+      });
+    }
+  }
+  return rules;
+}
+
+/** Writes the rules, keeping the bucket's other rules (those not named twinvault-*). */
+export async function applyLifecycle(
+  client: S3Client,
+  bucket: string,
+  rules: LifecycleRule[],
+): Promise<number> {
+  let existing: LifecycleRule[] = [];
+  try {
+    existing =
+      (await client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }))).Rules ?? [];
+  } catch (err) {
+    if ((err as { name?: string }).name !== 'NoSuchLifecycleConfiguration') throw err;
+  }
+  const others = existing.filter((rule) => !rule.ID?.startsWith(RULE_PREFIX));
+  await client.send(
+    new PutBucketLifecycleConfigurationCommand({
+      Bucket: bucket,
+      LifecycleConfiguration: { Rules: [...others, ...rules] },
+    }),
+  );
+  return others.length;
+}
