@@ -41,6 +41,7 @@ describe("the agent's retention", () => {
       agent: agentSchema.parse({}),
       replicas: [],
       retention: retentionSchema.parse({ keepLast: 1, every: '1h' }),
+      prices: {},
     };
     const clock = new ManualClock(new Date());
     const retention = new AgentRetention(fixture.dir, log, clock, async () => backend);

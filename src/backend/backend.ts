@@ -83,6 +83,8 @@ export interface ObjectInfo {
   /** An opaque change token: the store's ETag, or size and mtime for a folder. */
   etag: string;
   lastModified: Date;
+  /** The S3 storage class, when the store says (STANDARD, GLACIER_IR, ...). */
+  storageClass?: string;
 }
 
 export interface ObjectHead extends ObjectInfo {

@@ -185,6 +185,13 @@ export function buildProgram(): Command {
     .exitOverride()
     .action(lazy(() => import('./commands/prune.js')));
   program
+    .command('stats')
+    .description(
+      'per host and in total: snapshots, files, logical and stored bytes, dedup savings, storage classes, monthly cost',
+    )
+    .exitOverride()
+    .action(lazy(() => import('./commands/stats.js')));
+  program
     .command('lifecycle')
     .description("S3 lifecycle rules for the repository's content: cheaper storage classes with age")
     .option('--print', 'show the rules')

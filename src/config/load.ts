@@ -15,6 +15,7 @@ import {
   type RepositoryConfig,
   type RetentionConfig,
   type SourceConfig,
+  type StorageClass,
 } from './schema.js';
 import { describeIssues } from './schema-issues.js';
 
@@ -41,6 +42,8 @@ export interface ResolvedConfig {
   replicas: ReplicaConfig[];
   /** The repository's retention policy (sources may have their own). */
   retention: RetentionConfig | undefined;
+  /** Storage prices overriding the AWS list prices `stats` uses. */
+  prices: Partial<Record<StorageClass, number>>;
 }
 
 export const ENV_CONFIG = 'TWINVAULT_CONFIG';
@@ -88,6 +91,7 @@ export async function loadConfig(options: LoadOptions = {}): Promise<ResolvedCon
     agent: file.agent ?? agentSchema.parse({}),
     replicas: file.replicas,
     retention: file.retention,
+    prices: file.prices ?? {},
   };
 }
 

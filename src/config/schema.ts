@@ -300,6 +300,10 @@ export const configSchema = z.strictObject({
     .meta({ description: 'Name of this machine in snapshots; defaults to its hostname.' }),
   agent: agentSchema.optional().meta({ description: 'Settings of `twinvault agent`.' }),
   retention: retentionSchema.optional(),
+  prices: z.partialRecord(z.enum(STORAGE_CLASSES), z.number().nonnegative()).optional().meta({
+    description:
+      'Storage prices in USD per GiB-month by class, for `twinvault stats` (AWS list prices by default).',
+  }),
   replicas: z
     .array(replicaSchema)
     .default([])
@@ -315,6 +319,7 @@ export type AgentConfig = z.output<typeof agentSchema>;
 export type ReplicaConfig = z.output<typeof replicaSchema>;
 export type DeletePolicy = (typeof DELETE_POLICIES)[number];
 export type RetentionConfig = z.output<typeof retentionSchema>;
+export type StorageClass = (typeof STORAGE_CLASSES)[number];
 
 function isKeepWithin(text: string): boolean {
   try {

@@ -71,6 +71,9 @@ describe.skipIf(!minio)('retention on MinIO', () => {
       kept: 2,
       prune: { deleted: { objects: 1, bytes: 'version 1'.length } },
     });
+    const stats = JSON.parse((await cli(['--json', 'stats'])).stdout);
+    expect(stats.hosts).toEqual([expect.objectContaining({ host: 'laptop', snapshots: 2, files: 2 })]);
+    expect(Object.keys(stats.total.byStorageClass)).toEqual(['STANDARD']);
     // Without --keep-* options, the config's policy applies.
     await writeFile(join(work, 'twinvault.json'), JSON.stringify({ retention: { keepLast: 1 } }));
     const configured = JSON.parse((await cli(['--json', 'forget', '--dry-run'])).stdout);

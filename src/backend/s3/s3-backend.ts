@@ -230,6 +230,7 @@ export class S3Backend implements Backend {
             size: object.Size ?? 0,
             etag: object.ETag ?? '',
             lastModified: object.LastModified ?? new Date(0),
+            ...(object.StorageClass ? { storageClass: object.StorageClass } : {}),
           };
         }
       }

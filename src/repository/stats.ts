@@ -1,0 +1,114 @@
+import type { Backend } from '../backend/backend.js';
+import type { StorageClass } from '../config/schema.js';
+import { kindOfKey } from './layout.js';
+import type { ManifestCache } from './manifest-cache.js';
+import { readHeaders } from './snapshot-headers.js';
+import { listSnapshots } from './snapshots.js';
+
+/**
+ * AWS list prices in USD per GiB-month (us-east-1, first 50 TB, late 2026): estimates only, for
+ * `twinvault stats`; the config's "prices" override them.
+ */
+export const DEFAULT_PRICES: Record<StorageClass, number> = {
+  STANDARD: 0.023,
+  STANDARD_IA: 0.0125,
+  ONEZONE_IA: 0.01,
+  INTELLIGENT_TIERING: 0.023,
+  GLACIER_IR: 0.004,
+  GLACIER: 0.0036,
+  DEEP_ARCHIVE: 0.00099,
+  REDUCED_REDUNDANCY: 0.023,
+  EXPRESS_ONEZONE: 0.11,
+};
+
+export interface HostStats {
+  host: string;
+  snapshots: number;
+  /** Files in the host's newest snapshot. */
+  files: number;
+  /** What restoring every snapshot of the host would write. */
+  logicalBytes: number;
+  /** Content objects stored under the host's folder. */
+  objects: number;
+  storedBytes: number;
+}
+
+export interface RepositoryStats {
+  hosts: HostStats[];
+  total: {
+    snapshots: number;
+    logicalBytes: number;
+    objects: number;
+    /** Content and metadata (manifests, config). */
+    storedBytes: number;
+    /** Logical bytes not stored thanks to unchanged files being referenced, not uploaded again. */
+    dedupSavedBytes: number;
+    byStorageClass: Record<string, { objects: number; bytes: number }>;
+    estimatedMonthlyCostUsd: number;
+  };
+}
+
+/** Figures of a repository from one listing and the snapshots' headers (cached locally). */
+export async function repositoryStats(
+  backend: Backend,
+  cache: ManifestCache,
+  prices: Partial<Record<string, number>> = {},
+): Promise<RepositoryStats> {
+  const refs = await listSnapshots(backend);
+  const headers = await readHeaders(backend, cache, refs);
+  const hosts = new Map<string, HostStats>();
+  const hostOf = (host: string) => {
+    let entry = hosts.get(host);
+    if (!entry) {
+      entry = { host, snapshots: 0, files: 0, logicalBytes: 0, objects: 0, storedBytes: 0 };
+      hosts.set(host, entry);
+    }
+    return entry;
+  };
+  // Refs are oldest first: the last one seen per host is its newest.
+  headers.forEach((header, index) => {
+    const entry = hostOf(refs[index]!.host);
+    entry.snapshots++;
+    entry.files = header.summary.files;
+    entry.logicalBytes += header.summary.bytes;
+  });
+  const byStorageClass: Record<string, { objects: number; bytes: number }> = {};
+  let storedBytes = 0;
+  let objects = 0;
+  let contentBytes = 0;
+  for await (const object of backend.list()) {
+    if (kindOfKey(object.key) === 'local') continue;
+    objects++;
+    storedBytes += object.size;
+    const storageClass = object.storageClass ?? 'STANDARD';
+    const slot = (byStorageClass[storageClass] ??= { objects: 0, bytes: 0 });
+    slot.objects++;
+    slot.bytes += object.size;
+    if (kindOfKey(object.key) !== 'content') continue;
+    contentBytes += object.size;
+    const host = object.key.slice(0, object.key.indexOf('/'));
+    if (host && hosts.has(host)) {
+      hostOf(host).objects++;
+      hostOf(host).storedBytes += object.size;
+    }
+  }
+  const table = { ...DEFAULT_PRICES, ...prices } as Record<string, number>;
+  const cost = Object.entries(byStorageClass).reduce(
+    (sum, [storageClass, slot]) =>
+      sum + (slot.bytes / 1024 ** 3) * (table[storageClass] ?? DEFAULT_PRICES.STANDARD),
+    0,
+  );
+  const logicalBytes = [...hosts.values()].reduce((sum, host) => sum + host.logicalBytes, 0);
+  return {
+    hosts: [...hosts.values()].sort((a, b) => (a.host < b.host ? -1 : 1)),
+    total: {
+      snapshots: refs.length,
+      logicalBytes,
+      objects,
+      storedBytes,
+      dedupSavedBytes: Math.max(0, logicalBytes - contentBytes),
+      byStorageClass,
+      estimatedMonthlyCostUsd: Math.round(cost * 10_000) / 10_000,
+    },
+  };
+}
