@@ -35,6 +35,8 @@ export interface BackendCapabilities {
   readonly metadata: boolean;
   /** 'atomic': create-only writes cannot race; 'best-effort': checked, then written. */
   readonly createOnly: 'atomic' | 'best-effort';
+  /** Objects are written with Object Lock retention (head() says until when). */
+  readonly objectLock?: boolean;
 }
 
 export interface BodySource {
@@ -90,6 +92,8 @@ export interface ObjectInfo {
 export interface ObjectHead extends ObjectInfo {
   contentType: string | undefined;
   metadata: Record<string, string>;
+  /** Object Lock: the object cannot be deleted or overwritten before this time. */
+  lockedUntil?: Date;
 }
 
 export interface DeleteManyResult {

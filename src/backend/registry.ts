@@ -56,6 +56,7 @@ export function s3Options(
     pathStyle: repository.pathStyle,
     checksumMode: repository.checksumMode,
     storageClass: repository.storageClass,
+    objectLock: repository.objectLock,
     multipartThreshold: repository.multipartThreshold,
     partSize: repository.partSize,
     multipartCopyThreshold: repository.multipartCopyThreshold,

@@ -145,6 +145,24 @@ const repositoryShape = {
   requestTimeout: timeout.optional(),
   connectTimeout: timeout.optional(),
   maxAttempts: z.number().int().min(1).max(20).optional(),
+  objectLock: z
+    .strictObject({
+      mode: z.enum(['GOVERNANCE', 'COMPLIANCE']).meta({
+        description:
+          'GOVERNANCE: privileged users may lift it; COMPLIANCE: nobody can, not even the account root.',
+      }),
+      days: z
+        .number()
+        .int()
+        .min(1)
+        .max(36_500)
+        .meta({ description: 'How long each new object cannot be deleted or overwritten.' }),
+    })
+    .optional()
+    .meta({
+      description:
+        'Write-once storage against ransomware, in a bucket created with Object Lock (init --create-bucket).',
+    }),
 };
 
 function checkRepositorySettings(

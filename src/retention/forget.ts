@@ -81,6 +81,20 @@ export async function forget(options: ForgetOptions): Promise<ForgetResult> {
       }),
     );
     const groups = applyPolicy(facts, options.policy, options.groupBy);
+    // Under Object Lock, a manifest still retained cannot go: it stays, and says why.
+    if (options.backend.capabilities.objectLock) {
+      const now = clock.now().getTime();
+      for (const group of groups) {
+        for (const decision of group.decisions) {
+          if (decision.keep) continue;
+          const until = (await options.backend.head(decision.snapshot.ref.key)).lockedUntil;
+          if (until && until.getTime() > now) {
+            decision.keep = true;
+            decision.reasons.push(`locked until ${until.toISOString()}`);
+          }
+        }
+      }
+    }
     const removed = groups.flatMap((group) =>
       group.decisions.filter((d) => !d.keep).map((d) => d.snapshot.ref.key),
     );

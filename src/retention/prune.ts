@@ -5,6 +5,7 @@ import { kindOfKey } from '../repository/layout.js';
 import { isStale, readLock } from '../repository/locks.js';
 import { forEachReference } from '../repository/manifest-refs.js';
 import { listMeta } from '../repository/snapshots.js';
+import { runPool } from '../util/pool.js';
 import { lockExclusively } from './exclusive-lock.js';
 
 export interface PruneOptions {
@@ -25,6 +26,8 @@ export interface PruneResult {
   deleted: { objects: number; bytes: number };
   /** Unreferenced but written since a running backup began: it may be about to reference them. */
   keptForRunningBackups: number;
+  /** Unreferenced but under Object Lock retention still: deleted by a later prune. */
+  locked: { objects: number; bytes: number; until: string | undefined };
   staleLocksRemoved: number;
   failed: Array<{ key: string; message: string }>;
   dryRun: boolean;
@@ -84,6 +87,7 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
       unreferenced: { objects: 0, bytes: 0 },
       deleted: { objects: 0, bytes: 0 },
       keptForRunningBackups: 0,
+      locked: { objects: 0, bytes: 0, until: undefined },
       staleLocksRemoved: 0,
       failed: [],
       dryRun,
@@ -97,6 +101,10 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
       else doomed.push({ key: object.key, size: object.size });
     }
 
+    if (backend.capabilities.objectLock) {
+      const unlocked = await withoutLocked(backend, doomed, now, result);
+      doomed.splice(0, doomed.length, ...unlocked);
+    }
     for (let start = 0; start < doomed.length; start += BATCH) {
       const batch = doomed.slice(start, start + BATCH);
       if (!dryRun) {
@@ -129,4 +137,26 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
   } finally {
     await held?.lock.release().catch(() => {});
   }
+}
+
+/** The objects whose Object Lock retention is over; the others are counted as locked. */
+async function withoutLocked(
+  backend: Backend,
+  objects: Array<{ key: string; size: number }>,
+  now: Date,
+  result: PruneResult,
+): Promise<Array<{ key: string; size: number }>> {
+  const free: Array<{ key: string; size: number }> = [];
+  await runPool(objects, 16, async (object) => {
+    const until = (await backend.head(object.key)).lockedUntil;
+    if (until === undefined || until.getTime() <= now.getTime()) {
+      free.push(object);
+      return;
+    }
+    result.locked.objects++;
+    result.locked.bytes += object.size;
+    const iso = until.toISOString();
+    if (result.locked.until === undefined || iso < result.locked.until) result.locked.until = iso;
+  });
+  return free;
 }

@@ -22,6 +22,8 @@ export interface S3BackendOptions {
   checksumMode?: 'when_supported' | 'when_required';
   serverSideEncryption?: { type: 'SSE-S3' } | { type: 'SSE-KMS'; kmsKeyId?: string };
   storageClass?: string;
+  /** Object Lock retention given to every object written, but locks and replication state. */
+  objectLock?: { mode: 'GOVERNANCE' | 'COMPLIANCE'; days: number };
   multipartThreshold?: number;
   partSize?: number;
   multipartCopyThreshold?: number;

@@ -81,6 +81,7 @@ export class S3Backend implements Backend {
     this.capabilities = {
       metadata: true,
       createOnly: this.quirks.conditionalWrites ? 'atomic' : 'best-effort',
+      ...(options.objectLock ? { objectLock: true } : {}),
     };
     this.client = createS3Client(options);
     this.settings = {
@@ -106,6 +107,8 @@ export class S3Backend implements Backend {
       await this.client.send(
         new CreateBucketCommand({
           Bucket: this.bucket,
+          // Object Lock can only be turned on when a bucket is created.
+          ...(this.options.objectLock ? { ObjectLockEnabledForBucket: true } : {}),
           // us-east-1 is the one region that must not be named here.
           ...(region && region !== 'us-east-1'
             ? { CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint } }
@@ -128,7 +131,7 @@ export class S3Backend implements Backend {
   async put(key: string, body: BodySource, options: PutOptions = {}): Promise<void> {
     const fullKey = this.fullKey(key);
     if (options.createOnly && this.capabilities.createOnly === 'best-effort') await this.refuseIfExists(key);
-    const params = writeParams(this.options, options);
+    const params = writeParams(this.options, options, key);
     if (body.size <= this.settings.multipartThreshold) {
       const data = await readExactly(await openBody(body, key), body.size, `upload of ${key}`);
       const checksum = checksumParams(data, this.uploadChecksum, options.sha256);
@@ -205,6 +208,7 @@ export class S3Backend implements Backend {
         lastModified: result.LastModified ?? new Date(0),
         contentType: result.ContentType,
         metadata: result.Metadata ?? {},
+        ...(result.ObjectLockRetainUntilDate ? { lockedUntil: result.ObjectLockRetainUntilDate } : {}),
       };
     } catch (err) {
       throw this.error(err, 'HeadObject', key);
@@ -260,7 +264,7 @@ export class S3Backend implements Backend {
         copySource,
         sourceEtag: source.etag,
         size: source.size,
-        params: writeParams(this.options, put),
+        params: writeParams(this.options, put, key),
         partSize: this.settings.copyPartSize,
         concurrency: this.settings.partConcurrency,
         mapError: (err, operation) => this.error(err, operation, key),
@@ -277,7 +281,7 @@ export class S3Backend implements Backend {
           Key: this.fullKey(key),
           CopySource: copySource,
           MetadataDirective: 'COPY',
-          ...writeParams(this.options, {}),
+          ...writeParams(this.options, {}, key),
         }),
       );
     } catch (err) {

@@ -4,13 +4,30 @@ import type { BuildMiddleware } from '@smithy/types';
 import type { PutOptions } from '../backend.js';
 import type { S3BackendOptions } from './options.js';
 
-export function writeParams(options: S3BackendOptions, put: PutOptions): Record<string, unknown> {
+export function writeParams(
+  options: S3BackendOptions,
+  put: PutOptions,
+  key?: string,
+): Record<string, unknown> {
   const params: Record<string, unknown> = {};
+  if (options.objectLock && key !== undefined && isRetained(key)) {
+    params.ObjectLockMode = options.objectLock.mode;
+    params.ObjectLockRetainUntilDate = new Date(Date.now() + options.objectLock.days * 86_400_000);
+  }
   if (put.contentType !== undefined) params.ContentType = put.contentType;
   if (put.metadata !== undefined) params.Metadata = { ...put.metadata };
   Object.assign(params, encryptionParams(options));
   if (options.storageClass !== undefined) params.StorageClass = options.storageClass;
   return params;
+}
+
+/** Locks and replication state change and go away; everything else is kept as written. */
+function isRetained(key: string): boolean {
+  return (
+    !key.startsWith('.twinvault/locks/') &&
+    !key.startsWith('.twinvault/replication/') &&
+    !key.startsWith('.twinvault/probe-')
+  );
 }
 
 export function encryptionParams(options: S3BackendOptions): Record<string, string> {

@@ -39,6 +39,11 @@ export function describePrune(result: PruneResult): string[] {
           `kept ${result.keptForRunningBackups} written since a running backup began (the next prune looks again)`,
         ]
       : []),
+    ...(result.locked.objects > 0
+      ? [
+          `kept ${result.locked.objects} object(s) (${formatBytes(result.locked.bytes)}) under Object Lock, the first free on ${result.locked.until}`,
+        ]
+      : []),
     ...(result.staleLocksRemoved > 0
       ? [`${result.dryRun ? 'would remove' : 'removed'} ${result.staleLocksRemoved} stale lock(s)`]
       : []),
