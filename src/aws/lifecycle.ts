@@ -16,6 +16,11 @@ export interface LifecycleOptions {
   glacierInstantDays: number;
   /** Days before incomplete multipart uploads are aborted. */
   abortMultipartDays: number;
+  /**
+   * The bucket keeps versions (Object Lock turns versioning on): what prune deletes stays as an
+   * old version until a rule expires it, once its retention allows.
+   */
+  versioned?: boolean;
 }
 
 const RULE_PREFIX = 'twinvault-';
@@ -44,6 +49,15 @@ export function lifecycleRules(options: LifecycleOptions): LifecycleRule[] {
       AbortIncompleteMultipartUpload: { DaysAfterInitiation: options.abortMultipartDays },
     },
   ];
+  if (options.versioned) {
+    rules.push({
+      ID: `${RULE_PREFIX}deleted-versions`,
+      Status: 'Enabled',
+      Filter: { Prefix: root },
+      NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+      Expiration: { ExpiredObjectDeleteMarker: true },
+    });
+  }
   if (transitions.length > 0) {
     for (const host of [...new Set(options.hosts)].sort()) {
       rules.push({

@@ -47,6 +47,7 @@ export async function run(global: GlobalOptions, flags: LifecycleFlags): Promise
       infrequentAccessDays: ia,
       glacierInstantDays: glacier,
       abortMultipartDays: days(flags.abortDays, '--abort-days', 1),
+      versioned: config.repository.objectLock !== undefined,
     });
     if (flags.print) {
       printResult(global, { bucket: location.bucket, rules }, () => [

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { lifecycleRules } from './lifecycle.js';
+
+describe('lifecycleRules', () => {
+  const base = {
+    prefix: 'repo',
+    hosts: ['laptop', 'desk', 'laptop'],
+    infrequentAccessDays: 30,
+    glacierInstantDays: 90,
+    abortMultipartDays: 7,
+  };
+
+  it('one content rule per host, none for .twinvault/, and aborted uploads for the whole prefix', () => {
+    const rules = lifecycleRules(base);
+    expect(rules.map((r) => [r.ID, r.Filter?.Prefix])).toEqual([
+      ['twinvault-abort-incomplete-uploads', 'repo/'],
+      ['twinvault-content-desk', 'repo/desk/'],
+      ['twinvault-content-laptop', 'repo/laptop/'],
+    ]);
+    expect(rules[0]!.AbortIncompleteMultipartUpload).toEqual({ DaysAfterInitiation: 7 });
+  });
+
+  it('expires deleted versions in a versioned (Object Lock) bucket; no transitions when both are 0', () => {
+    const rules = lifecycleRules({
+      ...base,
+      prefix: '',
+      infrequentAccessDays: 0,
+      glacierInstantDays: 0,
+      versioned: true,
+    });
+    expect(rules.map((r) => r.ID)).toEqual([
+      'twinvault-abort-incomplete-uploads',
+      'twinvault-deleted-versions',
+    ]);
+    expect(rules[1]).toMatchObject({
+      Filter: { Prefix: '' },
+      NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+    });
+  });
+});
