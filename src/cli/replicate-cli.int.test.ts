@@ -37,7 +37,7 @@ describe.skipIf(!minio)('replicate, replicas and restore from a replica, from th
         repository: { url: `s3://${primary}/backups`, ...connection },
         host: 'laptop',
         sources: [{ path: source }],
-        replicas: [{ url: `s3://${replica}/backups`, ...connection, deletes: 'mirror' }],
+        replicas: [{ url: `s3://${replica}/backups`, ...connection, deletes: 'mirror', retention: { keepLast: 1 } }],
       }),
     );
   });
@@ -84,6 +84,14 @@ describe.skipIf(!minio)('replicate, replicas and restore from a replica, from th
     expect(restored.stderr).toBe('');
     expect(restored.code).toBe(0);
     expect(await describeTree(join(target, 'Documents'))).toEqual(await describeTree(source));
+
+    // The replica's own retention policy applies to it; the repository has none configured.
+    await writeFile(join(source, 'todo.txt'), 'buy milk and bread');
+    expect((await cli(['backup'])).code).toBe(0);
+    expect((await cli(['replicate'])).code).toBe(0);
+    const forget = JSON.parse((await cli(['--json', '--repo', `s3://${replica}/backups`, 'forget', '--dry-run'])).stdout);
+    expect(forget).toMatchObject({ removed: 1, kept: 1 });
+    expect((await cli(['forget', '--dry-run'])).stderr).toContain('no retention policy');
   });
 
   it('refuses to mix repositories: a replica holding another one is an error that names both', async () => {
