@@ -37,7 +37,9 @@ describe.skipIf(!minio)('replicate, replicas and restore from a replica, from th
         repository: { url: `s3://${primary}/backups`, ...connection },
         host: 'laptop',
         sources: [{ path: source }],
-        replicas: [{ url: `s3://${replica}/backups`, ...connection, deletes: 'mirror', retention: { keepLast: 1 } }],
+        replicas: [
+          { url: `s3://${replica}/backups`, ...connection, deletes: 'mirror', retention: { keepLast: 1 } },
+        ],
       }),
     );
   });
@@ -89,7 +91,9 @@ describe.skipIf(!minio)('replicate, replicas and restore from a replica, from th
     await writeFile(join(source, 'todo.txt'), 'buy milk and bread');
     expect((await cli(['backup'])).code).toBe(0);
     expect((await cli(['replicate'])).code).toBe(0);
-    const forget = JSON.parse((await cli(['--json', '--repo', `s3://${replica}/backups`, 'forget', '--dry-run'])).stdout);
+    const forget = JSON.parse(
+      (await cli(['--json', '--repo', `s3://${replica}/backups`, 'forget', '--dry-run'])).stdout,
+    );
     expect(forget).toMatchObject({ removed: 1, kept: 1 });
     expect((await cli(['forget', '--dry-run'])).stderr).toContain('no retention policy');
   });

@@ -81,7 +81,8 @@ export async function repositoryStats(
     objects++;
     storedBytes += object.size;
     const storageClass = object.storageClass ?? 'STANDARD';
-    const slot = (byStorageClass[storageClass] ??= { objects: 0, bytes: 0 });
+    const slot = byStorageClass[storageClass] ?? { objects: 0, bytes: 0 };
+    byStorageClass[storageClass] = slot;
     slot.objects++;
     slot.bytes += object.size;
     if (kindOfKey(object.key) !== 'content') continue;
