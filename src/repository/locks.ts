@@ -22,6 +22,12 @@ export interface LockInfo {
 export const LOCK_REFRESH_MS = 5 * 60_000;
 /** ...and is stale when not refreshed for this long. */
 export const LOCK_TTL_MS = 30 * 60_000;
+/**
+ * A holder gives its lock up for lost this long before others may take it as stale: the margin
+ * covers clocks that disagree between machines. A lock not refreshed in time (a laptop asleep, a
+ * stopped process) is never written again: others may have pruned under it meanwhile.
+ */
+const LOST_MARGIN_MS = 5 * 60_000;
 
 /** The kind shows in the key, so a listing tells shared from exclusive without reading them. */
 export function lockKey(kind: LockKind, id: string): string {
@@ -83,7 +89,12 @@ export class RepositoryLock {
   }
 
   async refresh(): Promise<void> {
-    if (this.released) return;
+    if (this.released || this.lost) return;
+    if (this.clock.now().getTime() - this.lastWritten > LOCK_TTL_MS - LOST_MARGIN_MS) {
+      this.lost = true;
+      clearInterval(this.timer);
+      return;
+    }
     this.info = { ...this.info, expires: new Date(this.clock.now().getTime() + LOCK_TTL_MS).toISOString() };
     await this.write();
   }
@@ -100,7 +111,8 @@ export class RepositoryLock {
   /** Before committing work: refreshes a lock not written for a while; fails if it lapsed. */
   async ensureHeld(): Promise<void> {
     const age = this.clock.now().getTime() - this.lastWritten;
-    if (age > LOCK_TTL_MS) {
+    if (this.lost || age > LOCK_TTL_MS - LOST_MARGIN_MS) {
+      this.lost = true;
       throw new LockedError(
         `the repository lock ${this.key} was not refreshed for ${Math.round(age / 60_000)} minutes, so others may take it as stale`,
         'run again; a prune may have run meanwhile',
@@ -110,6 +122,7 @@ export class RepositoryLock {
   }
 
   private lastWritten = 0;
+  private lost = false;
 
   private async write(): Promise<void> {
     const at = this.clock.now().getTime();
