@@ -178,7 +178,7 @@ export class Agent {
     }
     this.config = config;
     this.replication.configure(config);
-    this.retention.configure(config);
+    this.retention.configure(config, this.options.host(config));
     await this.saveState();
   }
 

@@ -1,8 +1,10 @@
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { replicationFixture } from '../../test/replication-fixture.js';
 import { MemoryBackend } from '../backend/memory/memory-backend.js';
+import { backup } from '../backup/backup.js';
 import { ManualClock } from '../clock.js';
 import type { ResolvedConfig } from '../config/load.js';
 import { agentSchema, retentionSchema } from '../config/schema.js';
@@ -23,6 +25,21 @@ describe("the agent's retention", () => {
       await fixture.write({ 'a.txt': `version ${round}` });
       await fixture.snapshot();
     }
+    // Another machine's snapshots in the same repository: not this agent's to forget.
+    await backup({
+      repository: fixture.repo,
+      sources: [{ path: fixture.folder }],
+      host: 'desk',
+      stateFolder: join(fixture.dir, 'desk'),
+      clock: fixture.clock,
+    });
+    await backup({
+      repository: fixture.repo,
+      sources: [{ path: fixture.folder }],
+      host: 'desk',
+      stateFolder: join(fixture.dir, 'desk'),
+      clock: fixture.clock,
+    });
     const lines: Array<Record<string, unknown>> = [];
     const log = pino(
       new Writable({
@@ -45,10 +62,12 @@ describe("the agent's retention", () => {
     };
     const clock = new ManualClock(new Date());
     const retention = new AgentRetention(fixture.dir, log, clock, async () => backend);
-    retention.configure(config);
+    retention.configure(config, 'laptop');
     retention.afterBackup(fixture.repo.config.id);
     await retention.idle();
-    expect(await listSnapshots(backend)).toHaveLength(1);
+    const own = async () => (await listSnapshots(backend)).filter((ref) => ref.host === 'laptop');
+    expect(await own()).toHaveLength(1);
+    expect((await listSnapshots(backend)).filter((ref) => ref.host === 'desk')).toHaveLength(2);
     expect(lines.filter((l) => l.msg === 'snapshot forgotten: no rule keeps it')).toHaveLength(2);
     expect(lines.find((l) => l.msg === 'unneeded objects deleted')).toMatchObject({ deleted: 2 });
     expect(await fixture.latestRestoresAsFolder(backend)).toBe(true);
@@ -58,10 +77,10 @@ describe("the agent's retention", () => {
     clock.advance(30 * 60_000);
     retention.afterBackup(fixture.repo.config.id); // not due yet
     await retention.idle();
-    expect(await listSnapshots(backend)).toHaveLength(2);
+    expect(await own()).toHaveLength(2);
     clock.advance(31 * 60_000);
     retention.afterBackup(fixture.repo.config.id);
     await retention.idle();
-    expect(await listSnapshots(backend)).toHaveLength(1);
+    expect(await own()).toHaveLength(1);
   });
 });

@@ -20,6 +20,7 @@ export class AgentRetention {
   private settings: RepositoryConfig | undefined;
   private everyMs = 86_400_000;
   private prune = true;
+  private host: string | undefined;
   private lastRun: number | undefined;
   private running: Promise<void> | undefined;
 
@@ -30,14 +31,18 @@ export class AgentRetention {
     private readonly open: (settings: RepositoryConfig) => Promise<Backend> = openBackend,
   ) {}
 
-  configure(config: ResolvedConfig): void {
+  /** `host`: this machine's name in snapshots; only its own snapshots are forgotten. */
+  configure(config: ResolvedConfig, host?: string): void {
+    this.host = host;
     this.policy = configuredPolicies(config);
     this.settings = config.repository;
     const intervals = [config.retention, ...config.sources.map((s) => s.retention)].flatMap((r) =>
       r ? [r.every] : [],
     );
     this.everyMs = intervals.length > 0 ? Math.min(...intervals) : 86_400_000;
-    this.prune = [config.retention, ...config.sources.map((s) => s.retention)].some((r) => r?.prune ?? false);
+    // The top-level setting decides; without one, prune unless every source's policy says not to.
+    const sourcePolicies = config.sources.flatMap((s) => (s.retention ? [s.retention] : []));
+    this.prune = config.retention ? config.retention.prune : sourcePolicies.some((r) => r.prune);
   }
 
   /** Starts a retention run when one is due; returns at once. */
@@ -64,6 +69,7 @@ export class AgentRetention {
         backend,
         cache: ManifestCache.forRepository(this.stateFolder, repositoryId),
         policy: this.policy!,
+        ...(this.host ? { host: this.host } : {}),
         clock: this.clock,
         onWait: (why) => log.info(why),
       });
@@ -80,7 +86,8 @@ export class AgentRetention {
         }
       }
       log.info({ removed: result.removed, kept: result.kept }, 'retention policy applied');
-      if (this.prune && result.removed > 0) {
+      // Also when nothing was forgotten: crashed backups' leftovers go too.
+      if (this.prune) {
         const pruned = await prune({ backend, clock: this.clock, onWait: (why) => log.info(why) });
         log.info(
           {

@@ -52,3 +52,9 @@ export function kindOfKey(key: string): 'config' | 'manifest' | 'content' | 'loc
   if (!key.startsWith(METADATA_PREFIX)) return 'content';
   return key.startsWith(SNAPSHOTS_PREFIX) ? 'manifest' : 'local';
 }
+
+/** `<host>/<stamp>/...`: what a backup writes. Anything else in the bucket is not twinvault's. */
+export function isSnapshotContentKey(key: string): boolean {
+  const match = /^([^/]+)\/(\d{8}_\d{6}(?:_\d+)?)\//.exec(key);
+  return match !== null && isValidHost(match[1]!);
+}

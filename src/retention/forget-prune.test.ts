@@ -150,6 +150,15 @@ describe('forget and prune', () => {
     expect(await keysOf(backend)).toEqual(before);
   });
 
+  it("never deletes objects beside the repository that are not twinvault's", async () => {
+    const { backend } = await threeSnapshots();
+    await backend.put('photos/cat.jpg', bodyFromBuffer('not a backup'));
+    await backend.put('notes.txt', bodyFromBuffer('nor this'));
+    const result = await prune({ backend });
+    expect(result.unreferenced.objects).toBe(0);
+    expect(await keysOf(backend)).toEqual(expect.arrayContaining(['notes.txt', 'photos/cat.jpg']));
+  });
+
   it('refuses a forget without any rule', async () => {
     const { backend, cache } = await threeSnapshots();
     await expect(forget({ backend, cache, policy: {} })).rejects.toThrow(/no retention rule given/);

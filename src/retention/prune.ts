@@ -1,7 +1,7 @@
 import type { Backend } from '../backend/backend.js';
 import { type Clock, systemClock } from '../clock.js';
 import { IntegrityError, isTwinvaultError } from '../errors.js';
-import { kindOfKey } from '../repository/layout.js';
+import { isSnapshotContentKey } from '../repository/layout.js';
 import { isStale, readLock } from '../repository/locks.js';
 import { forEachReference } from '../repository/manifest-refs.js';
 import { listMeta } from '../repository/snapshots.js';
@@ -94,7 +94,8 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
     };
     const doomed: Array<{ key: string; size: number }> = [];
     for await (const object of backend.list()) {
-      if (kindOfKey(object.key) !== 'content' || referenced.has(object.key)) continue;
+      // Only what backups write: objects beside the repository (init --allow-nonempty) are not ours.
+      if (!isSnapshotContentKey(object.key) || referenced.has(object.key)) continue;
       result.unreferenced.objects++;
       result.unreferenced.bytes += object.size;
       if (object.lastModified.getTime() >= keepFrom) result.keptForRunningBackups++;
