@@ -18,8 +18,8 @@ export interface ExclusiveLock {
   lock: RepositoryLock;
   /** The listing of `.twinvault/` taken once the lock was in place. */
   meta: MetaListing;
-  /** Backups still running (prune lets them finish, keeping what they wrote). */
-  runningBackups: LockInfo[];
+  /** Backups still running (prune lets them finish, keeping what they wrote), with their lock keys. */
+  runningBackups: Array<{ key: string; info: LockInfo }>;
 }
 
 const POLL_MS = 5000;
@@ -45,7 +45,7 @@ export async function lockExclusively(backend: Backend, options: ExclusiveOption
     }
     const blocking = others.filter(({ info }) => info.kind === 'exclusive' || options.waitForBackups);
     if (blocking.length === 0) {
-      return { lock, meta, runningBackups: others.map(({ info }) => info) };
+      return { lock, meta, runningBackups: others };
     }
     await lock.release();
     const holder = blocking[0]!.info;

@@ -118,6 +118,16 @@ describe('forget and prune', () => {
     expect(after.deleted.objects).toBe(2);
   });
 
+  it("keeps a running backup's objects even when its machine's clock is an hour fast", async () => {
+    const { backend } = await threeSnapshots();
+    const fast = new ManualClock(new Date(Date.now() + 3_600_000));
+    const running = await RepositoryLock.acquire(backend, 'shared', 'backup', fast);
+    await backend.put('laptop/20991231_000000/Documents/new.txt', bodyFromBuffer('about to be referenced'));
+    const result = await prune({ backend, clock: new ManualClock(new Date()) });
+    await running.release();
+    expect(result).toMatchObject({ keptForRunningBackups: 1, deleted: { objects: 0 } });
+  });
+
   it('forget waits for running backups, and says so when it gives up', async () => {
     const { backend, cache } = await threeSnapshots();
     const clock = new ManualClock(new Date());

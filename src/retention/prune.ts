@@ -2,7 +2,7 @@ import type { Backend } from '../backend/backend.js';
 import { type Clock, systemClock } from '../clock.js';
 import { IntegrityError, isTwinvaultError } from '../errors.js';
 import { isSnapshotContentKey } from '../repository/layout.js';
-import { isStale, readLock } from '../repository/locks.js';
+import { isStale, LOCK_TTL_MS, type LockInfo, readLock } from '../repository/locks.js';
 import { forEachReference } from '../repository/manifest-refs.js';
 import { listMeta } from '../repository/snapshots.js';
 import { runPool } from '../util/pool.js';
@@ -59,11 +59,7 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
   try {
     const meta = held?.meta ?? (await listMeta(backend));
     const now = clock.now();
-    const running = held?.runningBackups ?? [];
-    const keepFrom =
-      running.length === 0
-        ? Number.POSITIVE_INFINITY
-        : Math.min(...running.map((lock) => Date.parse(lock.created))) - CLOCK_SKEW_MS;
+    const keepFrom = await runningSince(backend, held?.runningBackups ?? []);
 
     const referenced = new Set<string>();
     for (const ref of meta.snapshots) {
@@ -160,4 +156,27 @@ async function withoutLocked(
     if (result.locked.until === undefined || iso < result.locked.until) result.locked.until = iso;
   });
   return free;
+}
+
+/**
+ * When the oldest running backup began, in the store's time: its lock says when in its own
+ * machine's time, and the store stamped the lock's last write, which tells how far that machine's
+ * clock is off. Objects stamped from then on (less a margin) are kept.
+ */
+async function runningSince(
+  backend: Backend,
+  running: Array<{ key: string; info: LockInfo }>,
+): Promise<number> {
+  let oldest = Number.POSITIVE_INFINITY;
+  for (const { key, info } of running) {
+    let skew = 0;
+    try {
+      const written = (await backend.head(key)).lastModified.getTime();
+      skew = written - (Date.parse(info.expires) - LOCK_TTL_MS);
+    } catch {
+      // Released meanwhile: its snapshot is written; its own clock is the best there is.
+    }
+    oldest = Math.min(oldest, Date.parse(info.created) + (Number.isFinite(skew) ? skew : 0));
+  }
+  return oldest - CLOCK_SKEW_MS;
 }
