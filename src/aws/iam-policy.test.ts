@@ -34,6 +34,7 @@ describe('iamPolicy', () => {
       'ListReplica: s3:ListBucket on arn:aws:s3:::rep',
       'ReadReplica: s3:GetObject on arn:aws:s3:::rep/*',
       'WriteReplica: s3:PutObject,s3:AbortMultipartUpload on arn:aws:s3:::rep/*',
+      'ReleaseReplicaLocks: s3:DeleteObject on arn:aws:s3:::rep/.twinvault/locks/*',
     ]);
     const mirror = summary(
       iamPolicy({
@@ -51,6 +52,16 @@ describe('iamPolicy', () => {
     expect(restore.Statement.flatMap((s) => s.Action)).toEqual(['s3:ListBucket', 's3:GetObject']);
     const admin = iamPolicy({ role: 'admin', repository: 's3://bkt/laptop-repo' });
     expect(admin.Statement.flatMap((s) => s.Action)).toContain('s3:DeleteObject');
+    expect(admin.Statement[0]!.Condition).toBeUndefined(); // HeadBucket carries no prefix
+    const locked = iamPolicy({
+      role: 'agent',
+      repository: 's3://bkt/laptop-repo',
+      host: 'laptop',
+      objectLock: true,
+    });
+    expect(locked.Statement.at(-1)).toMatchObject({
+      Action: ['s3:PutObjectRetention', 's3:GetObjectRetention'],
+    });
     expect(() => iamPolicy({ role: 'restore', repository: 'file:///tmp/x' })).toThrow(
       /must be an s3:\/\/ URL/,
     );

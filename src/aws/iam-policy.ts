@@ -19,6 +19,8 @@ export interface PolicyRequest {
   host?: string;
   /** replicator: whether the replica mirrors deletions (mirror or delay). */
   deletes?: boolean;
+  /** The repository (and replica) use Object Lock: writers set retention, and read it back. */
+  objectLock?: boolean;
 }
 
 export interface PolicyDocument {
@@ -58,6 +60,7 @@ export function iamPolicy(request: PolicyRequest): PolicyDocument {
           ['s3:PutObject', 's3:DeleteObject'],
           [objects(repo, `${LOCKS_PREFIX}*`)],
         ),
+        ...retention(request, [objects(repo, '*')]),
       ]);
     }
     case 'replicator': {
@@ -71,8 +74,12 @@ export function iamPolicy(request: PolicyRequest): PolicyDocument {
         listing('ListReplica', replica),
         allow('ReadReplica', ['s3:GetObject'], [objects(replica, '*')]),
         allow('WriteReplica', write, [objects(replica, '*')]),
-        // With "keep", the replica's copies can never be deleted through this role.
-        ...(request.deletes ? [allow('MirrorDeletes', ['s3:DeleteObject'], [objects(replica, '*')])] : []),
+        // With "keep", the replica's copies can never be deleted through this role: only the lock
+        // each pass takes there.
+        ...(request.deletes
+          ? [allow('MirrorDeletes', ['s3:DeleteObject'], [objects(replica, '*')])]
+          : [allow('ReleaseReplicaLocks', ['s3:DeleteObject'], [objects(replica, `${LOCKS_PREFIX}*`)])]),
+        ...retention(request, [objects(replica, '*')]),
       ]);
     }
     case 'restore': {
@@ -86,7 +93,8 @@ export function iamPolicy(request: PolicyRequest): PolicyDocument {
     }
     case 'admin':
       return document([
-        listing('ListRepository', repo),
+        // Unconditioned: init and `config check --connect` ask HeadBucket, which carries no prefix.
+        allow('ListRepository', ['s3:ListBucket'], [bucketArn(repo)]),
         allow(
           'ManageRepository',
           ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
@@ -94,15 +102,18 @@ export function iamPolicy(request: PolicyRequest): PolicyDocument {
         ),
         allow(
           'ManageBucket',
-          [
-            's3:GetLifecycleConfiguration',
-            's3:PutLifecycleConfiguration',
-            's3:GetBucketObjectLockConfiguration',
-          ],
+          ['s3:GetLifecycleConfiguration', 's3:PutLifecycleConfiguration'],
           [bucketArn(repo)],
         ),
+        ...retention(request, [objects(repo, '*')]),
       ]);
   }
+}
+
+/** With Object Lock: writing an object with retention, and reading it back (forget, prune). */
+function retention(request: PolicyRequest, resources: string[]): PolicyStatement[] {
+  if (!request.objectLock) return [];
+  return [allow('ObjectLockRetention', ['s3:PutObjectRetention', 's3:GetObjectRetention'], resources)];
 }
 
 function document(statements: PolicyStatement[]): PolicyDocument {

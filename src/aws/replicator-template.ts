@@ -41,6 +41,18 @@ export function replicatorTemplate(): Record<string, Json> {
       ],
     ],
   };
+  const replicaLocks = {
+    'Fn::Join': [
+      '',
+      [
+        'arn:aws:s3:::',
+        ref('DestinationBucket'),
+        '/',
+        rootOf('DestinationPrefix', 'HasDestinationPrefix'),
+        '.twinvault/locks/*',
+      ],
+    ],
+  };
   const listing = (bucket: string, prefix: string, condition: string): Json => ({
     Effect: 'Allow',
     Action: ['s3:ListBucket'],
@@ -156,10 +168,11 @@ export function replicatorTemplate(): Record<string, Json> {
                     Resource: replicaObjects,
                   },
                   {
+                    // Deletes mirrored: anything in the replica; kept: only the lock each pass takes.
                     'Fn::If': [
                       'MirrorsDeletes',
                       { Effect: 'Allow', Action: ['s3:DeleteObject'], Resource: replicaObjects },
-                      { Ref: 'AWS::NoValue' },
+                      { Effect: 'Allow', Action: ['s3:DeleteObject'], Resource: replicaLocks },
                     ],
                   },
                   {

@@ -2,7 +2,8 @@ import type { Backend, ObjectInfo } from '../backend/backend.js';
 import { compareKeys } from '../backend/keys.js';
 import { type Clock, systemClock } from '../clock.js';
 import { isTwinvaultError, TwinvaultError } from '../errors.js';
-import { CONFIG_KEY, kindOfKey, SNAPSHOTS_PREFIX } from '../repository/layout.js';
+import { CONFIG_KEY, kindOfKey, LOCKS_PREFIX, SNAPSHOTS_PREFIX } from '../repository/layout.js';
+import { LockedError, liveExclusiveLocks, RepositoryLock } from '../repository/locks.js';
 import { forEachReference } from '../repository/manifest-refs.js';
 import { readRepoConfig } from '../repository/repo-config.js';
 import { runPool } from '../util/pool.js';
@@ -83,127 +84,135 @@ export async function replicatePass(options: PassOptions): Promise<PassSummary> 
     if (state.bucketMissing) await destination.create();
     await destination.copy(CONFIG_KEY, CONFIG_KEY, { from: source });
   }
-  const listDestination = (prefix: string) => (destinationExists ? destination.list(prefix) : emptyListing());
+  // Like a backup, a pass holds a shared lock on the replica: a prune there (its own retention)
+  // then keeps what the pass copies before the manifests that reference it.
+  const lock = dryRun ? undefined : await lockReplica(destination, clock);
+  try {
+    const listDestination = (prefix: string) =>
+      destinationExists ? destination.list(prefix) : emptyListing();
 
-  // Manifests sort before content, so the references of new ones are known before the walk.
-  const manifestChanges: ListingChange[] = [];
-  for await (const change of compareListings(
-    source.list(SNAPSHOTS_PREFIX),
-    listDestination(SNAPSHOTS_PREFIX),
-  )) {
-    manifestChanges.push(change);
-  }
-  const walk = new ContentWalk(options, summary, emit, dryRun);
-  const manifestsToCopy: ObjectInfo[] = [];
-  for (const change of manifestChanges) {
-    if (change.kind === 'extra') continue;
-    summary.objects.checked++;
-    if (change.kind === 'same') {
-      summary.objects.unchanged++;
-      continue;
+    // Manifests sort before content, so the references of new ones are known before the walk.
+    const manifestChanges: ListingChange[] = [];
+    for await (const change of compareListings(
+      source.list(SNAPSHOTS_PREFIX),
+      listDestination(SNAPSHOTS_PREFIX),
+    )) {
+      manifestChanges.push(change);
     }
-    try {
-      if (
-        change.kind === 'unsure' &&
-        (await holdSameBytes(source, destination, change.source, change.destination))
-      ) {
+    const walk = new ContentWalk(options, summary, emit, dryRun);
+    const manifestsToCopy: ObjectInfo[] = [];
+    for (const change of manifestChanges) {
+      if (change.kind === 'extra') continue;
+      summary.objects.checked++;
+      if (change.kind === 'same') {
         summary.objects.unchanged++;
         continue;
       }
-      walk.noteBehind(change.source);
-      await forEachReference(source, change.source.key, (key) => walk.needed.set(key, false));
-      manifestsToCopy.push(change.source);
-    } catch (err) {
-      // A manifest gone meanwhile, or damaged, concerns that snapshot only; anything else stops.
-      if (!isTwinvaultError(err) || !['NOT_FOUND', 'INTEGRITY'].includes(err.code))
-        throw stopped(err, summary);
-      if (err.code === 'NOT_FOUND') summary.objects.vanished++;
-      else {
-        summary.objects.failed++;
-        emit({ type: 'failed', key: change.source.key, error: err });
+      try {
+        if (
+          change.kind === 'unsure' &&
+          (await holdSameBytes(source, destination, change.source, change.destination))
+        ) {
+          summary.objects.unchanged++;
+          continue;
+        }
+        walk.noteBehind(change.source);
+        await forEachReference(source, change.source.key, (key) => walk.needed.set(key, false));
+        manifestsToCopy.push(change.source);
+      } catch (err) {
+        // A manifest gone meanwhile, or damaged, concerns that snapshot only; anything else stops.
+        if (!isTwinvaultError(err) || !['NOT_FOUND', 'INTEGRITY'].includes(err.code))
+          throw stopped(err, summary);
+        if (err.code === 'NOT_FOUND') summary.objects.vanished++;
+        else {
+          summary.objects.failed++;
+          emit({ type: 'failed', key: change.source.key, error: err });
+        }
       }
     }
-  }
 
-  const listing = options.startAfter === undefined ? {} : { startAfter: options.startAfter };
-  try {
-    await walk.run(
-      source.list('', listing),
-      destinationExists ? destination.list('', listing) : emptyListing(),
-    );
-  } catch (err) {
-    throw stopped(err, summary);
-  }
-  if (walk.stoppedAfter !== undefined) {
-    summary.resumeAfter = walk.stoppedAfter;
+    const listing = options.startAfter === undefined ? {} : { startAfter: options.startAfter };
+    try {
+      await walk.run(
+        source.list('', listing),
+        destinationExists ? destination.list('', listing) : emptyListing(),
+      );
+    } catch (err) {
+      throw stopped(err, summary);
+    }
+    if (walk.stoppedAfter !== undefined) {
+      summary.resumeAfter = walk.stoppedAfter;
+      summary.finishedAt = clock.now().toISOString();
+      return summary;
+    }
+    if (options.startAfter !== undefined) {
+      try {
+        await walk.confirmEarlier(options.startAfter);
+      } catch (err) {
+        throw stopped(err, summary);
+      }
+    }
+
+    const absent = new Set([...walk.needed].flatMap(([key, present]) => (present ? [] : [key])));
+    for (const manifest of manifestsToCopy) {
+      let missing: string[];
+      try {
+        missing = absent.size === 0 ? [] : await referencesAmong(source, manifest.key, absent);
+      } catch (err) {
+        if (!(isTwinvaultError(err) && err.code === 'NOT_FOUND')) throw stopped(err, summary);
+        summary.objects.vanished++;
+        continue;
+      }
+      if (missing.length > 0) {
+        summary.manifests.held++;
+        emit({ type: 'held', key: manifest.key, missing });
+        continue;
+      }
+      if (dryRun) {
+        summary.manifests.copied++;
+        continue;
+      }
+      try {
+        const outcome = await copyObject(source, destination, manifest);
+        if (outcome.kind === 'copied') {
+          summary.manifests.copied++;
+          summary.objects.copied++;
+          summary.objects.copiedBytes += manifest.size;
+          emit({ type: 'copied', key: manifest.key, bytes: manifest.size, ms: outcome.ms });
+        } else if (outcome.kind === 'vanished') summary.objects.vanished++;
+        else {
+          summary.objects.failed++;
+          emit({ type: 'failed', key: manifest.key, error: outcome.error });
+        }
+      } catch (err) {
+        throw stopped(err, summary);
+      }
+    }
+
+    if (deletes.policy !== 'keep' && destinationExists) {
+      const extraManifests = manifestChanges.flatMap((change) =>
+        change.kind === 'extra'
+          ? [{ key: change.destination.key, lastModified: change.destination.lastModified }]
+          : [],
+      );
+      await applyDeletes({
+        destination,
+        rule: deletes,
+        extraManifests,
+        extraObjects: walk.extras.filter(({ key }) => !walk.needed.has(key)),
+        // Objects that appeared meanwhile (live copies, another machine's pass) are not extras yet.
+        writtenBefore: Date.parse(summary.startedAt) - CLOCK_SKEW_MS,
+        now: clock.now().getTime(),
+        dryRun,
+        summary,
+        emit,
+      });
+    }
     summary.finishedAt = clock.now().toISOString();
     return summary;
+  } finally {
+    await lock?.release().catch(() => {});
   }
-  if (options.startAfter !== undefined) {
-    try {
-      await walk.confirmEarlier(options.startAfter);
-    } catch (err) {
-      throw stopped(err, summary);
-    }
-  }
-
-  const absent = new Set([...walk.needed].flatMap(([key, present]) => (present ? [] : [key])));
-  for (const manifest of manifestsToCopy) {
-    let missing: string[];
-    try {
-      missing = absent.size === 0 ? [] : await referencesAmong(source, manifest.key, absent);
-    } catch (err) {
-      if (!(isTwinvaultError(err) && err.code === 'NOT_FOUND')) throw stopped(err, summary);
-      summary.objects.vanished++;
-      continue;
-    }
-    if (missing.length > 0) {
-      summary.manifests.held++;
-      emit({ type: 'held', key: manifest.key, missing });
-      continue;
-    }
-    if (dryRun) {
-      summary.manifests.copied++;
-      continue;
-    }
-    try {
-      const outcome = await copyObject(source, destination, manifest);
-      if (outcome.kind === 'copied') {
-        summary.manifests.copied++;
-        summary.objects.copied++;
-        summary.objects.copiedBytes += manifest.size;
-        emit({ type: 'copied', key: manifest.key, bytes: manifest.size, ms: outcome.ms });
-      } else if (outcome.kind === 'vanished') summary.objects.vanished++;
-      else {
-        summary.objects.failed++;
-        emit({ type: 'failed', key: manifest.key, error: outcome.error });
-      }
-    } catch (err) {
-      throw stopped(err, summary);
-    }
-  }
-
-  if (deletes.policy !== 'keep' && destinationExists) {
-    const extraManifests = manifestChanges.flatMap((change) =>
-      change.kind === 'extra'
-        ? [{ key: change.destination.key, lastModified: change.destination.lastModified }]
-        : [],
-    );
-    await applyDeletes({
-      destination,
-      rule: deletes,
-      extraManifests,
-      extraObjects: walk.extras.filter(({ key }) => !walk.needed.has(key)),
-      // Objects that appeared meanwhile (live copies, another machine's pass) are not extras yet.
-      writtenBefore: Date.parse(summary.startedAt) - CLOCK_SKEW_MS,
-      now: clock.now().getTime(),
-      dryRun,
-      summary,
-      emit,
-    });
-  }
-  summary.finishedAt = clock.now().toISOString();
-  return summary;
 }
 
 /**
@@ -382,4 +391,23 @@ function stopped(err: unknown, summary: PassSummary): unknown {
       retryable: err.isRetryable,
     },
   );
+}
+
+async function lockReplica(destination: Backend, clock: Clock): Promise<RepositoryLock> {
+  const lock = await RepositoryLock.acquire(destination, 'shared', 'replicate', clock);
+  try {
+    const keys: string[] = [];
+    for await (const object of destination.list(LOCKS_PREFIX)) keys.push(object.key);
+    const [holder] = await liveExclusiveLocks(destination, keys, clock.now());
+    if (holder) {
+      throw new LockedError(
+        `the replica ${destination.location} is locked by ${holder.operation} on ${holder.host} (pid ${holder.pid}) since ${holder.created}`,
+        'the next pass goes on once it is done',
+      );
+    }
+    return lock;
+  } catch (err) {
+    await lock.release().catch(() => {});
+    throw err;
+  }
 }

@@ -21,6 +21,7 @@ export async function run(
     repository: config.repository.url,
     ...(replica ? { replica, deletes: targetOf(config, replica).deletes.policy !== 'keep' } : {}),
     host: flags.host ?? config.host ?? hostname().split('.')[0]!,
+    objectLock: config.repository.objectLock !== undefined,
   });
   process.stdout.write(`${JSON.stringify(policy, null, 2)}\n`);
 }
