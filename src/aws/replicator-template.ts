@@ -99,6 +99,12 @@ export function replicatorTemplate(): Record<string, Json> {
         ],
       },
       MemorySize: { Type: 'Number', Default: 512, MinValue: 128, MaxValue: 10240 },
+      MaxConcurrency: {
+        Type: 'Number',
+        Default: 10,
+        MinValue: 1,
+        Description: 'Most copies running at once: a first backup of many files must not use up the account',
+      },
       CodeBucket: {
         Type: 'String',
         Description: 'Bucket holding the function code (twinvault deploy uploads it)',
@@ -198,6 +204,7 @@ export function replicatorTemplate(): Record<string, Json> {
           Role: arn('Role'),
           Timeout: 900,
           MemorySize: ref('MemorySize'),
+          ReservedConcurrentExecutions: ref('MaxConcurrency'),
           DeadLetterConfig: { TargetArn: arn('DeadLetterQueue') },
           Environment: {
             Variables: {

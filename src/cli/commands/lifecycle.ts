@@ -1,11 +1,27 @@
+import { GetBucketVersioningCommand } from '@aws-sdk/client-s3';
 import { applyLifecycle, lifecycleRules } from '../../aws/lifecycle.js';
 import { s3Options } from '../../backend/registry.js';
 import { createS3Client } from '../../backend/s3/client.js';
 import { parseRepositoryUrl } from '../../config/repository-url.js';
+import type { RepositoryConfig } from '../../config/schema.js';
 import { UsageError } from '../../errors.js';
 import { listSnapshots } from '../../repository/snapshots.js';
 import { withRepository } from '../context.js';
 import { type GlobalOptions, printResult } from '../output.js';
+
+/** A versioned bucket (Object Lock, S3 replication) keeps what prune deletes as old versions. */
+async function isVersioned(
+  settings: RepositoryConfig,
+  location: { bucket: string; prefix: string },
+): Promise<boolean> {
+  const client = createS3Client(s3Options(settings, location.bucket, location.prefix, process.env));
+  try {
+    const { Status } = await client.send(new GetBucketVersioningCommand({ Bucket: location.bucket }));
+    return Status === 'Enabled' || Status === 'Suspended';
+  } finally {
+    client.destroy();
+  }
+}
 
 export interface LifecycleFlags {
   print?: boolean;
@@ -29,8 +45,10 @@ export async function run(global: GlobalOptions, flags: LifecycleFlags): Promise
   const glacier = days(flags.glacierIrDays, '--glacier-ir-days', 0);
   if (ia > 0 && ia < 30)
     throw new UsageError('S3 moves objects to Standard-IA after 30 days at the earliest (--ia-days)');
-  if (ia > 0 && glacier > 0 && glacier <= ia) {
-    throw new UsageError('--glacier-ir-days must come after --ia-days (S3 refuses a transition back)');
+  if (ia > 0 && glacier > 0 && glacier < ia + 30) {
+    throw new UsageError(
+      '--glacier-ir-days must be at least 30 days after --ia-days (Standard-IA bills 30 days at least)',
+    );
   }
   await withRepository(global, async ({ backend, config }) => {
     const location = parseRepositoryUrl(config.repository.url);
@@ -47,7 +65,8 @@ export async function run(global: GlobalOptions, flags: LifecycleFlags): Promise
       infrequentAccessDays: ia,
       glacierInstantDays: glacier,
       abortMultipartDays: days(flags.abortDays, '--abort-days', 1),
-      versioned: config.repository.objectLock !== undefined,
+      versioned:
+        config.repository.objectLock !== undefined || (await isVersioned(config.repository, location)),
     });
     if (flags.print) {
       printResult(global, { bucket: location.bucket, rules }, () => [
