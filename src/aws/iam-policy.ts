@@ -102,7 +102,7 @@ export function iamPolicy(request: PolicyRequest): PolicyDocument {
         ),
         allow(
           'ManageBucket',
-          ['s3:GetLifecycleConfiguration', 's3:PutLifecycleConfiguration'],
+          ['s3:GetLifecycleConfiguration', 's3:PutLifecycleConfiguration', 's3:GetBucketVersioning'],
           [bucketArn(repo)],
         ),
         ...retention(request, [objects(repo, '*')]),
