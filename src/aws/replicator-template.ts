@@ -22,37 +22,20 @@ const rootOf = (parameter: string, condition: string): Json => ({
   'Fn::If': [condition, sub(`\${${parameter}}/`), ''],
 });
 
+/** The ARN of keys under a bucket parameter and an optional prefix parameter. */
+function keysUnder(bucket: string, prefix: string, condition: string, pattern: string): Json {
+  return { 'Fn::Join': ['', ['arn:aws:s3:::', ref(bucket), '/', rootOf(prefix, condition), pattern]] };
+}
+
 export function replicatorTemplate(): Record<string, Json> {
-  const sourceObjects = {
-    'Fn::Join': [
-      '',
-      ['arn:aws:s3:::', ref('SourceBucket'), '/', rootOf('SourcePrefix', 'HasSourcePrefix'), '*'],
-    ],
-  };
-  const replicaObjects = {
-    'Fn::Join': [
-      '',
-      [
-        'arn:aws:s3:::',
-        ref('DestinationBucket'),
-        '/',
-        rootOf('DestinationPrefix', 'HasDestinationPrefix'),
-        '*',
-      ],
-    ],
-  };
-  const replicaLocks = {
-    'Fn::Join': [
-      '',
-      [
-        'arn:aws:s3:::',
-        ref('DestinationBucket'),
-        '/',
-        rootOf('DestinationPrefix', 'HasDestinationPrefix'),
-        '.twinvault/locks/*',
-      ],
-    ],
-  };
+  const sourceObjects = keysUnder('SourceBucket', 'SourcePrefix', 'HasSourcePrefix', '*');
+  const replicaObjects = keysUnder('DestinationBucket', 'DestinationPrefix', 'HasDestinationPrefix', '*');
+  const replicaLocks = keysUnder(
+    'DestinationBucket',
+    'DestinationPrefix',
+    'HasDestinationPrefix',
+    '.twinvault/locks/*',
+  );
   const listing = (bucket: string, prefix: string, condition: string): Json => ({
     Effect: 'Allow',
     Action: ['s3:ListBucket'],
