@@ -1,0 +1,47 @@
+import type { Backend } from '../backend/backend.js';
+import { isTwinvaultError } from '../errors.js';
+import { decodeManifest } from '../repository/manifest-codec.js';
+import type { SnapshotRef } from '../repository/snapshots.js';
+
+/** What the snapshots say an object must be, and which snapshots need it. */
+export interface ExpectedObject {
+  size: number;
+  sha256: string;
+  /** Ids of the snapshots that reference it. */
+  snapshots: string[];
+}
+
+export interface ManifestProblem {
+  ref: SnapshotRef;
+  message: string;
+}
+
+/**
+ * Reads every manifest (streamed) and gathers what each referenced object must be. A manifest
+ * that cannot be read is a problem of its own; its snapshot is the one it hurts.
+ */
+export async function expectedObjects(
+  backend: Backend,
+  refs: readonly SnapshotRef[],
+): Promise<{ objects: Map<string, ExpectedObject>; damaged: ManifestProblem[] }> {
+  const objects = new Map<string, ExpectedObject>();
+  const damaged: ManifestProblem[] = [];
+  for (const ref of refs) {
+    try {
+      const { entries } = await decodeManifest(await backend.get(ref.key), `${backend.location}/${ref.key}`);
+      for await (const entry of entries) {
+        if (entry.type !== 'file') continue;
+        const known = objects.get(entry.key);
+        if (known) {
+          if (known.snapshots.at(-1) !== ref.id) known.snapshots.push(ref.id);
+        } else {
+          objects.set(entry.key, { size: entry.size, sha256: entry.sha256, snapshots: [ref.id] });
+        }
+      }
+    } catch (err) {
+      if (!isTwinvaultError(err) || !['INTEGRITY', 'NOT_FOUND'].includes(err.code)) throw err;
+      damaged.push({ ref, message: err.message });
+    }
+  }
+  return { objects, damaged };
+}
