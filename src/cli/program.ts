@@ -185,6 +185,29 @@ export function buildProgram(): Command {
     .exitOverride()
     .action(lazy(() => import('./commands/prune.js')));
   program
+    .command('verify')
+    .description(
+      'check the repository: config, manifests, every referenced object (and its bytes with --read-data)',
+    )
+    .option('--replicas', 'also check each configured replica, and how far behind it is')
+    .option(
+      '--read-data [subset]',
+      'download and check SHA-256: all, a percentage ("10%"), or subset n/m ("2/7")',
+    )
+    .exitOverride()
+    .action(lazy(() => import('./commands/verify.js')));
+  program
+    .command('repair')
+    .description('copy missing or damaged objects and manifests from a healthy copy, each checked first')
+    .requiredOption(
+      '--from <url>',
+      'the healthy copy: a replica (or the primary, to repair a replica with --repo)',
+    )
+    .option('--dry-run', 'only say what would be repaired')
+    .option('--read-data [subset]', 'also find damaged bytes (as verify --read-data)')
+    .exitOverride()
+    .action(lazy(() => import('./commands/repair.js')));
+  program
     .command('stats')
     .description(
       'per host and in total: snapshots, files, logical and stored bytes, dedup savings, storage classes, monthly cost',

@@ -1,0 +1,65 @@
+import type { Backend } from '../../backend/backend.js';
+import { openBackend } from '../../backend/registry.js';
+import { replicatePass } from '../../replicate/pass.js';
+import { replicaTargets } from '../../replicate/targets.js';
+import { parseReadSubset } from '../../verify/read-subset.js';
+import { type VerifyResult, verifyRepository } from '../../verify/verify.js';
+import { withRepository } from '../context.js';
+import { EXIT } from '../exit-codes.js';
+import { formatBytes } from '../format.js';
+import { type GlobalOptions, printResult } from '../output.js';
+
+const FIXES: Record<string, string> = {
+  config: 'twinvault repair --from REPLICA_URL',
+  'damaged-manifest': 'twinvault repair --from REPLICA_URL (or forget the snapshot)',
+  missing: 'twinvault repair --from REPLICA_URL',
+  'wrong-size': 'twinvault repair --from REPLICA_URL',
+  corrupt: 'twinvault repair --from REPLICA_URL --read-data',
+};
+
+/** `twinvault verify`: checks the repository (and its replicas); exit code 5 when anything is wrong. */
+export async function run(
+  global: GlobalOptions,
+  flags: { replicas?: boolean; readData?: string | true },
+): Promise<void> {
+  const readData = flags.readData === undefined ? undefined : parseReadSubset(flags.readData);
+  await withRepository(global, async ({ backend, config }) => {
+    const results: Array<VerifyResult & { drift?: { behind: number; bytes: number } }> = [
+      await verifyRepository(backend, readData ? { readData } : {}),
+    ];
+    if (flags.replicas) {
+      for (const target of replicaTargets(config)) {
+        let replica: Backend | undefined;
+        try {
+          replica = await openBackend(target.settings);
+          const verified = await verifyRepository(replica, readData ? { readData } : {});
+          const pass = await replicatePass({ source: backend, destination: replica, dryRun: true });
+          results.push({ ...verified, drift: { behind: pass.behind.objects, bytes: pass.behind.bytes } });
+        } finally {
+          await replica?.close();
+        }
+      }
+    }
+    const bad = results.some((r) => r.problems.length > 0 || (r.drift?.behind ?? 0) > 0);
+    printResult(global, { ok: !bad, repositories: results }, () =>
+      results.flatMap((r) => [
+        `${r.location}: ${r.snapshots} snapshot(s), ${r.objects} referenced object(s) checked for presence and size${
+          r.readData
+            ? `; ${r.readData.objects} read (${formatBytes(r.readData.bytes)}) and checked against SHA-256`
+            : ''
+        }`,
+        ...(r.drift && r.drift.behind > 0
+          ? [
+              `  behind the repository by ${r.drift.behind} object(s) (${formatBytes(r.drift.bytes)}): twinvault replicate`,
+            ]
+          : []),
+        ...r.problems.map(
+          (p) =>
+            `  ${p.kind}: ${p.key} ${p.message}; hurts ${p.snapshots.map((id) => id.slice(0, 8)).join(', ') || 'the repository'}; fix: ${FIXES[p.kind]}`,
+        ),
+        r.problems.length === 0 ? '  no problems' : `  ${r.problems.length} problem(s)`,
+      ]),
+    );
+    if (bad) process.exitCode = EXIT.integrity;
+  });
+}
