@@ -121,6 +121,7 @@ export function buildProgram(): Command {
     )
     .option('--dry-run', 'only say what would be restored')
     .option('--host <name>', 'with "latest": the latest of this host')
+    .option('--fallback', 'when the repository cannot be reached at all, restore from its replica')
     .exitOverride()
     .action(lazy(() => import('./commands/restore.js')));
 

@@ -79,7 +79,7 @@ export function restoreProgress(global: GlobalOptions): Progress<RestoreEvent> {
   return {
     onEvent(event) {
       if (event.type === 'planned') bar.start(event.bytes);
-      else bar.add(event.bytes);
+      else if (event.type === 'file') bar.add(event.bytes);
     },
     stop: () => bar.stop(),
   };

@@ -13,8 +13,9 @@ import {
   utimes,
 } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import type { Backend } from '../backend/backend.js';
 import { type Clock, systemClock } from '../clock.js';
-import { IntegrityError, LocalPathError, TwinvaultError } from '../errors.js';
+import { IntegrityError, isTwinvaultError, LocalPathError, TwinvaultError } from '../errors.js';
 import { SLASH } from '../fs/names.js';
 import type { DirEntry, Entry, FileEntry, SymlinkEntry } from '../repository/manifest.js';
 import { decodeManifest } from '../repository/manifest-codec.js';
@@ -38,13 +39,19 @@ export interface RestoreOptions {
   concurrency?: number;
   clock?: Clock;
   onEvent?: (event: RestoreEvent) => void;
+  /**
+   * Replicas to fetch an object from when the repository's copy is missing, unreadable or fails
+   * its SHA-256: the restore still succeeds, and says so.
+   */
+  fallbacks?: Backend[];
 }
 
 export type RestoreAction = 'restore' | 'skip-existing' | 'skip-identical';
 
 export type RestoreEvent =
   | { type: 'planned'; files: number; bytes: number }
-  | { type: 'file'; path: string; action: RestoreAction; bytes: number };
+  | { type: 'file'; path: string; action: RestoreAction; bytes: number }
+  | { type: 'fallback'; path: string; key: string; from: string; reason: string };
 
 export interface RestoreSummary {
   snapshot: string;
@@ -55,6 +62,8 @@ export interface RestoreSummary {
   symlinks: number;
   bytesRestored: number;
   durationMs: number;
+  /** Files whose content came from a replica, because the repository's copy failed. */
+  fromReplica: Array<{ path: string; key: string; from: string; reason: string }>;
   /** With dryRun: what would happen to each entry. */
   plan?: Array<{ path: string; type: Entry['type']; action: RestoreAction }>;
 }
@@ -75,20 +84,12 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
   const overwrite = options.overwrite ?? 'if-changed';
   const target = resolve(options.target);
 
-  const { entries: stream } = await decodeManifest(
-    await backend.get(options.snapshot.key),
-    `${backend.location}/${options.snapshot.key}`,
-  );
-  const entries: Entry[] = [];
   const includes = (options.include ?? []).map((path) => path.replace(/^\/+|\/+$/g, ''));
-  for await (const entry of stream) {
-    if (
-      includes.length === 0 ||
-      includes.some((inc) => entry.path === inc || entry.path.startsWith(`${inc}/`))
-    ) {
-      entries.push(entry);
-    }
-  }
+  const wanted = (entry: Entry) =>
+    includes.length === 0 || includes.some((inc) => entry.path === inc || entry.path.startsWith(`${inc}/`));
+  const entries = await readEntries(backend, options.fallbacks ?? [], options.snapshot, wanted, (used) =>
+    options.onEvent?.({ type: 'fallback', path: '', key: options.snapshot.key, ...used }),
+  );
   if (includes.length > 0 && entries.length === 0) {
     throw new TwinvaultError(
       'NOT_FOUND',
@@ -113,6 +114,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
     symlinks: 0,
     bytesRestored: 0,
     durationMs: 0,
+    fromReplica: [],
   };
   const files = entries.filter((entry): entry is FileEntry => entry.type === 'file');
   options.onEvent?.({
@@ -162,7 +164,17 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
     const destination = await writer.prepareFile(segmentsOf(file), file);
     if (destination.action !== 'restore') return record(file, destination.action);
     if (summary.dryRun) return record(file, 'restore', file.size);
-    const bytes = await downloadVerified(backend, file, destination.path);
+    const bytes = await downloadWithFallback(
+      backend,
+      options.fallbacks ?? [],
+      file,
+      destination.path,
+      (used) => {
+        const event = { path: file.path, key: file.key, ...used };
+        summary.fromReplica.push(event);
+        options.onEvent?.({ type: 'fallback', ...event });
+      },
+    );
     verified.add(file);
     record(file, 'restore', bytes);
   };
@@ -195,6 +207,69 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
   if (summary.dryRun) summary.plan = plan;
   summary.durationMs = clock.now().getTime() - started.getTime();
   return summary;
+}
+
+/** The snapshot's entries, from the repository's manifest, or a replica's when that one fails. */
+async function readEntries(
+  backend: Backend,
+  fallbacks: Backend[],
+  snapshot: SnapshotRef,
+  wanted: (entry: Entry) => boolean,
+  usedFallback: (used: { from: string; reason: string }) => void,
+): Promise<Entry[]> {
+  const read = async (from: Backend) => {
+    const { entries } = await decodeManifest(
+      await from.get(snapshot.key),
+      `${from.location}/${snapshot.key}`,
+    );
+    const kept: Entry[] = [];
+    for await (const entry of entries) if (wanted(entry)) kept.push(entry);
+    return kept;
+  };
+  try {
+    return await read(backend);
+  } catch (err) {
+    if (fallbacks.length === 0 || !isTwinvaultError(err)) throw err;
+    for (const fallback of fallbacks) {
+      try {
+        const entries = await read(fallback);
+        usedFallback({ from: fallback.location, reason: err.message });
+        return entries;
+      } catch {
+        // the next replica, or the first error
+      }
+    }
+    throw err;
+  }
+}
+
+/**
+ * The repository's copy first; when it is missing, cannot be read or fails its SHA-256, each
+ * replica's in turn. A local problem (the target folder) is no reason to try a replica.
+ */
+async function downloadWithFallback(
+  backend: Backend,
+  fallbacks: Backend[],
+  file: FileEntry,
+  destination: Buffer,
+  usedFallback: (used: { from: string; reason: string }) => void,
+): Promise<number> {
+  try {
+    return await downloadVerified(backend, file, destination);
+  } catch (err) {
+    if (fallbacks.length === 0 || !isTwinvaultError(err) || err.code === 'LOCAL_PATH') throw err;
+    for (const [index, fallback] of fallbacks.entries()) {
+      try {
+        const bytes = await downloadVerified(fallback, file, destination);
+        usedFallback({ from: fallback.location, reason: err.message });
+        return bytes;
+      } catch (again) {
+        if (index === fallbacks.length - 1 || !isTwinvaultError(again) || again.code === 'LOCAL_PATH')
+          throw err;
+      }
+    }
+    throw err;
+  }
 }
 
 /** All writing below the target goes through here, which refuses to follow symlinks. */

@@ -1,10 +1,13 @@
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { keysOf, replicationFixture } from '../../test/replication-fixture.js';
 import { bodyFromBuffer, readAll } from '../backend/body.js';
 import { MemoryBackend } from '../backend/memory/memory-backend.js';
 import { replicatePass } from '../replicate/pass.js';
 import { kindOfKey } from '../repository/layout.js';
+import { openRepository } from '../repository/repository.js';
 import { listSnapshots } from '../repository/snapshots.js';
+import { restore } from '../restore/restore.js';
 import { parseReadSubset } from './read-subset.js';
 import { repairRepository } from './repair.js';
 import { verifyRepository } from './verify.js';
@@ -95,6 +98,34 @@ describe('verify and repair', () => {
       { key: key('gone.txt'), message: expect.stringMatching(/fails its SHA-256 too/) },
     ]);
     expect(await keysOf(primary)).not.toContain(key('gone.txt'));
+  });
+
+  it('restore fetches what the damaged repository cannot give from the replica, and says so', async () => {
+    const { primary, replica, fixture, key, second } = await damaged();
+    const repository = await openRepository(primary);
+    for (const ref of await listSnapshots(primary)) {
+      const target = join(fixture.dir, `fallback-${ref.stamp}`);
+      const summary = await restore({ repository, snapshot: ref, target, fallbacks: [replica] });
+      expect(summary.fromReplica.length).toBeGreaterThan(0);
+    }
+    const events: string[] = [];
+    await restore({
+      repository,
+      snapshot: second,
+      target: join(fixture.dir, 'again'),
+      fallbacks: [replica],
+      onEvent: (e) => {
+        if (e.type === 'fallback') events.push(e.key);
+      },
+    });
+    // The damaged manifest itself came from the replica, then the three damaged objects.
+    expect(events).toEqual(
+      expect.arrayContaining([second.key, key('flip.txt'), key('gone.txt'), key('cut.txt')]),
+    );
+    expect(await fixture.latestRestoresAsFolder(replica)).toBe(true);
+    await expect(
+      restore({ repository, snapshot: second, target: join(fixture.dir, 'none') }),
+    ).rejects.toThrow();
   });
 
   it('read-data subsets n/m cover every object exactly once over m runs', () => {

@@ -5,6 +5,7 @@ import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../test/cli.js';
 import { adminClient, s3Server, uniqueBucketName } from '../../test/s3.js';
+import { type MinioServer, startMinio } from '../../test/servers/minio.js';
 import { describeTree } from '../../test/tree.js';
 
 const minio = s3Server('minio');
@@ -96,5 +97,67 @@ describe.skipIf(!minio)('verify and repair from the command line, on MinIO', () 
     const target = join(work, 'restored');
     expect((await cli(['restore', 'latest', '--target', target])).code).toBe(0);
     expect(await describeTree(join(target, 'Documents'))).toEqual(await describeTree(source));
+  });
+});
+
+describe.skipIf(!minio)('restore when the primary server is down', () => {
+  let work: string;
+  let primaryServer: MinioServer | undefined;
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'twinvault-fallback-'));
+    primaryServer = await startMinio();
+  });
+  afterAll(async () => {
+    await primaryServer?.stop();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('says how to restore from the replica, and does so with --fallback', async () => {
+    const source = join(work, 'Documents');
+    await mkdir(join(work, 'home'));
+    await mkdir(source);
+    await writeFile(join(source, 'precious.txt'), 'the only copy');
+    const credentials = (server: { accessKeyId: string; secretAccessKey: string }) => ({
+      region: 'us-east-1',
+      accessKeyId: server.accessKeyId,
+      secretAccessKey: server.secretAccessKey,
+    });
+    const replicaUrl = `s3://${uniqueBucketName('fallback-replica')}/repo`;
+    await writeFile(
+      join(work, 'twinvault.json'),
+      JSON.stringify({
+        repository: {
+          url: `s3://${uniqueBucketName('fallback-primary')}/repo`,
+          endpoint: primaryServer!.endpoint,
+          maxAttempts: 1,
+          ...credentials(primaryServer!),
+        },
+        host: 'laptop',
+        sources: [{ path: source }],
+        replicas: [{ url: replicaUrl, endpoint: minio!.endpoint, ...credentials(minio!) }],
+      }),
+    );
+    const cli = (args: string[]) =>
+      runCli(['--config', join(work, 'twinvault.json'), ...args], {
+        cwd: work,
+        home: join(work, 'home'),
+        env: {},
+      });
+    expect((await cli(['init', '--create-bucket'])).code).toBe(0);
+    expect((await cli(['backup'])).code).toBe(0);
+    expect((await cli(['replicate'])).code).toBe(0);
+
+    await primaryServer!.stop();
+    primaryServer = undefined;
+    const refused = await cli(['restore', 'latest', '--target', join(work, 'r1')]);
+    expect(refused.code).toBe(6);
+    expect(refused.stderr).toContain('add --fallback');
+    expect(refused.stderr).toContain(replicaUrl);
+
+    const restored = await cli(['restore', 'latest', '--fallback', '--target', join(work, 'r2')]);
+    expect(restored.code).toBe(0);
+    expect(restored.stderr).toContain('restoring from the replica');
+    expect(await describeTree(join(work, 'r2', 'Documents'))).toEqual(await describeTree(source));
   });
 });

@@ -1,12 +1,17 @@
-import { UsageError } from '../../errors.js';
+import type { Backend } from '../../backend/backend.js';
+import { openBackend } from '../../backend/registry.js';
+import { isTwinvaultError, TwinvaultError, UsageError } from '../../errors.js';
+import { targetOf } from '../../replicate/targets.js';
+import { openRepository } from '../../repository/repository.js';
 import { type OverwriteMode, restore } from '../../restore/restore.js';
-import { withRepository } from '../context.js';
+import { type CommandContext, loadCliConfig, withRepository } from '../context.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { type GlobalOptions, printResult } from '../output.js';
 import { restoreProgress } from '../progress.js';
 import { findSnapshot } from '../snapshot-arg.js';
 
 interface RestoreFlags {
+  fallback?: boolean;
   target: string;
   include: string[];
   overwrite: string;
@@ -20,29 +25,87 @@ export async function run(global: GlobalOptions, flags: RestoreFlags, args: stri
   const overwrite = flags.overwrite as OverwriteMode;
   if (!MODES.includes(overwrite))
     throw new UsageError(`--overwrite must be one of ${MODES.join(', ')}, not "${flags.overwrite}"`);
-  await withRepository(global, async ({ backend, repository }) => {
-    const snapshot = await findSnapshot(backend, args[0]!, flags.host);
-    const progress = restoreProgress(global);
-    let summary: Awaited<ReturnType<typeof restore>>;
+  const config = await loadCliConfig(global);
+  const replicas = config.replicas.filter(
+    (replica) => replica.url.replace(/\/+$/, '') !== config.repository.url.replace(/\/+$/, ''),
+  );
+  const fallbacks: Backend[] = [];
+  try {
+    for (const replica of replicas) fallbacks.push(await openBackend(targetOf(config, replica.url).settings));
     try {
-      summary = await restore({
-        repository,
-        snapshot,
-        target: flags.target,
-        include: flags.include,
+      await withRepository(global, (context) =>
+        restoreFrom(global, flags, args, overwrite, context, fallbacks),
+      );
+    } catch (err) {
+      // The repository itself cannot be reached: the replica can serve the whole restore.
+      const unreachable = isTwinvaultError(err) && UNREACHABLE.includes(err.code);
+      if (!unreachable || fallbacks.length === 0) throw err;
+      if (!flags.fallback) {
+        throw new TwinvaultError(err.code, err.message, {
+          cause: err,
+          hint: `restore from the replica: add --fallback, or run "twinvault --repo ${replicas[0]!.url} restore ${args.join(' ')} --target ${flags.target}"`,
+        });
+      }
+      process.stderr.write(
+        `${err.message}\nrestoring from the replica ${fallbacks[0]!.location} instead (--fallback)\n`,
+      );
+      const repository = await openRepository(fallbacks[0]!);
+      await restoreFrom(
+        global,
+        flags,
+        args,
         overwrite,
-        dryRun: flags.dryRun ?? false,
-        onEvent: (event) => progress.onEvent(event),
-      });
-    } finally {
-      progress.stop();
+        { backend: fallbacks[0]!, repository, config },
+        fallbacks.slice(1),
+      );
     }
-    const { files } = summary;
-    printResult(global, summary, () => [
-      ...(summary.plan ?? []).map((step) => `${step.action.padEnd(14)} ${step.type.padEnd(7)} ${step.path}`),
-      `${summary.dryRun ? 'would restore' : 'restored'} snapshot ${snapshot.id.slice(0, 8)} (${snapshot.host}/${snapshot.stamp}) into ${summary.target}`,
-      `  files: ${files.restored} restored, ${files.skippedIdentical} already identical, ${files.skippedExisting} existing left alone`,
-      `  ${formatBytes(summary.bytesRestored)} written, every file checked against its SHA-256, in ${formatDuration(summary.durationMs)}`,
-    ]);
-  });
+  } finally {
+    for (const fallback of fallbacks) await fallback.close().catch(() => {});
+  }
+}
+
+const UNREACHABLE = ['STORAGE_UNREACHABLE', 'BUCKET_NOT_FOUND', 'ACCESS_DENIED', 'STORAGE_FAILED'];
+
+async function restoreFrom(
+  global: GlobalOptions,
+  flags: RestoreFlags,
+  args: string[],
+  overwrite: OverwriteMode,
+  { backend, repository }: Pick<CommandContext, 'backend' | 'repository' | 'config'>,
+  fallbacks: Backend[],
+): Promise<void> {
+  const snapshot = await findSnapshot(backend, args[0]!, flags.host);
+  const progress = restoreProgress(global);
+  let summary: Awaited<ReturnType<typeof restore>>;
+  try {
+    summary = await restore({
+      repository,
+      snapshot,
+      target: flags.target,
+      include: flags.include,
+      overwrite,
+      dryRun: flags.dryRun ?? false,
+      fallbacks,
+      onEvent: (event) => {
+        if (event.type === 'fallback' && !global.quiet && !global.json) {
+          process.stderr.write(`${event.key}: ${event.reason}; fetched from the replica ${event.from}\n`);
+        }
+        progress.onEvent(event);
+      },
+    });
+  } finally {
+    progress.stop();
+  }
+  const { files } = summary;
+  printResult(global, summary, () => [
+    ...(summary.plan ?? []).map((step) => `${step.action.padEnd(14)} ${step.type.padEnd(7)} ${step.path}`),
+    `${summary.dryRun ? 'would restore' : 'restored'} snapshot ${snapshot.id.slice(0, 8)} (${snapshot.host}/${snapshot.stamp}) into ${summary.target}`,
+    `  files: ${files.restored} restored, ${files.skippedIdentical} already identical, ${files.skippedExisting} existing left alone`,
+    `  ${formatBytes(summary.bytesRestored)} written, every file checked against its SHA-256, in ${formatDuration(summary.durationMs)}`,
+    ...(summary.fromReplica.length > 0
+      ? [
+          `  ${summary.fromReplica.length} file(s) came from a replica: the repository's copy failed (twinvault verify; twinvault repair --from)`,
+        ]
+      : []),
+  ]);
 }
