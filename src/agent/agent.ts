@@ -15,6 +15,7 @@ import { AgentRetention } from './retention.js';
 import { describeSchedule, nextFullScan } from './schedule.js';
 import { SourceWork } from './source-work.js';
 import type { AgentState, SourceStatus } from './state.js';
+import { AgentVerify } from './verify.js';
 import { Wakeup } from './wakeup.js';
 import { watchFolder } from './watcher.js';
 
@@ -74,6 +75,7 @@ export class Agent {
   private markStopped!: () => void;
   private readonly replication: AfterBackupReplication;
   private readonly retention: AgentRetention;
+  private readonly verify: AgentVerify;
 
   constructor(private readonly options: AgentOptions) {
     this.clock = options.clock ?? systemClock;
@@ -85,6 +87,7 @@ export class Agent {
       ...(options.openForReplication ? [options.openForReplication] : []),
     );
     this.retention = new AgentRetention(options.stateFolder, this.log, this.clock);
+    this.verify = new AgentVerify(this.log, this.clock);
     this.startedAt = this.clock.now();
     this.stopped = new Promise((resolve) => {
       this.markStopped = resolve;
@@ -127,6 +130,7 @@ export class Agent {
     await this.running;
     await this.replication.idle();
     await this.retention.idle();
+    await this.verify.idle();
     for (const source of this.sources.values()) await source.watcher?.close().catch(() => {});
     await this.repo?.close().catch(() => {});
     await this.saveState();
@@ -179,6 +183,7 @@ export class Agent {
     this.config = config;
     this.replication.configure(config);
     this.retention.configure(config, this.options.host(config));
+    this.verify.configure(config);
     await this.saveState();
   }
 
@@ -251,6 +256,7 @@ export class Agent {
       source.status.lastRun = outcomeOf(summary, started, this.clock.now());
       source.status.lastSuccess = source.status.lastRun;
       this.retention.afterBackup(repo.repository.config.id);
+      this.verify.afterBackup();
       if (summary.written) {
         this.replication.afterBackup({
           repositoryId: repo.repository.config.id,
@@ -311,6 +317,7 @@ export class Agent {
       repository: this.repo?.location,
       stopping: this.stopping,
       sources,
+      ...(this.verify.last ? { verify: this.verify.last } : {}),
     };
     const write = this.stateWrites.then(() =>
       this.options.saveState(state).catch((err: unknown) => {

@@ -7,6 +7,21 @@ export interface AgentState {
   repository: string | undefined;
   stopping: boolean;
   sources: SourceStatus[];
+  /** The last integrity check of the repository. */
+  verify?: VerifyStatus;
+}
+
+export interface VerifyStatus {
+  at: string;
+  /** The slice of objects read and checked against SHA-256 ("3/12"), if any. */
+  readData?: string | undefined;
+  ok: boolean;
+  snapshots?: number;
+  objects?: number;
+  problems: number;
+  firstProblems?: string[];
+  /** Verify could not run at all. */
+  error?: string;
 }
 
 export interface RunOutcome {

@@ -40,6 +40,7 @@ describe('loading the config file', () => {
       maxDelay: 60_000,
       retry: { min: 5000, max: 300_000 },
       log: { maxSize: 10 * 1024 * 1024, keep: 5, level: 'info' },
+      verify: { every: 86_400_000, readDataEvery: 7 * 86_400_000, readDataSlices: 12, enabled: true },
     });
     const config = await load(
       JSON.stringify({

@@ -290,6 +290,24 @@ export const agentSchema = z.strictObject({
     })
     .default({ min: 5000, max: 300_000 })
     .meta({ description: 'Backoff after failed backups: doubles from min up to max.' }),
+  verify: z
+    .strictObject({
+      every: duration
+        .default(86_400_000)
+        .meta({ description: 'Check every manifest and object (listings only): "1d".' }),
+      readDataEvery: duration
+        .default(7 * 86_400_000)
+        .meta({ description: 'Download a slice of the objects and check their SHA-256: "7d".' }),
+      readDataSlices: z.number().int().min(1).max(1000).default(12).meta({
+        description:
+          'Each read-data run reads 1 of this many slices, the next one each time: all are read over 12 runs.',
+      }),
+      enabled: z.boolean().default(true),
+    })
+    .default({ every: 86_400_000, readDataEvery: 7 * 86_400_000, readDataSlices: 12, enabled: true })
+    .meta({
+      description: "The agent's integrity checks of the repository (twinvault status shows the last).",
+    }),
   log: z
     .strictObject({
       file: z.string().min(1).optional().meta({

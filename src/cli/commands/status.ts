@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { agentFiles, isAlive, readPid } from '../../agent/agent-files.js';
-import type { AgentState, SourceStatus } from '../../agent/state.js';
+import type { AgentState, SourceStatus, VerifyStatus } from '../../agent/state.js';
 import { stateFolder } from '../../config/paths.js';
 import { loadCliConfig } from '../context.js';
 import { formatDuration } from '../format.js';
@@ -37,6 +37,7 @@ export async function run(global: GlobalOptions): Promise<void> {
       updatedAt: state?.updatedAt,
     },
     sources,
+    ...(state?.verify ? { verify: state.verify } : {}),
   };
   printResult(global, result, () => [
     running
@@ -46,7 +47,24 @@ export async function run(global: GlobalOptions): Promise<void> {
         : 'no agent has run for this config (start one with `twinvault agent`)',
     `log: ${logFile}`,
     ...(sources.length === 0 ? ['no sources configured'] : sources.flatMap(describeSource)),
+    ...describeVerify(state?.verify),
   ]);
+}
+
+function describeVerify(verify: VerifyStatus | undefined): string[] {
+  if (!verify)
+    return [
+      'last verify: none yet (the agent verifies after backups: daily, and reads a slice of the data weekly)',
+    ];
+  if (verify.error) return [`last verify: ${verify.at}: could not run: ${verify.error}`];
+  const read = verify.readData ? `, data slice ${verify.readData} read and checked` : '';
+  return [
+    `last verify: ${verify.at}: ${verify.ok ? 'ok' : `${verify.problems} PROBLEM(S)`} (${verify.snapshots} snapshots, ${verify.objects} objects${read})`,
+    ...(verify.firstProblems ?? []).map((problem) => `  ${problem}`),
+    ...(verify.ok
+      ? []
+      : ['  run "twinvault verify" for all of them, and "twinvault repair --from REPLICA_URL"']),
+  ];
 }
 
 function describeSource(source: SourceStatus): string[] {
