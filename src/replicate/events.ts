@@ -26,6 +26,8 @@ export interface PassSummary {
   finishedAt: string;
   /** What the destination lacked (or held differently) when the pass began. */
   behind: { objects: number; bytes: number; oldest: string | undefined };
+  /** Objects the destination holds that the source does not (deleted there, or never its own). */
+  extra: number;
   objects: {
     /** Source objects looked at (content and manifests). */
     checked: number;
@@ -59,6 +61,7 @@ export function emptySummary(
     startedAt: now.toISOString(),
     finishedAt: now.toISOString(),
     behind: { objects: 0, bytes: 0, oldest: undefined },
+    extra: 0,
     objects: { checked: 0, copied: 0, copiedBytes: 0, unchanged: 0, vanished: 0, failed: 0 },
     manifests: { copied: 0, held: 0 },
     deletes: { policy, deleted: 0, waiting: 0, kept: 0 },

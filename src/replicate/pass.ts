@@ -102,7 +102,10 @@ export async function replicatePass(options: PassOptions): Promise<PassSummary> 
     const walk = new ContentWalk(options, summary, emit, dryRun);
     const manifestsToCopy: ObjectInfo[] = [];
     for (const change of manifestChanges) {
-      if (change.kind === 'extra') continue;
+      if (change.kind === 'extra') {
+        summary.extra++;
+        continue;
+      }
       summary.objects.checked++;
       if (change.kind === 'same') {
         summary.objects.unchanged++;
@@ -258,6 +261,7 @@ class ContentWalk {
           // The replica may hold what a new manifest needs and the source lost: it stays.
           this.arrived(change.destination.key);
           this.extras.push({ key: change.destination.key, lastModified: change.destination.lastModified });
+          this.summary.extra++;
           continue;
         }
         this.summary.objects.checked++;

@@ -24,7 +24,7 @@ export async function run(
 ): Promise<void> {
   const readData = flags.readData === undefined ? undefined : parseReadSubset(flags.readData);
   await withRepository(global, async ({ backend, config }) => {
-    const results: Array<VerifyResult & { drift?: { behind: number; bytes: number } }> = [
+    const results: Array<VerifyResult & { drift?: { behind: number; bytes: number; extra: number } }> = [
       await verifyRepository(backend, readData ? { readData } : {}),
     ];
     if (flags.replicas) {
@@ -34,7 +34,10 @@ export async function run(
           replica = await openBackend(target.settings);
           const verified = await verifyRepository(replica, readData ? { readData } : {});
           const pass = await replicatePass({ source: backend, destination: replica, dryRun: true });
-          results.push({ ...verified, drift: { behind: pass.behind.objects, bytes: pass.behind.bytes } });
+          results.push({
+            ...verified,
+            drift: { behind: pass.behind.objects, bytes: pass.behind.bytes, extra: pass.extra },
+          });
         } finally {
           await replica?.close();
         }
