@@ -72,3 +72,13 @@ export function testBackend(
 ): S3Backend {
   return new S3Backend(testBackendOptions(server, bucket, extra));
 }
+
+/** A test server's endpoint and keys as repository settings in a config file. */
+export function connectionSettings(server: S3ServerInfo) {
+  return {
+    endpoint: server.endpoint,
+    region: 'us-east-1',
+    accessKeyId: server.accessKeyId,
+    secretAccessKey: server.secretAccessKey,
+  };
+}

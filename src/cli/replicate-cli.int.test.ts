@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../test/cli.js';
-import { s3Server, uniqueBucketName } from '../../test/s3.js';
+import { connectionSettings, s3Server, uniqueBucketName } from '../../test/s3.js';
 import { describeTree } from '../../test/tree.js';
 
 const minio = s3Server('minio');
@@ -25,12 +25,7 @@ describe.skipIf(!minio)('replicate, replicas and restore from a replica, from th
     await mkdir(join(source, 'taxes'), { recursive: true });
     await writeFile(join(source, 'taxes', '2025.pdf'), 'pdf bytes');
     await writeFile(join(source, 'todo.txt'), 'buy milk');
-    const connection = {
-      endpoint: minio!.endpoint,
-      region: 'us-east-1',
-      accessKeyId: minio!.accessKeyId,
-      secretAccessKey: minio!.secretAccessKey,
-    };
+    const connection = connectionSettings(minio!);
     await writeFile(
       join(work, 'twinvault.json'),
       JSON.stringify({

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../test/cli.js';
-import { adminClient, s3Server, uniqueBucketName } from '../../test/s3.js';
+import { adminClient, connectionSettings, s3Server, uniqueBucketName } from '../../test/s3.js';
 import { type MinioServer, startMinio } from '../../test/servers/minio.js';
 import { describeTree } from '../../test/tree.js';
 
@@ -27,12 +27,7 @@ describe.skipIf(!minio)('verify and repair from the command line, on MinIO', () 
     source = join(work, 'Documents');
     await mkdir(join(work, 'home'));
     await mkdir(source);
-    const connection = {
-      endpoint: minio!.endpoint,
-      region: 'us-east-1',
-      accessKeyId: minio!.accessKeyId,
-      secretAccessKey: minio!.secretAccessKey,
-    };
+    const connection = connectionSettings(minio!);
     await writeFile(
       join(work, 'twinvault.json'),
       JSON.stringify({
@@ -118,24 +113,19 @@ describe.skipIf(!minio)('restore when the primary server is down', () => {
     await mkdir(join(work, 'home'));
     await mkdir(source);
     await writeFile(join(source, 'precious.txt'), 'the only copy');
-    const credentials = (server: { accessKeyId: string; secretAccessKey: string }) => ({
-      region: 'us-east-1',
-      accessKeyId: server.accessKeyId,
-      secretAccessKey: server.secretAccessKey,
-    });
+
     const replicaUrl = `s3://${uniqueBucketName('fallback-replica')}/repo`;
     await writeFile(
       join(work, 'twinvault.json'),
       JSON.stringify({
         repository: {
           url: `s3://${uniqueBucketName('fallback-primary')}/repo`,
-          endpoint: primaryServer!.endpoint,
+          ...connectionSettings(primaryServer!),
           maxAttempts: 1,
-          ...credentials(primaryServer!),
         },
         host: 'laptop',
         sources: [{ path: source }],
-        replicas: [{ url: replicaUrl, endpoint: minio!.endpoint, ...credentials(minio!) }],
+        replicas: [{ url: replicaUrl, ...connectionSettings(minio!) }],
       }),
     );
     const cli = (args: string[]) =>
