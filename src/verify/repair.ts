@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Backend } from '../backend/backend.js';
 import { bodyFromBuffer, readAll } from '../backend/body.js';
 import { ConfigError, isTwinvaultError } from '../errors.js';
+import type { Entry } from '../repository/manifest.js';
 import { decodeManifestBuffer } from '../repository/manifest-codec.js';
 import { readRepoConfig } from '../repository/repo-config.js';
 import { runPool } from '../util/pool.js';
@@ -50,20 +51,47 @@ export async function repairRepository(
     unrepaired: [],
     dryRun: options.dryRun ?? false,
   };
+  // A damaged manifest is replaced by the healthy copy's, whose objects the target may lack: those
+  // are checked too, and every object goes before any manifest.
+  const objects = verified.problems.filter((p) => p.expected !== undefined);
+  const metadata = verified.problems.filter((p) => p.expected === undefined);
+  const known = new Set(objects.map((p) => p.key));
+  for (const problem of metadata.filter((p) => p.kind === 'damaged-manifest')) {
+    for (const needed of await objectsLacking(target, healthy, problem.key, known)) objects.push(needed);
+  }
   const staging = await mkdtemp(join(tmpdir(), 'twinvault-repair-'));
-  try {
-    await runPool(verified.problems, 8, async (problem) => {
+  const fix = async (problem: Problem) => {
+    try {
+      const fixed = await fetchChecked(healthy, problem, staging, result.dryRun);
       try {
-        const fixed = await fetchChecked(healthy, problem, staging);
         if (!result.dryRun) await fixed.write(target);
-        result.repaired.push(problem.key);
-      } catch (err) {
+      } finally {
+        await fixed.discard();
+      }
+      result.repaired.push(problem.key);
+    } catch (err) {
+      result.unrepaired.push({
+        key: problem.key,
+        message: isTwinvaultError(err) || err instanceof Error ? err.message : String(err),
+      });
+    }
+  };
+  try {
+    await runPool(objects, 8, fix);
+    // A manifest whose objects could not all be repaired stays as it is: never one without them.
+    const blocked = new Set(result.unrepaired.map((u) => u.key));
+    for (const problem of metadata) {
+      const missing =
+        problem.kind === 'damaged-manifest' ? await stillLacking(healthy, problem.key, blocked) : 0;
+      if (missing > 0) {
         result.unrepaired.push({
           key: problem.key,
-          message: isTwinvaultError(err) || err instanceof Error ? err.message : String(err),
+          message: `${missing} object(s) it references could not be repaired`,
         });
+        continue;
       }
-    });
+      await fix(problem);
+    }
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
@@ -71,12 +99,65 @@ export async function repairRepository(
   return result;
 }
 
-/** The healthy copy of what a problem names, checked; write() puts it into the target. */
+/** The objects a healthy manifest references that the target lacks or holds at another size. */
+async function objectsLacking(
+  target: Backend,
+  healthy: Backend,
+  manifestKey: string,
+  known: Set<string>,
+): Promise<Problem[]> {
+  const lacking: Problem[] = [];
+  let entries: Entry[];
+  try {
+    entries = decodeManifestBuffer(
+      await readAll(await healthy.get(manifestKey)),
+      `${healthy.location}/${manifestKey}`,
+    ).entries;
+  } catch {
+    return lacking; // the healthy copy is damaged too: the manifest's own repair will say so
+  }
+  for (const entry of entries) {
+    if (entry.type !== 'file' || known.has(entry.key)) continue;
+    known.add(entry.key);
+    let size: number | undefined;
+    try {
+      size = (await target.head(entry.key)).size;
+    } catch (err) {
+      if (!(isTwinvaultError(err) && err.code === 'NOT_FOUND')) throw err;
+    }
+    if (size === entry.size) continue;
+    lacking.push({
+      kind: size === undefined ? 'missing' : 'wrong-size',
+      key: entry.key,
+      snapshots: [],
+      message: `is needed by the repaired manifest ${manifestKey}`,
+      expected: { size: entry.size, sha256: entry.sha256 },
+    });
+  }
+  return lacking;
+}
+
+/** How many objects a healthy manifest references among those that could not be repaired. */
+async function stillLacking(healthy: Backend, manifestKey: string, unrepaired: Set<string>): Promise<number> {
+  if (unrepaired.size === 0) return 0;
+  try {
+    const { entries } = decodeManifestBuffer(await readAll(await healthy.get(manifestKey)), manifestKey);
+    return entries.filter((entry) => entry.type === 'file' && unrepaired.has(entry.key)).length;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The healthy copy of what a problem names, checked; write() puts it into the target, discard()
+ * removes its staging file. A dry run checks the bytes without keeping them.
+ */
 async function fetchChecked(
   healthy: Backend,
   problem: Problem,
   staging: string,
-): Promise<{ write(target: Backend): Promise<void> }> {
+  dryRun: boolean,
+): Promise<{ write(target: Backend): Promise<void>; discard(): Promise<void> }> {
   if (problem.kind === 'config' || problem.kind === 'damaged-manifest') {
     const data = await readAll(await healthy.get(problem.key));
     if (problem.kind === 'config') JSON.parse(data.toString('utf8'));
@@ -89,6 +170,7 @@ async function fetchChecked(
           bodyFromBuffer(data),
           head.contentType ? { contentType: head.contentType } : {},
         ),
+      discard: async () => {},
     };
   }
   const expected = problem.expected!;
@@ -102,9 +184,11 @@ async function fetchChecked(
   const hash = createHash('sha256');
   const source = await healthy.get(problem.key);
   source.on('data', (chunk: Buffer) => hash.update(chunk));
-  await pipeline(source, createWriteStream(file));
-  const digest = hash.digest('hex');
-  if (digest !== expected.sha256) {
+  if (dryRun) for await (const _ of source);
+  else await pipeline(source, createWriteStream(file));
+  const discard = () => rm(file, { force: true });
+  if (hash.digest('hex') !== expected.sha256) {
+    await discard();
     throw new Error(`the healthy copy in ${healthy.location} fails its SHA-256 too: it cannot repair this`);
   }
   return {
@@ -118,5 +202,6 @@ async function fetchChecked(
           ...(head.contentType ? { contentType: head.contentType } : {}),
         },
       ),
+    discard,
   };
 }

@@ -91,11 +91,13 @@ describe('verify and repair', () => {
   });
 
   it('never writes a healthy copy that fails its checksum too', async () => {
-    const { primary, replica, key } = await damaged();
+    const { primary, replica, key, second } = await damaged();
     await replica.put(key('gone.txt'), bodyFromBuffer('to be DELETED'));
     const result = await repairRepository(primary, replica);
+    // ...nor the damaged manifest that needs it: never a manifest without its objects.
     expect(result.unrepaired).toEqual([
       { key: key('gone.txt'), message: expect.stringMatching(/fails its SHA-256 too/) },
+      { key: second.key, message: '1 object(s) it references could not be repaired' },
     ]);
     expect(await keysOf(primary)).not.toContain(key('gone.txt'));
   });
@@ -126,6 +128,19 @@ describe('verify and repair', () => {
     await expect(
       restore({ repository, snapshot: second, target: join(fixture.dir, 'none') }),
     ).rejects.toThrow();
+  });
+
+  it('repairs a missing config and the objects a repaired manifest needs', async () => {
+    const { primary, replica, key, second } = await damaged();
+    await primary.delete('.twinvault/config.json');
+    // The second snapshot's own object is gone too: only its (damaged) manifest says it is needed.
+    await primary.delete(key('later.txt'));
+    const result = await repairRepository(primary, replica, { readData: parseReadSubset(true) });
+    expect(result.unrepaired).toEqual([]);
+    expect(result.repaired).toEqual(
+      expect.arrayContaining(['.twinvault/config.json', second.key, key('later.txt')]),
+    );
+    expect((await verifyRepository(primary, { readData: parseReadSubset(true) })).problems).toEqual([]);
   });
 
   it('read-data subsets n/m cover every object exactly once over m runs', () => {

@@ -8,7 +8,7 @@ import { runPool } from '../util/pool.js';
 import { isSelected, type ReadSubset } from './read-subset.js';
 import { expectedObjects } from './references.js';
 
-export type ProblemKind = 'config' | 'damaged-manifest' | 'missing' | 'wrong-size' | 'corrupt';
+export type ProblemKind = 'config' | 'damaged-manifest' | 'missing' | 'wrong-size' | 'corrupt' | 'unreadable';
 
 export interface Problem {
   kind: ProblemKind;
@@ -42,13 +42,20 @@ export interface VerifyOptions {
  */
 export async function verifyRepository(backend: Backend, options: VerifyOptions = {}): Promise<VerifyResult> {
   const problems: Problem[] = [];
+  const refs = await listSnapshots(backend);
   try {
     await readRepoConfig(backend);
   } catch (err) {
-    if (!isTwinvaultError(err) || err.code !== 'INTEGRITY') throw err;
-    problems.push({ kind: 'config', key: '.twinvault/config.json', snapshots: [], message: err.message });
+    // A missing config where snapshots are is damage; with neither, there is no repository here.
+    const missing = isTwinvaultError(err) && err.code === 'NOT_FOUND' && refs.length > 0;
+    if (!isTwinvaultError(err) || !(err.code === 'INTEGRITY' || missing)) throw err;
+    problems.push({
+      kind: 'config',
+      key: '.twinvault/config.json',
+      snapshots: [],
+      message: missing ? 'is missing' : err.message,
+    });
   }
-  const refs = await listSnapshots(backend);
   const { objects: expected, damaged } = await expectedObjects(backend, refs);
   for (const { ref, message } of damaged) {
     problems.push({ kind: 'damaged-manifest', key: ref.key, snapshots: [ref.id], message });
@@ -105,7 +112,17 @@ export async function verifyRepository(backend: Backend, options: VerifyOptions 
           bytes += (chunk as Buffer).length;
         }
       } catch (err) {
-        if (!isTwinvaultError(err) || err.code !== 'NOT_FOUND') throw err;
+        if (!isTwinvaultError(err)) throw err;
+        if (err.code !== 'NOT_FOUND') {
+          problems.push({
+            kind: 'unreadable',
+            key,
+            snapshots: wanted.snapshots,
+            message: `cannot be read: ${err.message}`,
+            expected: { size: wanted.size, sha256: wanted.sha256 },
+          });
+          return;
+        }
         problems.push({
           kind: 'missing',
           key,

@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import {
   type BucketLocationConstraint,
   CopyObjectCommand,
@@ -188,7 +188,12 @@ export class S3Backend implements Backend {
           ...(rangeHeader ? { Range: rangeHeader } : {}),
         }),
       );
-      return result.Body as Readable;
+      // A connection that breaks mid-transfer errors the body stream: name it like any other failure.
+      const body = result.Body as Readable;
+      const out = new PassThrough();
+      body.on('error', (err) => out.destroy(this.error(err, 'GetObject', key)));
+      out.on('close', () => body.destroy());
+      return body.pipe(out);
     } catch (err) {
       // A range starting at or past the end is empty, as in the other backends.
       if ((err as { name?: string }).name === 'InvalidRange') return Readable.from([]);

@@ -2,7 +2,7 @@ import { openBackend } from '../../backend/registry.js';
 import { targetOf } from '../../replicate/targets.js';
 import { parseReadSubset } from '../../verify/read-subset.js';
 import { repairRepository } from '../../verify/repair.js';
-import { withRepository } from '../context.js';
+import { loadCliConfig } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { type GlobalOptions, printResult } from '../output.js';
 
@@ -12,7 +12,10 @@ export async function run(
   flags: { from: string; dryRun?: boolean; readData?: string | true },
 ): Promise<void> {
   const readData = flags.readData === undefined ? undefined : parseReadSubset(flags.readData);
-  await withRepository(global, async ({ backend, config }) => {
+  // The bare backend, not withRepository: a damaged or missing config is among what repair fixes.
+  const config = await loadCliConfig(global);
+  const backend = await openBackend(config.repository);
+  {
     const healthy = await openBackend(targetOf(config, flags.from).settings);
     try {
       const result = await repairRepository(backend, healthy, {
@@ -26,9 +29,12 @@ export async function run(
         ),
         ...result.unrepaired.map((u) => `  NOT repaired: ${u.key}: ${u.message}`),
       ]);
-      if (result.unrepaired.length > 0) process.exitCode = EXIT.integrity;
+      // Problems left, or (dry run) found: not a clean repository yet.
+      if (result.unrepaired.length > 0 || (result.dryRun && result.found.length > 0))
+        process.exitCode = EXIT.integrity;
     } finally {
       await healthy.close();
+      await backend.close();
     }
-  });
+  }
 }

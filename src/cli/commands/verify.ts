@@ -1,5 +1,6 @@
 import type { Backend } from '../../backend/backend.js';
 import { openBackend } from '../../backend/registry.js';
+import { isTwinvaultError } from '../../errors.js';
 import { replicatePass } from '../../replicate/pass.js';
 import { replicaTargets } from '../../replicate/targets.js';
 import { parseReadSubset } from '../../verify/read-subset.js';
@@ -15,6 +16,8 @@ const FIXES: Record<string, string> = {
   missing: 'twinvault repair --from REPLICA_URL',
   'wrong-size': 'twinvault repair --from REPLICA_URL',
   corrupt: 'twinvault repair --from REPLICA_URL --read-data',
+  unreadable:
+    'twinvault verify --read-data again; if it stays, twinvault repair --from REPLICA_URL --read-data',
 };
 
 /** `twinvault verify`: checks the repository (and its replicas); exit code 5 when anything is wrong. */
@@ -24,9 +27,9 @@ export async function run(
 ): Promise<void> {
   const readData = flags.readData === undefined ? undefined : parseReadSubset(flags.readData);
   await withRepository(global, async ({ backend, config }) => {
-    const results: Array<VerifyResult & { drift?: { behind: number; bytes: number; extra: number } }> = [
-      await verifyRepository(backend, readData ? { readData } : {}),
-    ];
+    const results: Array<
+      VerifyResult & { drift?: { behind: number; bytes: number; extra: number }; error?: string }
+    > = [await verifyRepository(backend, readData ? { readData } : {})];
     if (flags.replicas) {
       for (const target of replicaTargets(config)) {
         let replica: Backend | undefined;
@@ -38,30 +41,45 @@ export async function run(
             ...verified,
             drift: { behind: pass.behind.objects, bytes: pass.behind.bytes, extra: pass.extra },
           });
+        } catch (err) {
+          if (!isTwinvaultError(err)) throw err;
+          // A replica that cannot be checked is a finding, not a reason to lose the others'.
+          results.push({
+            location: replica?.location ?? target.url,
+            snapshots: 0,
+            objects: 0,
+            problems: [],
+            error: err.message,
+          });
         } finally {
           await replica?.close();
         }
       }
     }
-    const bad = results.some((r) => r.problems.length > 0 || (r.drift?.behind ?? 0) > 0);
+    // Damage, or a copy that cannot be checked, fails; a replica merely behind (lag) does not.
+    const bad = results.some((r) => r.problems.length > 0 || r.error !== undefined);
     printResult(global, { ok: !bad, repositories: results }, () =>
-      results.flatMap((r) => [
-        `${r.location}: ${r.snapshots} snapshot(s), ${r.objects} referenced object(s) checked for presence and size${
-          r.readData
-            ? `; ${r.readData.objects} read (${formatBytes(r.readData.bytes)}) and checked against SHA-256`
-            : ''
-        }`,
-        ...(r.drift && r.drift.behind > 0
-          ? [
-              `  behind the repository by ${r.drift.behind} object(s) (${formatBytes(r.drift.bytes)}): twinvault replicate`,
-            ]
-          : []),
-        ...r.problems.map(
-          (p) =>
-            `  ${p.kind}: ${p.key} ${p.message}; hurts ${p.snapshots.map((id) => id.slice(0, 8)).join(', ') || 'the repository'}; fix: ${FIXES[p.kind]}`,
-        ),
-        r.problems.length === 0 ? '  no problems' : `  ${r.problems.length} problem(s)`,
-      ]),
+      results.flatMap((r) =>
+        r.error
+          ? [`${r.location}: could not be checked: ${r.error}`]
+          : [
+              `${r.location}: ${r.snapshots} snapshot(s), ${r.objects} referenced object(s) checked for presence and size${
+                r.readData
+                  ? `; ${r.readData.objects} read (${formatBytes(r.readData.bytes)}) and checked against SHA-256`
+                  : ''
+              }`,
+              ...(r.drift && r.drift.behind > 0
+                ? [
+                    `  behind the repository by ${r.drift.behind} object(s) (${formatBytes(r.drift.bytes)}): twinvault replicate`,
+                  ]
+                : []),
+              ...r.problems.map(
+                (p) =>
+                  `  ${p.kind}: ${p.key} ${p.message}; hurts ${p.snapshots.map((id) => id.slice(0, 8)).join(', ') || 'the repository'}; fix: ${FIXES[p.kind]}`,
+              ),
+              r.problems.length === 0 ? '  no problems' : `  ${r.problems.length} problem(s)`,
+            ],
+      ),
     );
     if (bad) process.exitCode = EXIT.integrity;
   });
