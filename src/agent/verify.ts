@@ -18,7 +18,6 @@ export class AgentVerify {
   private repository: RepositoryConfig | undefined;
   private lastMetadata: number | undefined;
   private lastReadData: number | undefined;
-  private nextSlice = 1;
   private running: Promise<void> | undefined;
   last: VerifyStatus | undefined;
 
@@ -51,16 +50,15 @@ export class AgentVerify {
 
   private async check(readData: boolean, slices: number): Promise<void> {
     const started = this.clock.now();
-    const slice = { kind: 'slice' as const, n: ((this.nextSlice - 1) % slices) + 1, m: slices };
+    // The slice follows the calendar, not a counter: an agent restarted often still reads them all.
+    const period = Math.floor(started.getTime() / (this.settings?.readDataEvery ?? 7 * 86_400_000));
+    const slice = { kind: 'slice' as const, n: (period % slices) + 1, m: slices };
     let backend: Backend | undefined;
     try {
       backend = await this.open(this.repository!);
       const result = await verifyRepository(backend, readData ? { readData: slice } : {});
       this.lastMetadata = started.getTime();
-      if (readData) {
-        this.lastReadData = started.getTime();
-        this.nextSlice = slice.n + 1;
-      }
+      if (readData) this.lastReadData = started.getTime();
       this.last = {
         at: started.toISOString(),
         readData: readData ? `${slice.n}/${slice.m}` : undefined,

@@ -11,8 +11,8 @@ import {
   writeSync,
 } from 'node:fs';
 import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import type { Backend } from '../backend/backend.js';
-import { readAll } from '../backend/body.js';
 import { IntegrityError } from '../errors.js';
 import type { FileEntry } from '../repository/manifest.js';
 
@@ -37,7 +37,8 @@ export async function downloadVerified(
     Buffer.from(`.twinvault-restore-${randomBytes(4).toString('hex')}`),
   ]);
   if (entry.size <= SMALL_FILE) {
-    const data = await readAll(await backend.get(entry.key));
+    // At most one byte more than expected is read: a wrong object may be any size.
+    const data = await readAtMost(await backend.get(entry.key), entry.size + 1);
     check(entry, data.length, createHash('sha256').update(data).digest('hex'));
     writeSmallFile(temp, destination, data, entry);
     return data.length;
@@ -125,4 +126,18 @@ export async function hasContent(path: Buffer, entry: FileEntry): Promise<boolea
     return false;
   }
   return size === entry.size && hash.digest('hex') === entry.sha256;
+}
+
+async function readAtMost(stream: Readable, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of stream) {
+    chunks.push(chunk as Buffer);
+    total += (chunk as Buffer).length;
+    if (total >= limit) {
+      stream.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(chunks);
 }

@@ -87,9 +87,12 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
   const includes = (options.include ?? []).map((path) => path.replace(/^\/+|\/+$/g, ''));
   const wanted = (entry: Entry) =>
     includes.length === 0 || includes.some((inc) => entry.path === inc || entry.path.startsWith(`${inc}/`));
-  const entries = await readEntries(backend, options.fallbacks ?? [], options.snapshot, wanted, (used) =>
-    options.onEvent?.({ type: 'fallback', path: '', key: options.snapshot.key, ...used }),
-  );
+  const manifestFrom: Array<{ path: string; key: string; from: string; reason: string }> = [];
+  const entries = await readEntries(backend, options.fallbacks ?? [], options.snapshot, wanted, (used) => {
+    const event = { path: '', key: options.snapshot.key, ...used };
+    manifestFrom.push(event);
+    options.onEvent?.({ type: 'fallback', ...event });
+  });
   if (includes.length > 0 && entries.length === 0) {
     throw new TwinvaultError(
       'NOT_FOUND',
@@ -114,7 +117,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
     symlinks: 0,
     bytesRestored: 0,
     durationMs: 0,
-    fromReplica: [],
+    fromReplica: manifestFrom,
   };
   const files = entries.filter((entry): entry is FileEntry => entry.type === 'file');
   options.onEvent?.({

@@ -3,6 +3,7 @@ import { openBackend } from '../../backend/registry.js';
 import { isTwinvaultError, TwinvaultError, UsageError } from '../../errors.js';
 import { targetOf } from '../../replicate/targets.js';
 import { openRepository } from '../../repository/repository.js';
+import type { SnapshotRef } from '../../repository/snapshots.js';
 import { type OverwriteMode, restore } from '../../restore/restore.js';
 import { type CommandContext, loadCliConfig, withRepository } from '../context.js';
 import { formatBytes, formatDuration } from '../format.js';
@@ -32,13 +33,18 @@ export async function run(global: GlobalOptions, flags: RestoreFlags, args: stri
   const fallbacks: Backend[] = [];
   try {
     for (const replica of replicas) fallbacks.push(await openBackend(targetOf(config, replica.url).settings));
+    // The snapshot is pinned once found, so a retry from the replica restores the same one.
+    const pinned: { ref?: SnapshotRef } = {};
     try {
       await withRepository(global, (context) =>
-        restoreFrom(global, flags, args, overwrite, context, fallbacks),
+        restoreFrom(global, flags, args, overwrite, context, fallbacks, pinned),
       );
     } catch (err) {
       // The repository itself cannot be reached: the replica can serve the whole restore.
-      const unreachable = isTwinvaultError(err) && UNREACHABLE.includes(err.code);
+      const unreachable =
+        isTwinvaultError(err) &&
+        (UNREACHABLE.includes(err.code) ||
+          (err.code === 'NOT_FOUND' && err.message.startsWith('no twinvault repository')));
       if (!unreachable || fallbacks.length === 0) throw err;
       if (!flags.fallback) {
         throw new TwinvaultError(err.code, err.message, {
@@ -47,16 +53,18 @@ export async function run(global: GlobalOptions, flags: RestoreFlags, args: stri
         });
       }
       process.stderr.write(
-        `${err.message}\nrestoring from the replica ${fallbacks[0]!.location} instead (--fallback)\n`,
+        `${err.message}\n${pinned.ref ? 'the restore stopped partway; ' : ''}restoring from the replica ${fallbacks[0]!.location} instead (--fallback)\n`,
       );
       const repository = await openRepository(fallbacks[0]!);
+      const again = pinned.ref ? [`${pinned.ref.host}/${pinned.ref.stamp}`] : args;
       await restoreFrom(
         global,
         flags,
-        args,
+        again,
         overwrite,
         { backend: fallbacks[0]!, repository, config },
         fallbacks.slice(1),
+        pinned,
       );
     }
   } finally {
@@ -64,7 +72,14 @@ export async function run(global: GlobalOptions, flags: RestoreFlags, args: stri
   }
 }
 
-const UNREACHABLE = ['STORAGE_UNREACHABLE', 'BUCKET_NOT_FOUND', 'ACCESS_DENIED', 'STORAGE_FAILED'];
+/** The repository cannot serve a restore at all: unreachable, refused, gone (no config), or damaged. */
+const UNREACHABLE = [
+  'STORAGE_UNREACHABLE',
+  'BUCKET_NOT_FOUND',
+  'ACCESS_DENIED',
+  'STORAGE_FAILED',
+  'INTEGRITY',
+];
 
 async function restoreFrom(
   global: GlobalOptions,
@@ -73,8 +88,10 @@ async function restoreFrom(
   overwrite: OverwriteMode,
   { backend, repository }: Pick<CommandContext, 'backend' | 'repository' | 'config'>,
   fallbacks: Backend[],
+  pinned: { ref?: SnapshotRef },
 ): Promise<void> {
   const snapshot = await findSnapshot(backend, args[0]!, flags.host);
+  pinned.ref = snapshot;
   const progress = restoreProgress(global);
   let summary: Awaited<ReturnType<typeof restore>>;
   try {
