@@ -32,10 +32,7 @@ export async function downloadVerified(
   entry: FileEntry,
   destination: Buffer,
 ): Promise<number> {
-  const temp = Buffer.concat([
-    destination,
-    Buffer.from(`.twinvault-restore-${randomBytes(4).toString('hex')}`),
-  ]);
+  const temp = tempPathBeside(destination);
   if (entry.size <= SMALL_FILE) {
     // At most one byte more than expected is read: a wrong object may be any size.
     const data = await readAtMost(await backend.get(entry.key), entry.size + 1);
@@ -140,4 +137,16 @@ async function readAtMost(stream: Readable, limit: number): Promise<Buffer> {
     }
   }
   return Buffer.concat(chunks);
+}
+
+/**
+ * A short temporary name in the destination's folder (the rename must stay on one filesystem):
+ * appending to the file's own name would fail for names near the 255-byte limit.
+ */
+function tempPathBeside(destination: Buffer): Buffer {
+  const slash = destination.lastIndexOf(0x2f);
+  return Buffer.concat([
+    destination.subarray(0, slash + 1),
+    Buffer.from(`.twinvault-restore-${randomBytes(6).toString('hex')}`),
+  ]);
 }
