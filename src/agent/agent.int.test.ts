@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startCli } from '../../test/cli.js';
 import { createTestBucket, s3Server, testBackend } from '../../test/s3.js';
 import { FaultyProxy } from '../../test/servers/faulty-proxy.js';
+import { freePort } from '../../test/servers/process.js';
 import type { Backend } from '../backend/backend.js';
 import { readAll } from '../backend/body.js';
 import { decodeManifestBuffer } from '../repository/manifest-codec.js';
@@ -81,8 +82,8 @@ describe.skipIf(!minio)('twinvault agent (real watcher, MinIO)', () => {
 
   const files = () => agentFiles(join(home, '.local', 'state', 'twinvault'), configFile);
 
-  function startAgent(): ChildProcess & { output: () => string } {
-    const child = startCli(['--config', configFile, 'agent'], { cwd: work, home, env });
+  function startAgent(extra: string[] = []): ChildProcess & { output: () => string } {
+    const child = startCli(['--config', configFile, 'agent', ...extra], { cwd: work, home, env });
     let output = '';
     child.stdout?.on('data', (chunk) => {
       output += chunk;
@@ -236,7 +237,8 @@ describe.skipIf(!minio)('twinvault agent (real watcher, MinIO)', () => {
     };
     try {
       await writeFile(join(source, 'replicated.txt'), 'to the replica');
-      const agent = startAgent();
+      const metricsPort = await freePort();
+      const agent = startAgent(['--metrics', String(metricsPort)]);
       // The full pass at the first backup brings every earlier snapshot along.
       const before = await eventually('the replica to hold every snapshot', sameSnapshots);
       await writeFile(join(source, 'replicated.txt'), 'to the replica, edited');
@@ -245,6 +247,10 @@ describe.skipIf(!minio)('twinvault agent (real watcher, MinIO)', () => {
         return now && now.length > before.length ? now : undefined;
       });
       expect(agent.output()).toContain('replica brought up to date (full pass)');
+      // --metrics: the backups and the repository's requests, on loopback.
+      const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      expect(metrics).toMatch(/^twinvault_backup_last_success_timestamp_seconds\{source="Documents"\} \d+/m);
+      expect(metrics).toMatch(/^twinvault_storage_requests_total\{operation="put",outcome="ok"\} [1-9]/m);
       expect(agent.output()).toContain('snapshot replicated');
       expect(await stopAgent(agent)).toBe(0);
     } finally {

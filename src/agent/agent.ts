@@ -10,6 +10,7 @@ import { isTwinvaultError } from '../errors.js';
 import type { Repository } from '../repository/repository.js';
 import { collectGarbage } from '../util/heap-limit.js';
 import type { Logger } from './log.js';
+import type { AgentMetrics } from './metrics.js';
 import { AfterBackupReplication } from './replication.js';
 import { AgentRetention } from './retention.js';
 import { describeSchedule, nextFullScan } from './schedule.js';
@@ -37,6 +38,8 @@ export interface AgentOptions {
   /** Called whenever the state changes (the CLI writes it to the state file). */
   saveState(state: AgentState): Promise<void>;
   clock?: Clock;
+  /** Prometheus metrics of backups (`agent --metrics`). */
+  metrics?: AgentMetrics;
   /** Opens the repository or a replica for replication (the registry by default). */
   openForReplication?: (settings: RepositoryConfig) => Promise<Backend>;
 }
@@ -254,6 +257,12 @@ export class Agent {
       logSummary(log, summary);
       this.log.debug({ repository: repo.location }, 'backup stored');
       source.status.lastRun = outcomeOf(summary, started, this.clock.now());
+      this.options.metrics?.backupSucceeded(
+        source.name,
+        summary,
+        this.clock.now().getTime() - started.getTime(),
+        this.clock.now(),
+      );
       source.status.lastSuccess = source.status.lastRun;
       this.retention.afterBackup(repo.repository.config.id);
       this.verify.afterBackup();
@@ -279,6 +288,7 @@ export class Agent {
         durationMs: this.clock.now().getTime() - started.getTime(),
       };
       source.status.lastError = { at: started.toISOString(), message: describe(err).message };
+      this.options.metrics?.backupFailed(source.name, err, this.clock.now().getTime() - started.getTime());
     } finally {
       delete source.status.running;
       await this.saveState();

@@ -55,6 +55,7 @@ export function buildProgram(): Command {
     .description(
       'keep the configured sources backed up: real-time changes, a full scan at start and on schedule',
     )
+    .option('--metrics <[host:]port>', 'serve Prometheus metrics at /metrics (host 127.0.0.1 unless given)')
     .exitOverride()
     .action(lazy(() => import('./commands/agent.js')));
   program

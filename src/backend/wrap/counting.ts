@@ -1,4 +1,5 @@
 import { isTwinvaultError } from '../../errors.js';
+import type { Backend } from '../backend.js';
 import { ForwardingBackend, type Operation } from './forwarding.js';
 
 export interface RequestCount {
@@ -10,6 +11,14 @@ export interface RequestCount {
 /** Counts calls by operation and outcome (ok, or the error code), for metrics and benchmarks. */
 export class CountingBackend extends ForwardingBackend {
   private readonly counts = new Map<string, number>();
+
+  /** `onCount`: told of each request as it ends (the agent's metrics). */
+  constructor(
+    inner: Backend,
+    private readonly onCount?: (operation: Operation, outcome: string) => void,
+  ) {
+    super(inner);
+  }
 
   protected override async around<T>(
     operation: Operation,
@@ -42,5 +51,6 @@ export class CountingBackend extends ForwardingBackend {
   private add(operation: Operation, outcome: string): void {
     const label = `${operation} ${outcome}`;
     this.counts.set(label, (this.counts.get(label) ?? 0) + 1);
+    this.onCount?.(operation, outcome);
   }
 }

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { Agent } from '../../agent/agent.js';
 import { agentFiles, takePidLock } from '../../agent/agent-files.js';
 import { createAgentLogger } from '../../agent/log.js';
+import { AgentMetrics, parseMetricsAddress } from '../../agent/metrics.js';
 import { openBackend } from '../../backend/registry.js';
 import { stateFolder } from '../../config/paths.js';
 import { redactUrlPassword } from '../../config/redact.js';
@@ -17,8 +18,9 @@ import type { GlobalOptions } from '../output.js';
  * a second abandons it, which is safe too (its manifest, written last, is simply never written).
  * SIGHUP rereads the config.
  */
-export async function run(global: GlobalOptions): Promise<void> {
+export async function run(global: GlobalOptions, flags: { metrics?: string } = {}): Promise<void> {
   limitHeapGrowth();
+  const metricsAddress = flags.metrics === undefined ? undefined : parseMetricsAddress(flags.metrics);
   const config = await loadCliConfig(global); // a bad config stops the start with its message
   const state = stateFolder();
   const files = agentFiles(state, config.configFile);
@@ -30,10 +32,15 @@ export async function run(global: GlobalOptions): Promise<void> {
     console: process.stdout,
     ...(global.quiet ? { quiet: true } : {}),
   });
+  const metrics = metricsAddress ? new AgentMetrics() : undefined;
+  const served = metricsAddress ? await metrics!.serve(metricsAddress.host, metricsAddress.port) : undefined;
+  if (served) logger.info({ address: served.address }, 'serving Prometheus metrics at /metrics');
   const agent = new Agent({
+    ...(metrics ? { metrics } : {}),
     loadConfig: () => loadCliConfig(global),
     openRepository: async (current) => {
-      const backend = await openBackend(current.repository);
+      const opened = await openBackend(current.repository);
+      const backend = metrics ? metrics.counting(opened) : opened;
       try {
         return {
           repository: await openRepository(backend),
@@ -75,6 +82,7 @@ export async function run(global: GlobalOptions): Promise<void> {
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
     process.off('SIGHUP', onHup);
+    await served?.close();
     await lock.release();
   }
 }
