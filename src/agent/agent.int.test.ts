@@ -251,6 +251,10 @@ describe.skipIf(!minio)('twinvault agent (real watcher, MinIO)', () => {
       const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
       expect(metrics).toMatch(/^twinvault_backup_last_success_timestamp_seconds\{source="Documents"\} \d+/m);
       expect(metrics).toMatch(/^twinvault_storage_requests_total\{operation="put",outcome="ok"\} [1-9]/m);
+      expect(metrics).toMatch(/^twinvault_replica_pending_objects\{replica="s3:\/\/[^"]+"\} 0$/m);
+      expect(metrics).toMatch(
+        /^twinvault_replica_last_success_timestamp_seconds\{replica="s3:\/\/[^"]+"\} \d+/m,
+      );
       expect(agent.output()).toContain('snapshot replicated');
       expect(await stopAgent(agent)).toBe(0);
     } finally {

@@ -89,6 +89,7 @@ export class Agent {
       this.clock,
       ...(options.openForReplication ? [options.openForReplication] : []),
     );
+    this.replication.metrics = options.metrics;
     this.retention = new AgentRetention(options.stateFolder, this.log, this.clock);
     this.verify = new AgentVerify(this.log, this.clock);
     this.startedAt = this.clock.now();

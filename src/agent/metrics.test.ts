@@ -15,6 +15,8 @@ describe("the agent's Prometheus metrics", () => {
     } as BackupSummary;
     metrics.backupSucceeded('Documents', summary, 1500, new Date('2026-11-26T12:00:00Z'));
     metrics.backupFailed('Pictures', new StorageUnreachableError('down'), 200);
+    metrics.replicaSucceeded('s3://replica/laptop', 2, new Date('2026-11-26T12:00:00Z'));
+    metrics.replicaFailed('s3://replica/laptop', new StorageUnreachableError('down'));
     const backend = metrics.counting(new MemoryBackend());
     await backend.put('a', bodyFromBuffer('x'));
     await backend.get('missing').catch((err) => expect(err).toBeInstanceOf(NotFoundError));
@@ -43,6 +45,13 @@ describe("the agent's Prometheus metrics", () => {
       expect(sample('twinvault_storage_requests_total', { operation: 'get', outcome: 'NOT_FOUND' })).toBe(
         '1',
       );
+      expect(sample('twinvault_replica_pending_objects', { replica: 's3://replica/laptop' })).toBe('2');
+      expect(
+        sample('twinvault_replica_errors_total', {
+          replica: 's3://replica/laptop',
+          kind: 'STORAGE_UNREACHABLE',
+        }),
+      ).toBe('1');
       expect(families.has('process_cpu_seconds_total')).toBe(true);
       expect((await fetch(`http://${served.address}/`)).status).toBe(404);
     } finally {

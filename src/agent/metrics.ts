@@ -43,6 +43,24 @@ export class AgentMetrics {
     labelNames: ['source', 'kind'],
     registers: [this.registry],
   });
+  private readonly replicaSuccess = new Gauge({
+    name: 'twinvault_replica_last_success_timestamp_seconds',
+    help: 'When the replica last received a snapshot or a full pass without problems (Unix time).',
+    labelNames: ['replica'],
+    registers: [this.registry],
+  });
+  private readonly replicaPending = new Gauge({
+    name: 'twinvault_replica_pending_objects',
+    help: 'Objects the last full pass could not bring to the replica (failed, or held-back snapshots).',
+    labelNames: ['replica'],
+    registers: [this.registry],
+  });
+  private readonly replicaErrors = new Counter({
+    name: 'twinvault_replica_errors_total',
+    help: 'Replications that failed, by error kind.',
+    labelNames: ['replica', 'kind'],
+    registers: [this.registry],
+  });
   readonly requests = new Counter({
     name: 'twinvault_storage_requests_total',
     help: 'Requests to the repository, by operation and outcome (ok, or the error code).',
@@ -66,6 +84,15 @@ export class AgentMetrics {
   backupFailed(source: string, err: unknown, durationMs: number): void {
     this.lastDuration.set({ source }, durationMs / 1000);
     this.errors.inc({ source, kind: isTwinvaultError(err) ? err.code : 'INTERNAL' });
+  }
+
+  replicaSucceeded(replica: string, pending: number, at: Date): void {
+    this.replicaPending.set({ replica }, pending);
+    if (pending === 0) this.replicaSuccess.set({ replica }, at.getTime() / 1000);
+  }
+
+  replicaFailed(replica: string, err: unknown): void {
+    this.replicaErrors.inc({ replica, kind: isTwinvaultError(err) ? err.code : 'INTERNAL' });
   }
 
   /** The repository, with every request counted. */

@@ -10,6 +10,7 @@ import { PassRecords } from '../replicate/pass-record.js';
 import { syncManifest } from '../replicate/sync-one.js';
 import { type ReplicaTarget, replicaTargets } from '../replicate/targets.js';
 import { manifestKey } from '../repository/layout.js';
+import type { AgentMetrics } from './metrics.js';
 
 export interface MadeSnapshot {
   repositoryId: string;
@@ -35,6 +36,8 @@ export class AfterBackupReplication {
   private readonly lastFullPass = new Map<string, number>();
   private readonly waiting: MadeSnapshot[] = [];
   private running: Promise<void> | undefined;
+  /** The agent's metrics, when it serves them. */
+  metrics: AgentMetrics | undefined;
 
   constructor(
     private readonly stateFolder: string,
@@ -105,6 +108,11 @@ export class AfterBackupReplication {
           clock: this.clock,
         });
         await records.passed(summary).catch(() => {});
+        this.metrics?.replicaSucceeded(
+          target.url,
+          summary.objects.failed + summary.manifests.held,
+          this.clock.now(),
+        );
         if (summary.problems.length === 0) this.lastFullPass.set(target.url, this.clock.now().getTime());
         log.info(
           {
@@ -128,8 +136,10 @@ export class AfterBackupReplication {
           'snapshot replicated',
         );
       }
+      this.metrics?.replicaSucceeded(target.url, 0, this.clock.now());
     } catch (err) {
       this.lastFullPass.delete(target.url);
+      this.metrics?.replicaFailed(target.url, err);
       log.error({ err: describe(err) }, 'replication failed; a full pass follows the next backup');
       await records
         .failed(destination?.location ?? target.url, this.clock.now(), describe(err))
