@@ -7,7 +7,7 @@
  *     with MinIO's real bucket notifications (webhook) — 200 objects, one every 50 ms.
  * Writes bench/results/replicate-<date>.json.   npm run build && npm run bench:replicate
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -30,6 +30,7 @@ import { adminClient } from '../test/s3.js';
 import { startMinio } from '../test/servers/minio.js';
 import { freePort } from '../test/servers/process.js';
 import { buildDataSet } from './datasets.js';
+import { writeResults } from './results-file.js';
 import { runCli } from './run-cli.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -241,10 +242,4 @@ try {
   await rm(queueDir, { recursive: true, force: true });
 }
 
-const file = join(
-  'bench',
-  'results',
-  `replicate-${(results.date as string).slice(0, 16).replace(':', '')}.json`,
-);
-await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
-console.log(`\n${JSON.stringify(results, null, 2)}\nwritten to ${file}`);
+await writeResults('replicate', results as { date: string });

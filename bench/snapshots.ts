@@ -20,6 +20,7 @@ import { openRepository } from '../src/repository/repository.js';
 import { adminClient } from '../test/s3.js';
 import { startMinio } from '../test/servers/minio.js';
 import { buildDataSet, bytesFor, type DataSet } from './datasets.js';
+import { writeResults } from './results-file.js';
 import { runCli } from './run-cli.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -230,10 +231,4 @@ const million = spawnSync(
 );
 results.million = JSON.parse(million.stdout.trim().split('\n').at(-1) ?? '{}');
 
-const file = join(
-  'bench',
-  'results',
-  `snapshots-${(results.date as string).slice(0, 16).replace(':', '')}-${values.sets.replace(',', '-')}.json`,
-);
-await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
-console.log(`\n${JSON.stringify(results, null, 2)}\nwritten to ${file}`);
+await writeResults('snapshots', results as { date: string }, values.sets.replace(',', '-'));

@@ -5,7 +5,7 @@
  *     calls at the same concurrency (16) over the same objects, bodies read and dropped.
  * Writes bench/results/verify-<date>.json.   npm run build && npm run bench:verify
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -14,6 +14,7 @@ import { CreateBucketCommand, GetObjectCommand, paginateListObjectsV2 } from '@a
 import { adminClient } from '../test/s3.js';
 import { startMinio } from '../test/servers/minio.js';
 import { buildDataSet } from './datasets.js';
+import { writeResults } from './results-file.js';
 import { runCli } from './run-cli.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -97,10 +98,4 @@ try {
   await minio.stop();
   await rm(home, { recursive: true, force: true });
 }
-const file = join(
-  'bench',
-  'results',
-  `verify-${(results.date as string).slice(0, 16).replace(':', '')}.json`,
-);
-await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
-console.log(`\n${JSON.stringify(results, null, 2)}\nwritten to ${file}`);
+await writeResults('verify', results as { date: string });
