@@ -31,7 +31,7 @@ import { startMinio } from '../test/servers/minio.js';
 import { freePort } from '../test/servers/process.js';
 import { buildDataSet } from './datasets.js';
 import { writeResults } from './results-file.js';
-import { runCli } from './run-cli.js';
+import { cliEnv, runCli } from './run-cli.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const { values } = parseArgs({
@@ -78,15 +78,7 @@ try {
   for (const name of values.sets.split(',').filter(Boolean) as Array<'D1' | 'D2'>) {
     console.log(`\n== ${name}`);
     const set = await buildDataSet(name, values.data);
-    const env = {
-      HOME: home,
-      XDG_STATE_HOME: join(home, `state-${name}`),
-      AWS_ACCESS_KEY_ID: minio.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: minio.secretAccessKey,
-      AWS_ENDPOINT_URL_S3: minio.endpoint,
-      AWS_REGION: 'us-east-1',
-      TWINVAULT_REPOSITORY: `s3://tv-src/${name}`,
-    };
+    const env = cliEnv(minio, home, `state-${name}`, `s3://tv-src/${name}`);
     await runCli(['init'], env);
     await runCli(['backup', set.root, '--host', 'bench'], env);
     const r: Record<string, number> = { files: set.files.length, megabytes: set.bytes / 1e6 };
@@ -150,15 +142,7 @@ try {
   console.log('\n== live mode lag');
   const log = pino({ level: 'warn' }, new Writable({ write: (_c, _e, done) => done() }));
   const liveSource = backendOf('live-src', 'repo');
-  const liveEnv = {
-    XDG_STATE_HOME: join(home, 'state-live'),
-    HOME: home,
-    AWS_ACCESS_KEY_ID: minio.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: minio.secretAccessKey,
-    AWS_ENDPOINT_URL_S3: minio.endpoint,
-    AWS_REGION: 'us-east-1',
-    TWINVAULT_REPOSITORY: 's3://live-src/repo',
-  };
+  const liveEnv = cliEnv(minio, home, 'state-live', 's3://live-src/repo');
   await runCli(['init'], liveEnv);
   const live = new LiveReplication({
     source: liveSource,

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 
 const CLI = new URL('../dist/twinvault.js', import.meta.url).pathname;
 
@@ -28,4 +29,22 @@ export function runCli(
       else resolve({ seconds, rssKiB, stdout, code: code ?? 0 });
     });
   });
+}
+
+/** The environment the built CLI runs in against a benchmark's MinIO: its own home and state. */
+export function cliEnv(
+  minio: { endpoint: string; accessKeyId: string; secretAccessKey: string },
+  home: string,
+  state: string,
+  repository: string,
+): NodeJS.ProcessEnv {
+  return {
+    HOME: home,
+    XDG_STATE_HOME: join(home, state),
+    AWS_ACCESS_KEY_ID: minio.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: minio.secretAccessKey,
+    AWS_ENDPOINT_URL_S3: minio.endpoint,
+    AWS_REGION: 'us-east-1',
+    TWINVAULT_REPOSITORY: repository,
+  };
 }

@@ -15,7 +15,7 @@ import { adminClient } from '../test/s3.js';
 import { startMinio } from '../test/servers/minio.js';
 import { buildDataSet } from './datasets.js';
 import { writeResults } from './results-file.js';
-import { runCli } from './run-cli.js';
+import { cliEnv, runCli } from './run-cli.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const { values } = parseArgs({ options: { data: { type: 'string', default: '/var/tmp/twinvault-bench' } } });
@@ -34,15 +34,7 @@ try {
   await client.send(new CreateBucketCommand({ Bucket: 'verify' }));
   for (const name of ['D2', 'D1'] as const) {
     const set = await buildDataSet(name, values.data);
-    const env = {
-      HOME: home,
-      XDG_STATE_HOME: join(home, `state-${name}`),
-      AWS_ACCESS_KEY_ID: minio.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: minio.secretAccessKey,
-      AWS_ENDPOINT_URL_S3: minio.endpoint,
-      AWS_REGION: 'us-east-1',
-      TWINVAULT_REPOSITORY: `s3://verify/${name}`,
-    };
+    const env = cliEnv(minio, home, `state-${name}`, `s3://verify/${name}`);
     await runCli(['init'], env);
     await runCli(['backup', set.root, '--host', 'bench'], env);
     const r: Record<string, number> = { files: set.files.length, megabytes: set.bytes / 1e6 };

@@ -8,7 +8,7 @@ import { forEachReference } from '../repository/manifest-refs.js';
 import { readRepoConfig } from '../repository/repo-config.js';
 import { runPool } from '../util/pool.js';
 import { readAhead } from '../util/read-ahead.js';
-import { copyObject } from './copy-object.js';
+import { type CopyOutcome, copyObject } from './copy-object.js';
 import { applyDeletes } from './deletes.js';
 import { inspectDestination, sameStore } from './destination.js';
 import {
@@ -177,16 +177,8 @@ export async function replicatePass(options: PassOptions): Promise<PassSummary> 
       }
       try {
         const outcome = await copyObject(source, destination, manifest);
-        if (outcome.kind === 'copied') {
-          summary.manifests.copied++;
-          summary.objects.copied++;
-          summary.objects.copiedBytes += manifest.size;
-          emit({ type: 'copied', key: manifest.key, bytes: manifest.size, ms: outcome.ms });
-        } else if (outcome.kind === 'vanished') summary.objects.vanished++;
-        else {
-          summary.objects.failed++;
-          emit({ type: 'failed', key: manifest.key, error: outcome.error });
-        }
+        if (outcome.kind === 'copied') summary.manifests.copied++;
+        tally(outcome, manifest, summary, emit);
       } catch (err) {
         throw stopped(err, summary);
       }
@@ -339,18 +331,8 @@ class ContentWalk {
           },
         );
       }
-      if (outcome.kind === 'copied') {
-        this.arrived(info.key);
-        this.summary.objects.copied++;
-        this.summary.objects.copiedBytes += info.size;
-        this.emit({ type: 'copied', key: info.key, bytes: info.size, ms: outcome.ms });
-      } else if (outcome.kind === 'vanished') {
-        this.summary.objects.vanished++;
-        this.emit({ type: 'vanished', key: info.key });
-      } else {
-        this.summary.objects.failed++;
-        this.emit({ type: 'failed', key: info.key, error: outcome.error });
-      }
+      if (outcome.kind === 'copied') this.arrived(info.key);
+      tally(outcome, info, this.summary, this.emit);
     } catch (err) {
       this.fatal ??= { error: err };
     }
@@ -358,6 +340,26 @@ class ContentWalk {
 
   private arrived(key: string): void {
     if (this.needed.has(key)) this.needed.set(key, true);
+  }
+}
+
+/** Counts one copy's outcome in the summary and reports it. */
+function tally(
+  outcome: CopyOutcome,
+  info: ObjectInfo,
+  summary: PassSummary,
+  emit: (event: ReplicationEvent) => void,
+) {
+  if (outcome.kind === 'copied') {
+    summary.objects.copied++;
+    summary.objects.copiedBytes += info.size;
+    emit({ type: 'copied', key: info.key, bytes: info.size, ms: outcome.ms });
+  } else if (outcome.kind === 'vanished') {
+    summary.objects.vanished++;
+    emit({ type: 'vanished', key: info.key });
+  } else {
+    summary.objects.failed++;
+    emit({ type: 'failed', key: info.key, error: outcome.error });
   }
 }
 
