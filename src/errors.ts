@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'STORAGE_FAILED'
   | 'LOCAL_PATH'
   | 'INTEGRITY'
+  | 'NOTIFY_FAILED'
   | 'INTERNAL';
 
 export interface TwinvaultErrorOptions {
@@ -108,4 +109,11 @@ export class IntegrityError extends TwinvaultError {
 
 export function isTwinvaultError(err: unknown): err is TwinvaultError {
   return err instanceof TwinvaultError;
+}
+
+/** A notification channel could not deliver (its server refused, timed out or is misconfigured). */
+export class NotificationError extends TwinvaultError {
+  constructor(message: string, options: TwinvaultErrorOptions = {}) {
+    super('NOTIFY_FAILED', message, options);
+  }
 }

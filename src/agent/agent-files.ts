@@ -15,6 +15,7 @@ export function agentFiles(stateFolder: string, configFile: string | undefined) 
     pid: join(folder, `${id}.pid`),
     state: join(folder, `${id}.state.json`),
     log: join(folder, `${id}.log`),
+    alerts: join(folder, `${id}.alerts.json`),
   };
 }
 

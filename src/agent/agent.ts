@@ -7,8 +7,11 @@ import type { ResolvedConfig } from '../config/load.js';
 import { redactUrlPassword } from '../config/redact.js';
 import type { RepositoryConfig, SourceConfig } from '../config/schema.js';
 import { isTwinvaultError } from '../errors.js';
+import { AlertBook } from '../notify/alert-book.js';
+import { Notifier, type RetrySettings } from '../notify/notifier.js';
 import type { Repository } from '../repository/repository.js';
 import { collectGarbage } from '../util/heap-limit.js';
+import { AgentAlerts, type AlertedSource } from './alerts.js';
 import type { Logger } from './log.js';
 import type { AgentMetrics } from './metrics.js';
 import { AfterBackupReplication } from './replication.js';
@@ -42,6 +45,12 @@ export interface AgentOptions {
   metrics?: AgentMetrics;
   /** Opens the repository or a replica for replication (the registry by default). */
   openForReplication?: (settings: RepositoryConfig) => Promise<Backend>;
+  /** Where raised alerts are kept across restarts (none: in memory only). */
+  alertsFile?: string;
+  /** Environment for notification secrets ({"env": "NAME"}); process.env by default. */
+  env?: NodeJS.ProcessEnv;
+  /** Backoff of failing notification channels (tests shorten it). */
+  notifyRetry?: RetrySettings;
 }
 
 interface WatchedSource {
@@ -79,6 +88,8 @@ export class Agent {
   private readonly replication: AfterBackupReplication;
   private readonly retention: AgentRetention;
   private readonly verify: AgentVerify;
+  private readonly notifier: Notifier;
+  private alerts: AgentAlerts | undefined;
 
   constructor(private readonly options: AgentOptions) {
     this.clock = options.clock ?? systemClock;
@@ -92,6 +103,14 @@ export class Agent {
     this.replication.metrics = options.metrics;
     this.retention = new AgentRetention(options.stateFolder, this.log, this.clock);
     this.verify = new AgentVerify(this.log, this.clock);
+    this.verify.onChecked = (status) => this.alerts?.verified(status);
+    this.notifier = new Notifier([], {
+      log: this.log,
+      clock: this.clock,
+      ...(options.env ? { env: options.env } : {}),
+      ...(options.notifyRetry ? { retry: options.notifyRetry } : {}),
+    });
+    options.metrics?.reportReplicaLag(() => this.replication.behind(), this.clock);
     this.startedAt = this.clock.now();
     this.stopped = new Promise((resolve) => {
       this.markStopped = resolve;
@@ -99,6 +118,13 @@ export class Agent {
   }
 
   async start(): Promise<void> {
+    const book = await AlertBook.open(
+      this.notifier,
+      () => this.options.host(this.config),
+      this.log,
+      this.options.alertsFile,
+    );
+    this.alerts = new AgentAlerts(book, this.notifier, this.clock, this.log, () => this.replication.behind());
     this.starting = this.options.loadConfig().then((config) => this.apply(config));
     await this.starting;
     if (this.stopping) return;
@@ -135,6 +161,8 @@ export class Agent {
     await this.replication.idle();
     await this.retention.idle();
     await this.verify.idle();
+    this.alerts?.stop();
+    await this.notificationsSent();
     for (const source of this.sources.values()) await source.watcher?.close().catch(() => {});
     await this.repo?.close().catch(() => {});
     await this.saveState();
@@ -188,7 +216,24 @@ export class Agent {
     this.replication.configure(config);
     this.retention.configure(config, this.options.host(config));
     this.verify.configure(config);
+    this.alerts?.configure(
+      config,
+      [...this.sources.values()].map((source) => alertedSource(source, config)),
+    );
     await this.saveState();
+  }
+
+  /** Waits a little for notifications still on their way; a channel that is down does not hold the stop. */
+  private async notificationsSent(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const sent = await Promise.race([
+      this.notifier.idle().then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), NOTIFY_STOP_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!sent) this.log.warn('stopping with notifications still unsent (their channel is slow or down)');
   }
 
   private async watch(source: WatchedSource) {
@@ -265,6 +310,11 @@ export class Agent {
         this.clock.now(),
       );
       source.status.lastSuccess = source.status.lastRun;
+      this.alerts?.backupSucceeded(alertedSource(source, this.config), {
+        started,
+        snapshot: summary.written ? `${summary.host}/${summary.stamp}` : source.status.lastSuccess.snapshot,
+        skipped: summary.skipped,
+      });
       this.retention.afterBackup(repo.repository.config.id);
       this.verify.afterBackup();
       if (summary.written) {
@@ -290,6 +340,12 @@ export class Agent {
       };
       source.status.lastError = { at: started.toISOString(), message: describe(err).message };
       this.options.metrics?.backupFailed(source.name, err, this.clock.now().getTime() - started.getTime());
+      this.alerts?.backupFailed(
+        alertedSource(source, this.config),
+        err,
+        source.work.consecutiveFailures,
+        new Date(source.work.retryAt!),
+      );
     } finally {
       delete source.status.running;
       await this.saveState();
@@ -338,6 +394,18 @@ export class Agent {
     this.stateWrites = write;
     await write;
   }
+}
+
+/** Notifications still unsent at stop are waited for this long. */
+const NOTIFY_STOP_WAIT_MS = 5_000;
+
+function alertedSource(source: WatchedSource, config: ResolvedConfig): AlertedSource {
+  return {
+    name: source.name,
+    path: source.config.path,
+    schedule: source.config.schedule ?? config.agent.schedule,
+    rpo: source.config.rpo,
+  };
 }
 
 function outcomeOf(summary: BackupSummary, started: Date, ended: Date): NonNullable<SourceStatus['lastRun']> {

@@ -4,6 +4,7 @@ import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Backend } from '../backend/backend.js';
 import { CountingBackend } from '../backend/wrap/counting.js';
 import type { BackupSummary } from '../backup/backup.js';
+import type { Clock } from '../clock.js';
 import { isTwinvaultError, StorageError, UsageError } from '../errors.js';
 
 /**
@@ -61,6 +62,17 @@ export class AgentMetrics {
     labelNames: ['replica', 'kind'],
     registers: [this.registry],
   });
+  /** Every replica seen, so one that caught up reads 0. */
+  private readonly knownReplicas = new Set<string>();
+  private replicasBehind: (() => Array<{ url: string; since: Date }>) | undefined;
+  private clock: Clock | undefined;
+  private readonly replicaLag = new Gauge({
+    name: 'twinvault_replica_lag_seconds',
+    help: 'How long the replica has been missing a snapshot the repository has (0 when up to date).',
+    labelNames: ['replica'],
+    registers: [this.registry],
+    collect: () => this.collectLag(),
+  });
   readonly requests = new Counter({
     name: 'twinvault_storage_requests_total',
     help: 'Requests to the repository, by operation and outcome (ok, or the error code).',
@@ -87,12 +99,30 @@ export class AgentMetrics {
   }
 
   replicaSucceeded(replica: string, pending: number, at: Date): void {
+    this.knownReplicas.add(replica);
     this.replicaPending.set({ replica }, pending);
     if (pending === 0) this.replicaSuccess.set({ replica }, at.getTime() / 1000);
   }
 
   replicaFailed(replica: string, err: unknown): void {
+    this.knownReplicas.add(replica);
     this.replicaErrors.inc({ replica, kind: isTwinvaultError(err) ? err.code : 'INTERNAL' });
+  }
+
+  /** Where the lag gauge reads the replicas that are behind, at each scrape. */
+  reportReplicaLag(behind: () => Array<{ url: string; since: Date }>, clock: Clock): void {
+    this.replicasBehind = behind;
+    this.clock = clock;
+  }
+
+  private collectLag(): void {
+    if (!this.replicasBehind || !this.clock) return;
+    const now = this.clock.now().getTime();
+    const behind = new Map(this.replicasBehind().map((r) => [r.url, (now - r.since.getTime()) / 1000]));
+    // Replicas that caught up read 0, rather than vanishing from the scrape.
+    this.replicaLag.reset();
+    for (const url of this.knownReplicas) this.replicaLag.set({ replica: url }, behind.get(url) ?? 0);
+    for (const [url, seconds] of behind) this.replicaLag.set({ replica: url }, seconds);
   }
 
   /** The repository, with every request counted. */

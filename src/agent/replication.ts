@@ -36,6 +36,8 @@ export class AfterBackupReplication {
   private readonly lastFullPass = new Map<string, number>();
   private readonly waiting: MadeSnapshot[] = [];
   private running: Promise<void> | undefined;
+  /** Since when each replica has lacked a snapshot the repository has, and why if it failed. */
+  private readonly behindSince = new Map<string, { since: Date; error?: string }>();
   /** The agent's metrics, when it serves them. */
   metrics: AgentMetrics | undefined;
 
@@ -51,11 +53,19 @@ export class AfterBackupReplication {
     this.targets =
       config.replicas.length === 0 ? [] : replicaTargets(config).filter((target) => target.afterBackup);
     this.lastFullPass.clear();
+    const urls = new Set(this.targets.map((target) => target.url));
+    for (const url of this.behindSince.keys()) if (!urls.has(url)) this.behindSince.delete(url);
+  }
+
+  /** The replicas missing something, since when (the replication lag), and their last error. */
+  behind(): Array<{ url: string; since: Date; error?: string }> {
+    return [...this.behindSince].map(([url, lag]) => ({ url, ...lag }));
   }
 
   /** Queues a snapshot for the replicas; returns at once. */
   afterBackup(made: MadeSnapshot): void {
     if (this.targets.length === 0) return;
+    for (const target of this.targets) this.markBehind(target.url);
     this.waiting.push(made);
     this.running ??= this.drain().finally(() => {
       this.running = undefined;
@@ -65,6 +75,16 @@ export class AfterBackupReplication {
   /** Resolves once every queued snapshot has been dealt with. */
   async idle(): Promise<void> {
     while (this.running) await this.running;
+  }
+
+  private markBehind(url: string, error?: string): void {
+    const lag = this.behindSince.get(url) ?? { since: this.clock.now() };
+    this.behindSince.set(url, error === undefined ? lag : { ...lag, error });
+  }
+
+  /** Up to date, unless another snapshot is already waiting (it keeps the lag running). */
+  private caughtUp(url: string): void {
+    if (this.waiting.length === 0) this.behindSince.delete(url);
   }
 
   private async drain(): Promise<void> {
@@ -108,11 +128,10 @@ export class AfterBackupReplication {
           clock: this.clock,
         });
         await records.passed(summary).catch(() => {});
-        this.metrics?.replicaSucceeded(
-          target.url,
-          summary.objects.failed + summary.manifests.held,
-          this.clock.now(),
-        );
+        const pending = summary.objects.failed + summary.manifests.held;
+        this.metrics?.replicaSucceeded(target.url, pending, this.clock.now());
+        if (pending === 0) this.caughtUp(target.url);
+        else this.markBehind(target.url, `${pending} objects could not be copied (see the agent log)`);
         if (summary.problems.length === 0) this.lastFullPass.set(target.url, this.clock.now().getTime());
         log.info(
           {
@@ -137,8 +156,10 @@ export class AfterBackupReplication {
         );
       }
       this.metrics?.replicaSucceeded(target.url, 0, this.clock.now());
+      this.caughtUp(target.url);
     } catch (err) {
       this.lastFullPass.delete(target.url);
+      this.markBehind(target.url, describe(err));
       this.metrics?.replicaFailed(target.url, err);
       log.error({ err: describe(err) }, 'replication failed; a full pass follows the next backup');
       await records

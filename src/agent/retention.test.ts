@@ -7,6 +7,7 @@ import { MemoryBackend } from '../backend/memory/memory-backend.js';
 import { backup } from '../backup/backup.js';
 import { ManualClock } from '../clock.js';
 import type { ResolvedConfig } from '../config/load.js';
+import { DEFAULT_NOTIFICATIONS } from '../config/notifications-schema.js';
 import { agentSchema, retentionSchema } from '../config/schema.js';
 import { listSnapshots } from '../repository/snapshots.js';
 import { AgentRetention } from './retention.js';
@@ -54,6 +55,7 @@ describe("the agent's retention", () => {
       replicas: [],
       retention: retentionSchema.parse({ keepLast: 1, every: '1h' }),
       prices: {},
+      notifications: DEFAULT_NOTIFICATIONS,
     };
     const clock = new ManualClock(new Date());
     const retention = new AgentRetention(fixture.dir, log, clock, async () => backend);

@@ -12,3 +12,11 @@ export function nextFullScan(schedule: ScheduleConfig, last: Date): Date {
 export function describeSchedule(schedule: ScheduleConfig): string {
   return 'every' in schedule ? `every ${schedule.every / 1000}s` : `cron "${schedule.cron}"`;
 }
+
+/** The time between two full scans: for a cron schedule, between its next two runs after `now`. */
+export function scheduleInterval(schedule: ScheduleConfig, now: Date): number {
+  if ('every' in schedule) return schedule.every;
+  const first = nextFullScan(schedule, now);
+  const second = nextFullScan(schedule, first);
+  return second.getTime() - first.getTime();
+}

@@ -20,6 +20,8 @@ export class AgentVerify {
   private lastReadData: number | undefined;
   private running: Promise<void> | undefined;
   last: VerifyStatus | undefined;
+  /** Told each result (the agent's alerts). */
+  onChecked: ((status: VerifyStatus) => void) | undefined;
 
   constructor(
     private readonly log: Logger,
@@ -82,5 +84,6 @@ export class AgentVerify {
     } finally {
       await backend?.close().catch(() => {});
     }
+    if (this.last) this.onChecked?.(this.last);
   }
 }

@@ -27,6 +27,7 @@ const BY_CODE: Record<ErrorCode, number> = {
   STORAGE_FAILED: EXIT.storage,
   LOCAL_PATH: EXIT.failure,
   INTEGRITY: EXIT.integrity,
+  NOTIFY_FAILED: EXIT.failure,
   INTERNAL: EXIT.failure,
 };
 

@@ -210,6 +210,14 @@ export function buildProgram(): Command {
     .exitOverride()
     .action(lazy(() => import('./commands/repair.js')));
   program
+    .command('notify')
+    .description('notification channels (docs/MONITORING.md)')
+    .command('test')
+    .description('send a test message through each configured channel, or the one named')
+    .argument('[channel]', 'the name of one channel')
+    .exitOverride()
+    .action(lazy(() => import('./commands/notify-test.js')));
+  program
     .command('stats')
     .description(
       'per host and in total: snapshots, files, logical and stored bytes, dedup savings, storage classes, monthly cost',

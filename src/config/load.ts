@@ -3,6 +3,11 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError } from '../errors.js';
+import {
+  DEFAULT_NOTIFICATIONS,
+  type NotificationsConfig,
+  type SecretSetting,
+} from './notifications-schema.js';
 import { parseJsonFile } from './parse-json.js';
 import { defaultRepositoryFolder, LOCAL_CONFIG_FILE, userConfigFile } from './paths.js';
 import { parseRepositoryUrl } from './repository-url.js';
@@ -44,6 +49,8 @@ export interface ResolvedConfig {
   retention: RetentionConfig | undefined;
   /** Storage prices overriding the AWS list prices `stats` uses. */
   prices: Partial<Record<StorageClass, number>>;
+  /** Alert channels and thresholds; files they name are resolved from the config's folder. */
+  notifications: NotificationsConfig;
 }
 
 export const ENV_CONFIG = 'TWINVAULT_CONFIG';
@@ -92,6 +99,35 @@ export async function loadConfig(options: LoadOptions = {}): Promise<ResolvedCon
     replicas: file.replicas,
     retention: file.retention,
     prices: file.prices ?? {},
+    notifications: resolveNotificationPaths(file.notifications ?? DEFAULT_NOTIFICATIONS, folder),
+  };
+}
+
+function resolveNotificationPaths(settings: NotificationsConfig, folder: string): NotificationsConfig {
+  const secret = <T extends SecretSetting | undefined>(value: T): T =>
+    (value !== undefined && typeof value === 'object' && 'file' in value
+      ? { file: resolveUserPath(value.file, folder) }
+      : value) as T;
+  return {
+    ...settings,
+    channels: settings.channels.map((channel) => {
+      switch (channel.type) {
+        case 'webhook':
+          return { ...channel, url: secret(channel.url), secret: secret(channel.secret) };
+        case 'slack':
+          return { ...channel, url: secret(channel.url) };
+        case 'sns':
+          return { ...channel, secretAccessKey: secret(channel.secretAccessKey) };
+        case 'email':
+          return {
+            ...channel,
+            password: secret(channel.password),
+            ...(channel.caFile ? { caFile: resolveUserPath(channel.caFile, folder) } : {}),
+          };
+        default:
+          return { ...channel, url: secret(channel.url), failUrl: secret(channel.failUrl) };
+      }
+    }),
   };
 }
 

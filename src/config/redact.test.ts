@@ -20,6 +20,28 @@ describe('redact', () => {
     });
   });
 
+  it("hides the token in the path of notification channels' URLs", () => {
+    expect(
+      redact({
+        channels: [
+          { type: 'slack', url: 'https://hooks.slack.com/services/T0/B0/XYZsecret' },
+          {
+            type: 'heartbeat',
+            url: 'https://hc-ping.com/uuid-1',
+            failUrl: 'https://hc-ping.com/uuid-1/fail',
+          },
+          { type: 'webhook', url: { env: 'HOOK_URL' }, secret: 'hmac-key' },
+        ],
+      }),
+    ).toEqual({
+      channels: [
+        { type: 'slack', url: 'https://hooks.slack.com/***' },
+        { type: 'heartbeat', url: 'https://hc-ping.com/***', failUrl: 'https://hc-ping.com/***' },
+        { type: 'webhook', url: { env: 'HOOK_URL' }, secret: '***' },
+      ],
+    });
+  });
+
   it('hides a password inside a URL', () => {
     expect(redactUrlPassword('https://user:pa55@host/x')).toBe('https://user:***@host/x');
     expect(redactUrlPassword('s3://bucket/prefix')).toBe('s3://bucket/prefix');

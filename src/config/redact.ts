@@ -21,10 +21,18 @@ function redactValue(value: unknown, key: string | undefined): unknown {
   if (typeof value !== 'string') return value;
   if (isSecretKey(key)) return REDACTED;
   if (key === 'accessKeyId') return value.length > 4 ? `${REDACTED}${value.slice(-4)}` : REDACTED;
+  // Webhook and ping URLs carry their token in the path (Slack, healthchecks.io).
+  if ((key === 'url' || key === 'failUrl') && /^https?:\/\//i.test(value)) return redactUrlPath(value);
   return redactUrlPassword(value);
 }
 
 /** Every "scheme://user:pass@host" in the text becomes "scheme://user:***@host". */
 export function redactUrlPassword(text: string): string {
   return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^/:@\s"']*):[^@/\s"']+@/gi, `$1:${REDACTED}@`);
+}
+
+/** "https://hooks.slack.com/services/T0/B0/XYZ" becomes "https://hooks.slack.com/***": the token is in the path. */
+export function redactUrlPath(url: string): string {
+  const match = /^(https?:\/\/)(?:[^/@\s]*@)?([^/?#\s]+)/i.exec(url);
+  return match ? `${match[1]}${match[2]}/${REDACTED}` : REDACTED;
 }

@@ -1,27 +1,14 @@
 import { Cron } from 'croner';
 import { z } from 'zod';
 import { parseKeepWithin } from '../retention/keep-within.js';
-import { BYTE_SIZE_PATTERN, DURATION_PATTERN, parseByteSize, parseDuration } from './units.js';
+import { notificationsSchema } from './notifications-schema.js';
+import { byteSize, duration } from './schema-units.js';
 
 /**
  * The configuration file's schema: the single source for validation, for the TypeScript types and
  * for the JSON Schema shipped in schema/config.schema.json. Objects are strict, so a misspelt key
  * is an error (with a suggestion), never silently ignored.
  */
-
-const byteSize = z
-  .union([
-    z.number().int().nonnegative(),
-    z.string().regex(BYTE_SIZE_PATTERN, 'expected a size such as "16MiB"'),
-  ])
-  .transform((value) => parseByteSize(value)!)
-  .meta({ description: 'A number of bytes, or a size with a unit: "16MiB", "5GiB", "100MB".' });
-
-const duration = z
-  .string()
-  .regex(DURATION_PATTERN, 'expected a duration such as "30s", "2m" or "1h"')
-  .transform((value) => parseDuration(value)!)
-  .meta({ description: 'A duration: "500ms", "30s", "2m", "1h30m", "7d".' });
 
 /** S3 takes at most 5 GiB in one PUT, one part or one CopyObject. */
 const FIVE_GIB = 5 * 1024 ** 3;
@@ -271,6 +258,10 @@ export const sourceSchema = z.strictObject({
   retention: retentionSchema
     .optional()
     .meta({ description: "This source's retention policy; defaults to the top-level one." }),
+  rpo: duration.optional().meta({
+    description:
+      'No successful backup for this long raises "backup-overdue"; default twice the schedule\'s interval.',
+  }),
 });
 
 export const agentSchema = z.strictObject({
@@ -344,6 +335,7 @@ export const configSchema = z.strictObject({
     .array(replicaSchema)
     .default([])
     .meta({ description: 'Independent copies of the repository, kept current by `twinvault replicate`.' }),
+  notifications: notificationsSchema.optional(),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

@@ -57,6 +57,7 @@ export async function run(global: GlobalOptions, flags: { metrics?: string } = {
     ownFiles: [state, ...(logFile === '-' ? [] : [resolve(logFile)])],
     logger,
     saveState: (current) => writeJsonFile(files.state, current),
+    alertsFile: files.alerts,
   });
 
   let signals = 0;

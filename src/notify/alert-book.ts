@@ -1,0 +1,144 @@
+import { readFile } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import type { AlertEvent } from '../config/notifications-schema.js';
+import { writeJsonFile } from '../util/json-file.js';
+import type { Notice, NoticeDetails, NoticeSubject } from './notice.js';
+import type { Notifier } from './notifier.js';
+
+interface Raised {
+  event: AlertEvent;
+  subject: NoticeSubject;
+  since: string;
+}
+
+interface BookFile {
+  version: 1;
+  raised: Record<string, Raised>;
+  /** When a condition began (a source's last success, storage failing since...). */
+  marks: Record<string, string>;
+}
+
+export type ProblemNotice = Omit<Notice, 'state' | 'host'> & { event: AlertEvent };
+
+/**
+ * Which problems are raised, so each is told once and its recovery once, however often the
+ * agent sees it again (every retry, every check). Kept in a file beside the agent's state, so a
+ * restart neither repeats a problem nor forgets to say it is over.
+ */
+export class AlertBook {
+  private writes: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly data: BookFile,
+    private readonly notifier: Notifier,
+    private readonly host: () => string,
+    private readonly log: Logger,
+    private readonly file: string | undefined,
+  ) {}
+
+  /** The book saved in `file` (none yet, or unreadable: an empty one, said in the log). */
+  static async open(notifier: Notifier, host: () => string, log: Logger, file?: string): Promise<AlertBook> {
+    let data: BookFile = { version: 1, raised: {}, marks: {} };
+    if (file) {
+      try {
+        const parsed = JSON.parse(await readFile(file, 'utf8')) as BookFile;
+        if (parsed.version === 1 && parsed.raised && parsed.marks) data = parsed;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+          log.warn(
+            { file, err: (err as Error).message },
+            'cannot read the alerts file; starting with none raised',
+          );
+      }
+    }
+    return new AlertBook(data, notifier, host, log, file);
+  }
+
+  /** Tells the channels, unless this problem is raised already. */
+  raise(problem: ProblemNotice): void {
+    const key = keyOf(problem.event, problem.subject);
+    if (this.data.raised[key]) return;
+    this.data.raised[key] = {
+      event: problem.event,
+      subject: problem.subject,
+      since: problem.since.toISOString(),
+    };
+    this.log.warn(
+      { alert: problem.event, subject: problem.subject.name, error: problem.error },
+      'alert raised',
+    );
+    this.notifier.notify({ ...problem, state: 'problem', host: this.host() });
+    this.save();
+  }
+
+  /** Tells the channels the problem is over, if it was raised. */
+  resolve(event: AlertEvent, subject: NoticeSubject, at: Date, details?: NoticeDetails): void {
+    const key = keyOf(event, subject);
+    const raised = this.data.raised[key];
+    if (!raised) return;
+    delete this.data.raised[key];
+    this.log.info({ alert: event, subject: subject.name }, 'alert resolved');
+    this.notifier.notify({
+      event,
+      state: 'recovered',
+      host: this.host(),
+      subject: { ...raised.subject, ...subject },
+      since: new Date(raised.since),
+      at,
+      ...(details ? { details } : {}),
+    });
+    this.save();
+  }
+
+  isRaised(event: AlertEvent, subject: NoticeSubject): boolean {
+    return this.data.raised[keyOf(event, subject)] !== undefined;
+  }
+
+  /** Every raised alert of one event (to resolve those whose subject is gone). */
+  raisedOf(event: AlertEvent): NoticeSubject[] {
+    return Object.values(this.data.raised)
+      .filter((raised) => raised.event === event)
+      .map((raised) => raised.subject);
+  }
+
+  /** When the named condition began; the first time is kept unless `replace`. */
+  mark(name: string, at: Date, replace = false): Date {
+    const current = this.data.marks[name];
+    if (current === undefined || replace) {
+      this.data.marks[name] = at.toISOString();
+      this.save();
+      return at;
+    }
+    return new Date(current);
+  }
+
+  markOf(name: string): Date | undefined {
+    const value = this.data.marks[name];
+    return value === undefined ? undefined : new Date(value);
+  }
+
+  clearMark(name: string): void {
+    if (this.data.marks[name] === undefined) return;
+    delete this.data.marks[name];
+    this.save();
+  }
+
+  /** Resolves once the file is written. */
+  async flushed(): Promise<void> {
+    await this.writes;
+  }
+
+  private save(): void {
+    const file = this.file;
+    if (!file) return;
+    this.writes = this.writes.then(() =>
+      writeJsonFile(file, this.data).catch((err: unknown) => {
+        this.log.warn({ file, err: (err as Error).message }, 'cannot write the alerts file');
+      }),
+    );
+  }
+}
+
+function keyOf(event: AlertEvent, subject: NoticeSubject): string {
+  return `${event}|${subject.kind}|${subject.name}`;
+}
