@@ -6,7 +6,9 @@
 import { ensureCfnLint } from '../test/servers/cfn-lint.js';
 import { ensureMinioBinary } from '../test/servers/minio.js';
 import { ensureMotoServer } from '../test/servers/moto.js';
+import { ensureSmtpSink } from '../test/servers/smtp-sink.js';
 
 console.log(`MinIO: ${ensureMinioBinary()}`);
 console.log(`moto:  ${ensureMotoServer()}`);
 console.log(`cfn-lint: ${ensureCfnLint()}`);
+console.log(`SMTP sink (aiosmtpd): ${ensureSmtpSink()}`);
