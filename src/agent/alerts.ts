@@ -72,7 +72,8 @@ export class AgentAlerts {
     const now = this.clock.now();
     const subject = subjectOf(source);
     this.lastErrors.delete(source.name);
-    this.book.mark(successMark(source.name), run.started, true);
+    // The finish, not the start: a backup that took longer than the RPO must not be overdue at once.
+    this.book.mark(successMark(source.name), now, true);
     this.book.clearMark(failingMark(source.name));
     this.book.clearMark(STORAGE_MARK);
     this.storageError = undefined;

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { bodyFromBuffer } from '../backend/body.js';
 import { MemoryBackend } from '../backend/memory/memory-backend.js';
 import type { BackupSummary } from '../backup/backup.js';
+import { ManualClock } from '../clock.js';
 import { NotFoundError, StorageUnreachableError } from '../errors.js';
 import { AgentMetrics, parseMetricsAddress } from './metrics.js';
 
@@ -57,6 +58,23 @@ describe("the agent's Prometheus metrics", () => {
     } finally {
       await served.close();
     }
+  });
+
+  it("reads each replica's lag at scrape time, and 0 once it caught up", async () => {
+    const metrics = new AgentMetrics();
+    const clock = new ManualClock('2026-11-26T12:00:00Z');
+    let behind = [{ url: 's3://replica/laptop', since: new Date('2026-11-26T11:00:00Z') }];
+    metrics.reportReplicaLag(() => behind, clock);
+    metrics.replicaFailed('s3://replica/laptop', new StorageUnreachableError('down'));
+    const lag = async () =>
+      parsePrometheusTextFormat(await metrics.registry.metrics())
+        .find((f) => f.name === 'twinvault_replica_lag_seconds')
+        ?.metrics.map((m) => [m.labels?.replica, m.value]);
+    expect(await lag()).toEqual([['s3://replica/laptop', '3600']]);
+    clock.advance(60_000);
+    expect(await lag()).toEqual([['s3://replica/laptop', '3660']]);
+    behind = [];
+    expect(await lag()).toEqual([['s3://replica/laptop', '0']]);
   });
 
   it('binds to loopback unless a host is given', () => {

@@ -1,0 +1,278 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type ReceivedRequest, startReceiver } from '../../test/http-receiver.js';
+import type { Backend } from '../backend/backend.js';
+import { MemoryBackend } from '../backend/memory/memory-backend.js';
+import { ForwardingBackend, type Operation } from '../backend/wrap/forwarding.js';
+import { ManualClock } from '../clock.js';
+import type { ResolvedConfig } from '../config/load.js';
+import { notificationsSchema } from '../config/notifications-schema.js';
+import { agentSchema } from '../config/schema.js';
+import { AccessDeniedError, StorageUnreachableError } from '../errors.js';
+import { initRepository, openRepository } from '../repository/repository.js';
+import { Agent } from './agent.js';
+import type { AgentState } from './state.js';
+
+/** A repository whose requests can be held (a hung connection) or failed, like a sick store. */
+class SickBackend extends ForwardingBackend {
+  hold: Promise<void> | undefined;
+  failWith: Error | undefined;
+  protected override async around<T>(_op: Operation, _key: string | undefined, call: () => Promise<T>) {
+    await this.hold;
+    if (this.failWith) throw this.failWith;
+    return call();
+  }
+}
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function eventually<T>(what: string, check: () => T | undefined, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+interface Setup {
+  channels?: unknown[];
+  respond?: (request: ReceivedRequest) => number | 'hang';
+  notifications?: Record<string, unknown>;
+  replicaBackend?: () => Promise<Backend>;
+  sourceExists?: boolean;
+}
+
+async function agentWithAlerts(setup: Setup = {}) {
+  const dir = await mkdtemp(join(tmpdir(), 'twinvault-alerts-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const folder = join(dir, 'Documents');
+  if (setup.sourceExists !== false) {
+    await mkdir(folder);
+    await writeFile(join(folder, 'a.txt'), 'alpha');
+  }
+  const receiver = await startReceiver(setup.respond);
+  cleanups.push(receiver.stop);
+  // Time runs five times as fast (retries come), and jumps when a test says so.
+  const clock = new ManualClock(new Date());
+  const ticker = setInterval(() => clock.advance(50), 10);
+  cleanups.push(async () => clearInterval(ticker));
+  const memory = new MemoryBackend('memory://alerts');
+  await initRepository(memory, { clock });
+  const store = new SickBackend(memory);
+  const config: ResolvedConfig = {
+    configFile: undefined,
+    repository: { url: 'memory://alerts' },
+    repositoryOrigin: 'file',
+    sources: [{ path: folder }],
+    host: 'laptop',
+    agent: agentSchema.parse({
+      schedule: { every: '1h' },
+      retry: { min: '20ms', max: '40ms' },
+      verify: { enabled: false },
+    }),
+    replicas: setup.replicaBackend
+      ? [
+          {
+            url: pathToFileURL(join(dir, 'replica')).href,
+            deletes: 'keep',
+            afterBackup: true,
+            concurrency: 4,
+          },
+        ]
+      : [],
+    retention: undefined,
+    prices: {},
+    notifications: notificationsSchema.parse({
+      channels: setup.channels ?? [
+        { type: 'webhook', name: 'hook', url: `${receiver.url}/hook` },
+        { type: 'heartbeat', name: 'hc', url: `${receiver.url}/ping`, failUrl: `${receiver.url}/ping/fail` },
+      ],
+      checkEvery: '20ms',
+      ...setup.notifications,
+    }),
+  };
+  const states: AgentState[] = [];
+  const agent = new Agent({
+    loadConfig: async () => config,
+    openRepository: async () => ({
+      repository: await openRepository(store),
+      location: 'memory://alerts',
+      close: async () => {},
+    }),
+    host: () => 'laptop',
+    stateFolder: join(dir, 'state'),
+    ownFiles: [],
+    logger: pino(new Writable({ write: (_c, _e, done) => done() })),
+    saveState: async (state) => {
+      states.push(structuredClone(state));
+    },
+    clock,
+    alertsFile: join(dir, 'state', 'alerts.json'),
+    notifyRetry: { retries: 2, minTimeoutMs: 5, maxTimeoutMs: 10 },
+    ...(setup.replicaBackend
+      ? {
+          openForReplication: (settings) =>
+            settings.url.endsWith('/replica') ? setup.replicaBackend!() : Promise.resolve(store),
+        }
+      : {}),
+  });
+  cleanups.push(() => agent.stop());
+  const hooks = () =>
+    receiver.received
+      .filter((r) => r.path === '/hook')
+      .map((r) => JSON.parse(r.body) as { event: string; state: string; error: string | null; text: string });
+  /** Backups that ended well (the state is saved once more after each). */
+  const successes = () =>
+    new Set(
+      states.map((s) => s.sources[0]?.lastSuccess?.snapshot ?? s.sources[0]?.lastSuccess?.at).filter(Boolean),
+    ).size;
+  const attempts = () => states.filter((s) => s.sources[0]?.running).length;
+  return { agent, clock, store, receiver, hooks, folder, dir, states, successes, attempts };
+}
+
+describe("the agent's alerts", () => {
+  it('tells of an overdue backup from its own timer while the backup path hangs, and of its recovery once', async () => {
+    const t = await agentWithAlerts();
+    let release!: () => void;
+    t.store.hold = new Promise((resolve) => {
+      release = resolve;
+    });
+    await t.agent.start();
+    await eventually('the backup to start', () => t.states.find((s) => s.sources[0]?.running));
+
+    // The schedule is hourly, so the RPO is 2 h: one minute past it the timer speaks up.
+    t.clock.advance(2 * 3_600_000 + 60_000);
+    const [overdue] = await eventually('the overdue alert', () => {
+      const found = t.hooks().filter((h) => h.event === 'backup-overdue');
+      return found.length > 0 ? found : undefined;
+    });
+    expect(overdue).toMatchObject({ state: 'problem' });
+    expect(overdue!.text).toMatch(/has had no successful backup since .*its RPO is 2 h/);
+    expect(t.states.at(-1)!.sources[0]!.running).toBeDefined(); // the backup is still stuck
+
+    release();
+    t.store.hold = undefined;
+    await eventually('the recovery', () =>
+      t.hooks().find((h) => h.event === 'backup-overdue' && h.state === 'recovered'),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200)); // many more checks: nothing new is sent
+    expect(t.hooks().map((h) => `${h.event} ${h.state}`)).toEqual([
+      'backup-overdue problem',
+      'backup-overdue recovered',
+    ]);
+    expect(t.receiver.received.filter((r) => r.path === '/ping')).toHaveLength(1);
+  });
+
+  it('tells of a failing backup once however often it is retried, pings the fail URL, then tells of the recovery', async () => {
+    const t = await agentWithAlerts();
+    t.store.failWith = new AccessDeniedError('access denied to memory://alerts (the key was revoked)');
+    await t.agent.start();
+    await eventually('three attempts', () => (t.attempts() >= 3 ? true : undefined));
+    t.store.failWith = undefined;
+    await eventually('the recovery', () => t.hooks().find((h) => h.state === 'recovered'));
+    const hooks = t.hooks();
+    expect(hooks.map((h) => `${h.event} ${h.state}`)).toEqual([
+      'backup-failed problem',
+      'backup-failed recovered',
+    ]);
+    expect(hooks[0]!.error).toBe('access denied to memory://alerts (the key was revoked)');
+    expect(hooks[0]!.text).toMatch(/Failed attempts: 1\n/);
+    expect(t.receiver.received.filter((r) => r.path === '/ping/fail')).toHaveLength(1);
+    expect(t.receiver.received.filter((r) => r.path === '/ping')).toHaveLength(1);
+    // The book on disk says nothing is raised any more (a restart will not repeat anything).
+    const book = JSON.parse(await readFile(join(t.dir, 'state', 'alerts.json'), 'utf8'));
+    expect(book.raised).toEqual({});
+  });
+
+  it('tells of skipped files (here the whole source folder is missing), and when every file is read again', async () => {
+    const t = await agentWithAlerts({ sourceExists: false });
+    await t.agent.start();
+    const partial = await eventually('the alert', () => t.hooks().find((h) => h.event === 'backup-partial'));
+    expect(partial.text).toContain('without 1 file it could not read');
+    expect(partial.error).toMatch(/Documents/);
+    await mkdir(t.folder);
+    t.clock.advance(3_600_000); // the next full scan
+    await t.agent.reload();
+    await eventually('the recovery', () => t.hooks().find((h) => h.state === 'recovered'));
+    expect(t.hooks().map((h) => `${h.event} ${h.state}`)).toEqual([
+      'backup-partial problem',
+      'backup-partial recovered',
+    ]);
+  });
+
+  it('tells of storage failing only once it has lasted storageUnreachableAfter, never as a failed backup', async () => {
+    const t = await agentWithAlerts({ notifications: { storageUnreachableAfter: '10m' } });
+    t.store.failWith = new StorageUnreachableError('cannot reach memory://alerts: ECONNREFUSED');
+    await t.agent.start();
+    await eventually('a failed attempt', () =>
+      t.states.some((s) => s.sources[0]?.lastRun?.outcome === 'failed') ? true : undefined,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(t.hooks()).toEqual([]);
+    t.clock.advance(11 * 60_000);
+    const alert = await eventually('the storage alert', () =>
+      t.hooks().find((h) => h.event === 'storage-unreachable'),
+    );
+    expect(alert.error).toBe('cannot reach memory://alerts: ECONNREFUSED');
+    t.store.failWith = undefined;
+    await eventually('the recovery', () => t.hooks().find((h) => h.state === 'recovered'));
+    expect(t.hooks().map((h) => `${h.event} ${h.state}`)).toEqual([
+      'storage-unreachable problem',
+      'storage-unreachable recovered',
+    ]);
+  });
+
+  it('keeps backing up while a channel hangs', async () => {
+    const stuck = await startReceiver(() => 'hang');
+    cleanups.push(stuck.stop);
+    const t = await agentWithAlerts({
+      channels: [{ type: 'heartbeat', name: 'stuck', url: `${stuck.url}/ping` }],
+    });
+    await t.agent.start();
+    await eventually('the first backup', () => (t.successes() > 0 ? true : undefined));
+    await stuck.waitFor(1);
+    // The heartbeat of the first backup hangs; the next scheduled backup runs regardless.
+    const before = t.successes();
+    t.clock.advance(3_600_000 + 1000);
+    await t.agent.reload();
+    await eventually('the second backup', () => (t.successes() > before ? true : undefined));
+    expect(stuck.received).toHaveLength(1); // the second ping still waits behind the first
+    await stuck.stop();
+  });
+
+  it('tells of a replica lagging past replicationLagOver, and that it caught up', async () => {
+    let replicaDown = true;
+    const replica = new MemoryBackend('memory://replica');
+    const t = await agentWithAlerts({
+      notifications: { replicationLagOver: '1h' },
+      replicaBackend: async () => {
+        if (replicaDown) throw new StorageUnreachableError('cannot reach memory://replica: ETIMEDOUT');
+        return replica;
+      },
+    });
+    await t.agent.start();
+    await eventually('the first backup', () => (t.successes() > 0 ? true : undefined));
+    t.clock.advance(3_600_000 + 60_000);
+    const lag = await eventually('the lag alert', () => t.hooks().find((h) => h.event === 'replication-lag'));
+    expect(lag.error).toContain('ETIMEDOUT');
+    expect(lag.text).toContain('the limit is 1 h');
+
+    replicaDown = false;
+    await writeFile(join(t.folder, 'b.txt'), 'bravo');
+    t.clock.advance(3_600_000); // the next full scan finds b.txt: a new snapshot goes to the replica
+    await t.agent.reload();
+    await eventually('the recovery', () =>
+      t.hooks().find((h) => h.event === 'replication-lag' && h.state === 'recovered'),
+    );
+  });
+});
