@@ -252,6 +252,61 @@ describe('replicas in the config', () => {
     );
   });
 
+  it('reads notification channels with defaults, and secret files from the config folder', async () => {
+    const config = await load(
+      JSON.stringify({
+        sources: [{ path: 'docs', rpo: '4h' }],
+        notifications: {
+          channels: [
+            { type: 'slack', name: 'chat', url: { file: 'slack-url' } },
+            {
+              type: 'email',
+              name: 'mail',
+              host: 'smtp.example.org',
+              from: 'a@example.org',
+              to: ['b@example.org'],
+            },
+          ],
+        },
+      }),
+    );
+    expect(config.sources[0]!.rpo).toBe(4 * 3_600_000);
+    expect(config.notifications).toMatchObject({
+      storageUnreachableAfter: 900_000,
+      replicationLagOver: 7_200_000,
+      checkEvery: 60_000,
+      channels: [
+        { type: 'slack', name: 'chat', url: { file: join(dir, 'slack-url') } },
+        { type: 'email', port: 587, security: 'starttls' },
+      ],
+    });
+    expect((await load('{}')).notifications.channels).toEqual([]);
+  });
+
+  it('rejects a bad notification channel, naming where', async () => {
+    const channels = (list: unknown[]) => JSON.stringify({ notifications: { channels: list } });
+    expect((await loadError(channels([{ type: 'pager', name: 'x' }]))).message).toContain(
+      'notifications.channels[0].type',
+    );
+    expect(
+      (await loadError(channels([{ type: 'slack', name: 'x', url: 'hooks.slack.com/x' }]))).message,
+    ).toContain('expected an http:// or https:// URL');
+    const twice = { type: 'webhook', name: 'hook', url: 'https://example.org/a' };
+    expect((await loadError(channels([twice, twice]))).message).toContain('two channels are named "hook"');
+    expect((await loadError(channels([{ ...twice, events: ['backup-exploded'] }]))).message).toContain(
+      'notifications.channels[0].events[0]',
+    );
+    expect(
+      (
+        await loadError(
+          channels([
+            { type: 'email', name: 'm', host: 'h', from: 'a@b.org', to: ['c@d.org'], username: 'u' },
+          ]),
+        )
+      ).message,
+    ).toContain('username and password go together');
+  });
+
   it('--repo naming a configured replica takes its endpoint and keys (to restore from it)', async () => {
     const config = await load(
       replicas([
