@@ -286,7 +286,7 @@ describe('replicas in the config', () => {
   it('rejects a bad notification channel, naming where', async () => {
     const channels = (list: unknown[]) => JSON.stringify({ notifications: { channels: list } });
     expect((await loadError(channels([{ type: 'pager', name: 'x' }]))).message).toContain(
-      'notifications.channels[0].type',
+      'notifications.channels[0].type: expected one of "webhook", "slack", "sns", "email", "heartbeat", got "pager"',
     );
     expect(
       (await loadError(channels([{ type: 'slack', name: 'x', url: 'hooks.slack.com/x' }]))).message,

@@ -24,6 +24,17 @@ function describeIssue(issue: z.core.$ZodIssue, schema: z.ZodType): string[] {
     case 'invalid_type':
       return [`${where}: expected ${issue.expected}, got ${describeValue(issue.input, issue.path)}`];
     case 'invalid_union': {
+      const discriminated = issue as { discriminator?: string; options?: unknown[]; input?: unknown };
+      if (discriminated.discriminator && discriminated.options) {
+        const given = (discriminated.input as Record<string, unknown> | undefined)?.[
+          discriminated.discriminator
+        ];
+        return [
+          `${where}: expected one of ${discriminated.options.map((o) => JSON.stringify(o)).join(', ')}, got ${
+            given === undefined ? 'nothing' : JSON.stringify(given)
+          }`,
+        ];
+      }
       // The branch whose type matched holds the real problem, e.g. a bad key inside the object form.
       const matched = issue.errors.filter(
         (branch) => !branch.some((inner) => inner.code === 'invalid_type' && inner.path.length === 0),
