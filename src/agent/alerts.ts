@@ -8,6 +8,8 @@ import { isTwinvaultError } from '../errors.js';
 import type { AlertBook } from '../notify/alert-book.js';
 import type { NoticeSubject } from '../notify/notice.js';
 import type { Notifier } from '../notify/notifier.js';
+import { checkReplicaLag } from '../notify/replica-lag-alerts.js';
+import type { BehindReplica } from '../replicate/replica-lag.js';
 import { scheduleInterval } from './schedule.js';
 import type { VerifyStatus } from './state.js';
 
@@ -48,7 +50,7 @@ export class AgentAlerts {
     private readonly notifier: Notifier,
     private readonly clock: Clock,
     private readonly log: Logger,
-    private readonly replicasBehind: () => Array<{ url: string; since: Date; error?: string }>,
+    private readonly replicasBehind: () => BehindReplica[],
   ) {}
 
   configure(config: ResolvedConfig, sources: AlertedSource[]): void {
@@ -184,31 +186,7 @@ export class AgentAlerts {
           'nothing is lost meanwhile: changes are kept and backed up once it answers',
       });
     }
-    this.checkReplicas(now);
-  }
-
-  private checkReplicas(now: Date): void {
-    const behind = this.replicasBehind();
-    const limit = this.settings.replicationLagOver;
-    for (const replica of behind) {
-      const lag = now.getTime() - replica.since.getTime();
-      if (lag <= limit) continue;
-      this.book.raise({
-        event: 'replication-lag',
-        subject: replicaSubject(replica.url),
-        since: replica.since,
-        at: now,
-        error: replica.error,
-        next:
-          'see what is missing with `twinvault replicas`; catch up with ' +
-          `\`twinvault replicate --to ${redactUrlPassword(replica.url)}\``,
-        details: { lagSeconds: Math.round(lag / 1000), limitSeconds: Math.round(limit / 1000) },
-      });
-    }
-    const stillBehind = new Set(behind.map((replica) => replicaSubject(replica.url).name));
-    for (const subject of this.book.raisedOf('replication-lag')) {
-      if (!stillBehind.has(subject.name)) this.book.resolve('replication-lag', subject, now);
-    }
+    checkReplicaLag(this.book, this.replicasBehind(), now, this.settings.replicationLagOver);
   }
 
   private restartTimer(): void {
@@ -230,9 +208,4 @@ const failingMark = (source: string) => `failing:${source}`;
 
 function subjectOf(source: AlertedSource): NoticeSubject {
   return { kind: 'source', name: source.name, location: source.path };
-}
-
-function replicaSubject(url: string): NoticeSubject {
-  const shown = redactUrlPassword(url);
-  return { kind: 'replica', name: shown, location: shown };
 }

@@ -7,6 +7,7 @@ import type { RepositoryConfig } from '../config/schema.js';
 import { isTwinvaultError } from '../errors.js';
 import { replicatePass } from '../replicate/pass.js';
 import { PassRecords } from '../replicate/pass-record.js';
+import { type BehindReplica, ReplicaLag } from '../replicate/replica-lag.js';
 import { syncManifest } from '../replicate/sync-one.js';
 import { type ReplicaTarget, replicaTargets } from '../replicate/targets.js';
 import { manifestKey } from '../repository/layout.js';
@@ -36,8 +37,7 @@ export class AfterBackupReplication {
   private readonly lastFullPass = new Map<string, number>();
   private readonly waiting: MadeSnapshot[] = [];
   private running: Promise<void> | undefined;
-  /** Since when each replica has lacked a snapshot the repository has, and why if it failed. */
-  private readonly behindSince = new Map<string, { since: Date; error?: string }>();
+  private readonly lag: ReplicaLag;
   /** The agent's metrics, when it serves them. */
   metrics: AgentMetrics | undefined;
 
@@ -46,26 +46,27 @@ export class AfterBackupReplication {
     private readonly log: Logger,
     private readonly clock: Clock,
     private readonly open: (settings: RepositoryConfig) => Promise<Backend> = openBackend,
-  ) {}
+  ) {
+    this.lag = new ReplicaLag(clock);
+  }
 
   configure(config: ResolvedConfig): void {
     this.repository = config.repository;
     this.targets =
       config.replicas.length === 0 ? [] : replicaTargets(config).filter((target) => target.afterBackup);
     this.lastFullPass.clear();
-    const urls = new Set(this.targets.map((target) => target.url));
-    for (const url of this.behindSince.keys()) if (!urls.has(url)) this.behindSince.delete(url);
+    this.lag.keepOnly(new Set(this.targets.map((target) => target.url)));
   }
 
   /** The replicas missing something, since when (the replication lag), and their last error. */
-  behind(): Array<{ url: string; since: Date; error?: string }> {
-    return [...this.behindSince].map(([url, lag]) => ({ url, ...lag }));
+  behind(): BehindReplica[] {
+    return this.lag.list();
   }
 
   /** Queues a snapshot for the replicas; returns at once. */
   afterBackup(made: MadeSnapshot): void {
     if (this.targets.length === 0) return;
-    for (const target of this.targets) this.markBehind(target.url);
+    for (const target of this.targets) this.lag.behind(target.url);
     this.waiting.push(made);
     this.running ??= this.drain().finally(() => {
       this.running = undefined;
@@ -77,14 +78,9 @@ export class AfterBackupReplication {
     while (this.running) await this.running;
   }
 
-  private markBehind(url: string, error?: string): void {
-    const lag = this.behindSince.get(url) ?? { since: this.clock.now() };
-    this.behindSince.set(url, error === undefined ? lag : { ...lag, error });
-  }
-
   /** Up to date, unless another snapshot is already waiting (it keeps the lag running). */
   private caughtUp(url: string): void {
-    if (this.waiting.length === 0) this.behindSince.delete(url);
+    if (this.waiting.length === 0) this.lag.caughtUp(url);
   }
 
   private async drain(): Promise<void> {
@@ -131,7 +127,7 @@ export class AfterBackupReplication {
         const pending = summary.objects.failed + summary.manifests.held;
         this.metrics?.replicaSucceeded(target.url, pending, this.clock.now());
         if (pending === 0) this.caughtUp(target.url);
-        else this.markBehind(target.url, `${pending} objects could not be copied (see the agent log)`);
+        else this.lag.behind(target.url, `${pending} objects could not be copied (see the agent log)`);
         if (summary.problems.length === 0) this.lastFullPass.set(target.url, this.clock.now().getTime());
         log.info(
           {
@@ -159,7 +155,7 @@ export class AfterBackupReplication {
       this.caughtUp(target.url);
     } catch (err) {
       this.lastFullPass.delete(target.url);
-      this.markBehind(target.url, describe(err));
+      this.lag.behind(target.url, describe(err));
       this.metrics?.replicaFailed(target.url, err);
       log.error({ err: describe(err) }, 'replication failed; a full pass follows the next backup');
       await records

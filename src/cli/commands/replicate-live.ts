@@ -1,14 +1,18 @@
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { createAgentLogger } from '../../agent/log.js';
 import { openBackend } from '../../backend/registry.js';
 import { systemClock } from '../../clock.js';
 import { stateFolder } from '../../config/paths.js';
 import { parseRepositoryUrl } from '../../config/repository-url.js';
 import { ConfigError, UsageError } from '../../errors.js';
+import { LagWatch } from '../../notify/lag-watch.js';
 import { DEFAULT_PASS_SCHEDULE, LiveReplication } from '../../replicate/live/live-replication.js';
 import { consumeQueue } from '../../replicate/live/sqs.js';
 import { startWebhook } from '../../replicate/live/webhook.js';
 import { PassRecords } from '../../replicate/pass-record.js';
+import { ReplicaLag } from '../../replicate/replica-lag.js';
 import { replicaTargets, sourceSettings } from '../../replicate/targets.js';
 import { readRepoConfig } from '../../repository/repo-config.js';
 import { loadCliConfig } from '../context.js';
@@ -42,7 +46,17 @@ export async function runLive(global: GlobalOptions, flags: ReplicateFlags): Pro
   });
   const source = await openBackend(settings);
   const repository = await readRepoConfig(source);
+  const lag = new ReplicaLag(systemClock);
+  const alerts = await LagWatch.start({
+    settings: config.notifications,
+    behind: () => lag.list(),
+    host: config.host ?? hostname().split('.')[0]!,
+    log,
+    clock: systemClock,
+    file: join(stateFolder(), 'replication', `${repository.id}.alerts.json`),
+  });
   const live = new LiveReplication({
+    lag,
     source,
     scope: { bucket: location.bucket, prefix: location.prefix },
     targets,
@@ -90,6 +104,7 @@ export async function runLive(global: GlobalOptions, flags: ReplicateFlags): Pro
     await queue?.consuming.catch(() => {});
     await webhook?.close();
     await live.stop();
+    await alerts.stop();
     queue?.client.destroy();
     await source.close();
   }

@@ -7,6 +7,7 @@ import { CONFIG_KEY } from '../../repository/layout.js';
 import { readRepoConfig } from '../../repository/repo-config.js';
 import { inspectDestination } from '../destination.js';
 import type { PassRecords } from '../pass-record.js';
+import type { ReplicaLag } from '../replica-lag.js';
 import { type ReplicaOutcome, replicateToAll } from '../replicate.js';
 import type { ReplicaTarget } from '../targets.js';
 import { ObjectSync, type SourceScope, type SyncResult } from './object-sync.js';
@@ -26,6 +27,8 @@ export interface LiveReplicationOptions {
   schedule?: string;
   /** Opens a replica (the registry by default; tests wrap it). */
   open?: (target: ReplicaTarget) => Promise<Backend>;
+  /** Told which replicas fall behind and catch up (the lag alert and metric). */
+  lag?: ReplicaLag;
 }
 
 /**
@@ -79,7 +82,13 @@ export class LiveReplication {
     if (!this.sync) throw new Error('live replication is not started');
     for (const label of parsed.ignored)
       this.options.log.debug({ event: label }, 'ignored a record that is no object event');
-    return this.sync.handle(parsed.events);
+    try {
+      return await this.sync.handle(parsed.events);
+    } catch (err) {
+      // Which replica missed it is in the log; each is behind until a full pass finds it complete.
+      for (const target of this.options.targets) this.options.lag?.behind(target.url, (err as Error).message);
+      throw err;
+    }
   }
 
   /** A full pass to every replica; while one runs, asking again joins it. */
@@ -112,6 +121,7 @@ export class LiveReplication {
       ...(this.options.open ? { open: this.options.open } : {}),
     });
     for (const outcome of outcomes) {
+      this.noteLag(outcome);
       if (outcome.error) {
         log.error(
           { replica: outcome.location, err: outcome.error.message },
@@ -135,5 +145,19 @@ export class LiveReplication {
       }
     }
     return outcomes;
+  }
+
+  private noteLag(outcome: ReplicaOutcome): void {
+    const lag = this.options.lag;
+    if (!lag) return;
+    const url = outcome.target.url;
+    if (outcome.error) {
+      lag.behind(url, outcome.error.message);
+      return;
+    }
+    const { objects, manifests, resumeAfter } = outcome.summary!;
+    const pending = objects.failed + manifests.held;
+    if (pending > 0) lag.behind(url, `${pending} objects could not be copied (see the log)`);
+    else if (resumeAfter === undefined) lag.caughtUp(url);
   }
 }

@@ -1,0 +1,56 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import type { NotificationsConfig } from '../config/notifications-schema.js';
+import type { BehindReplica } from '../replicate/replica-lag.js';
+import { AlertBook } from './alert-book.js';
+import { Notifier } from './notifier.js';
+import { checkReplicaLag } from './replica-lag-alerts.js';
+
+export interface LagWatchOptions {
+  settings: NotificationsConfig;
+  behind: () => BehindReplica[];
+  host: string;
+  log: Logger;
+  clock: Clock;
+  /** Where raised alerts are kept across restarts. */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * The live replicator's alerts (`twinvault replicate --listen/--sqs`): a timer that raises
+ * "replication-lag" for replicas behind too long and tells when they catch up.
+ */
+export class LagWatch {
+  private constructor(
+    private readonly notifier: Notifier,
+    private readonly timer: NodeJS.Timeout,
+  ) {}
+
+  static async start(options: LagWatchOptions): Promise<LagWatch> {
+    const notifier = new Notifier(options.settings.channels, {
+      log: options.log,
+      clock: options.clock,
+      ...(options.env ? { env: options.env } : {}),
+    });
+    const book = await AlertBook.open(notifier, () => options.host, options.log, options.file);
+    const timer = setInterval(() => {
+      checkReplicaLag(book, options.behind(), options.clock.now(), options.settings.replicationLagOver);
+    }, options.settings.checkEvery);
+    timer.unref();
+    return new LagWatch(notifier, timer);
+  }
+
+  /** Stops the timer; waits up to `waitMs` for notifications on their way. */
+  async stop(waitMs = 5_000): Promise<void> {
+    clearInterval(this.timer);
+    let timeout: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.notifier.idle(),
+      new Promise<void>((resolve) => {
+        timeout = setTimeout(resolve, waitMs);
+      }),
+    ]);
+    clearTimeout(timeout);
+  }
+}
