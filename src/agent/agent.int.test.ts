@@ -5,11 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startCli } from '../../test/cli.js';
+import { startReceiver } from '../../test/http-receiver.js';
 import { createTestBucket, s3Server, testBackend } from '../../test/s3.js';
 import { FaultyProxy } from '../../test/servers/faulty-proxy.js';
 import { freePort } from '../../test/servers/process.js';
 import type { Backend } from '../backend/backend.js';
 import { readAll } from '../backend/body.js';
+import { signature } from '../notify/channels/webhook.js';
 import { decodeManifestBuffer } from '../repository/manifest-codec.js';
 import { listSnapshots } from '../repository/snapshots.js';
 import { agentFiles } from './agent-files.js';
@@ -42,6 +44,7 @@ describe.skipIf(!minio)('twinvault agent (real watcher, MinIO)', () => {
   let backend: Backend;
   let cleanup: () => Promise<void>;
   let config: object;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'twinvault-agent-'));
@@ -52,6 +55,7 @@ describe.skipIf(!minio)('twinvault agent (real watcher, MinIO)', () => {
     const bucket = await createTestBucket(minio!, 'agent');
     cleanup = bucket.cleanup;
     proxy = await new FaultyProxy(minio!.endpoint).start();
+    receiver = await startReceiver();
     backend = testBackend(minio!, bucket.bucket, { prefix: 'backups' });
     configFile = join(work, 'twinvault.json');
     config = {
@@ -64,18 +68,28 @@ describe.skipIf(!minio)('twinvault agent (real watcher, MinIO)', () => {
         schedule: { every: '1h' },
         retry: { min: '500ms', max: '2s' },
       },
+      notifications: {
+        channels: [
+          { type: 'webhook', name: 'hook', url: `${receiver.url}/hook`, secret: { env: 'HOOK_SECRET' } },
+          { type: 'heartbeat', name: 'hc', url: `${receiver.url}/ping` },
+        ],
+        storageUnreachableAfter: '2s',
+        checkEvery: '200ms',
+      },
     };
     await writeFile(configFile, JSON.stringify(config));
     env = {
       AWS_ACCESS_KEY_ID: minio!.accessKeyId,
       AWS_SECRET_ACCESS_KEY: minio!.secretAccessKey,
       AWS_REGION: 'us-east-1',
+      HOOK_SECRET: 'hook-secret',
     };
     const init = await runCli(['--config', configFile, 'init'], { cwd: work, home, env });
     expect(init.stderr).toBe('');
   });
   afterAll(async () => {
     await proxy.stop();
+    await receiver.stop();
     await cleanup();
     await rm(work, { recursive: true, force: true });
   });
@@ -169,8 +183,25 @@ describe.skipIf(!minio)('twinvault agent (real watcher, MinIO)', () => {
     );
     expect(status.agent).toMatchObject({ running: true, pid: agent.pid });
     expect(status.sources[0].pendingChanges).toBeGreaterThan(0);
+    // Down longer than storageUnreachableAfter: told once, signed; `status` shows it raised.
+    const [down] = await receiver.waitFor(1, (r) => r.path === '/hook', 30_000);
+    expect(JSON.parse(down!.body)).toMatchObject({
+      event: 'storage-unreachable',
+      state: 'problem',
+      host: 'desk',
+    });
+    expect(down!.headers['x-twinvault-signature']).toBe(
+      signature('hook-secret', down!.headers['x-twinvault-timestamp'] as string, down!.body),
+    );
+    const raised = JSON.parse(
+      (await runCli(['--config', configFile, '--json', 'status'], { cwd: work, home, env })).stdout,
+    );
+    expect(raised.alerts).toMatchObject([{ event: 'storage-unreachable' }]);
     proxy.down = false;
     await untilLatestHas([...edited.paths, 'Documents/during-outage.txt']);
+    const hooks = await receiver.waitFor(2, (r) => r.path === '/hook', 30_000);
+    expect(hooks.map((r) => JSON.parse(r.body).state)).toEqual(['problem', 'recovered']);
+    expect(receiver.received.filter((r) => r.path === '/ping').length).toBeGreaterThan(1);
 
     // A broken config on SIGHUP is reported; the agent goes on with the one in force.
     await writeFile(configFile, '{ "sources": [ broken');
@@ -252,6 +283,7 @@ describe.skipIf(!minio)('twinvault agent (real watcher, MinIO)', () => {
       expect(metrics).toMatch(/^twinvault_backup_last_success_timestamp_seconds\{source="Documents"\} \d+/m);
       expect(metrics).toMatch(/^twinvault_storage_requests_total\{operation="put",outcome="ok"\} [1-9]/m);
       expect(metrics).toMatch(/^twinvault_replica_pending_objects\{replica="s3:\/\/[^"]+"\} 0$/m);
+      expect(metrics).toMatch(/^twinvault_replica_lag_seconds\{replica="s3:\/\/[^"]+"\} 0$/m);
       expect(metrics).toMatch(
         /^twinvault_replica_last_success_timestamp_seconds\{replica="s3:\/\/[^"]+"\} \d+/m,
       );

@@ -5,7 +5,7 @@ import { writeJsonFile } from '../util/json-file.js';
 import type { Notice, NoticeDetails, NoticeSubject } from './notice.js';
 import type { Notifier } from './notifier.js';
 
-interface Raised {
+export interface Raised {
   event: AlertEvent;
   subject: NoticeSubject;
   since: string;
@@ -52,6 +52,16 @@ export class AlertBook {
       }
     }
     return new AlertBook(data, notifier, host, log, file);
+  }
+
+  /** The alerts raised in a book's file, for `twinvault status` (none when there is no file). */
+  static async readRaised(file: string): Promise<Raised[]> {
+    try {
+      const parsed = JSON.parse(await readFile(file, 'utf8')) as Partial<BookFile>;
+      return Object.values(parsed.raised ?? {});
+    } catch {
+      return [];
+    }
   }
 
   /** Tells the channels, unless this problem is raised already. */

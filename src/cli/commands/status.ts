@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { agentFiles, isAlive, readPid } from '../../agent/agent-files.js';
 import type { AgentState, SourceStatus, VerifyStatus } from '../../agent/state.js';
 import { stateFolder } from '../../config/paths.js';
+import { AlertBook } from '../../notify/alert-book.js';
 import { loadCliConfig } from '../context.js';
 import { formatDuration } from '../format.js';
 import { type GlobalOptions, printResult } from '../output.js';
@@ -28,6 +29,7 @@ export async function run(global: GlobalOptions): Promise<void> {
       },
   );
   const logFile = config.agent.log.file ?? files.log;
+  const alerts = await AlertBook.readRaised(files.alerts);
   const result = {
     agent: {
       running,
@@ -38,6 +40,7 @@ export async function run(global: GlobalOptions): Promise<void> {
     },
     sources,
     ...(state?.verify ? { verify: state.verify } : {}),
+    alerts,
   };
   printResult(global, result, () => [
     running
@@ -48,6 +51,7 @@ export async function run(global: GlobalOptions): Promise<void> {
     `log: ${logFile}`,
     ...(sources.length === 0 ? ['no sources configured'] : sources.flatMap(describeSource)),
     ...describeVerify(state?.verify),
+    ...alerts.map((a) => `ALERT ${a.event}: ${a.subject.name} since ${a.since}`),
   ]);
 }
 
