@@ -1,5 +1,6 @@
 /**
- * Builds MinIO and installs moto and cfn-lint into the cache outside the clone, if they are not there yet.
+ * Builds MinIO and installs moto, cfn-lint and the SMTP sink (aiosmtpd) into the cache outside the clone,
+ * if they are not there yet.
  * The test setup does the same on demand; CI calls this first so the build log stands apart.
  */
 
