@@ -70,7 +70,7 @@ describe.skipIf(!moto)('twinvault deploy, against moto', () => {
   });
 
   it('creates the stack, turns on EventBridge for the bucket, updates, and deletes', async () => {
-    const created = await cli(['--json', 'deploy', '--alarm-email', 'ops@example.com']);
+    const created = await cli(['--json', 'deploy', '--alarm-email', 'ops@example.com', '--lag-alarm', '2h']);
     expect(created.stderr).toBe('');
     expect(created.code).toBe(0);
     const result = JSON.parse(created.stdout);
@@ -94,9 +94,9 @@ describe.skipIf(!moto)('twinvault deploy, against moto', () => {
     const { StackResources } = await cloudFormation.send(
       new DescribeStackResourcesCommand({ StackName: 'twinvault-replicator' }),
     );
-    // moto creates all 13 resources but names only those it models (not alarms, the queue
+    // moto creates all 14 resources but names only those it models (not alarms, the queue
     // policy, the subscription).
-    expect(StackResources).toHaveLength(13);
+    expect(StackResources).toHaveLength(14);
     expect(StackResources!.every((r) => r.ResourceStatus === 'CREATE_COMPLETE')).toBe(true);
     expect(StackResources!.flatMap((r) => (r.LogicalResourceId ? [r.LogicalResourceId] : [])).sort()).toEqual(
       [
@@ -111,6 +111,16 @@ describe.skipIf(!moto)('twinvault deploy, against moto', () => {
         'ScheduleRule',
       ],
     );
+    const { Stacks } = await cloudFormation.send(
+      new DescribeStacksCommand({ StackName: 'twinvault-replicator' }),
+    );
+    expect(Stacks![0]!.Parameters).toContainEqual({
+      ParameterKey: 'LagAlarmSeconds',
+      ParameterValue: '7200',
+    });
+    const refused = await cli(['deploy', '--lag-alarm', '10s']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--lag-alarm "10s" is not a duration of at least 1m');
     const s3 = adminClient(moto!);
     const code = await s3.send(
       new ListObjectsV2Command({ Bucket: replica, Prefix: 'laptop/.twinvault/deploy/' }),

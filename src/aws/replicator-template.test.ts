@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { EMF_LAG_METRIC, EMF_NAMESPACE, EMF_REPLICA_DIMENSION } from '../lambda/emf-names.js';
 import { iamPolicy } from './iam-policy.js';
 import { LAMBDA_RUNTIME, replicatorTemplate } from './replicator-template.js';
 
@@ -6,6 +7,7 @@ type Statement = { Action: string[] } | { 'Fn::If': [string, { Action: string[] 
 
 describe('the replicator template', () => {
   const template = replicatorTemplate() as {
+    Parameters: Record<string, Record<string, unknown>>;
     Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
   };
   const role = template.Resources.Role!.Properties as {
@@ -45,7 +47,38 @@ describe('the replicator template', () => {
     expect(fn).toMatchObject({ Runtime: LAMBDA_RUNTIME, Handler: 'replicate.handler', Timeout: 900 });
     expect(LAMBDA_RUNTIME).toMatch(/^nodejs(2[2-9]|[3-9]\d)\.x$/);
     const types = Object.values(template.Resources).map((r) => r.Type);
-    expect(types.filter((t) => t === 'AWS::CloudWatch::Alarm')).toHaveLength(2);
+    expect(types.filter((t) => t === 'AWS::CloudWatch::Alarm')).toHaveLength(3);
     expect(types).toContain('AWS::SQS::Queue');
+  });
+
+  it("alarms on the replication lag the function writes as an EMF metric, to the other alarms' topic", () => {
+    const lag = template.Resources.LagAlarm!.Properties;
+    expect(lag).toMatchObject({
+      Namespace: EMF_NAMESPACE,
+      MetricName: EMF_LAG_METRIC,
+      Statistic: 'Maximum',
+      Period: 300,
+      Threshold: { Ref: 'LagAlarmSeconds' },
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: template.Resources.ErrorsAlarm!.Properties.AlarmActions,
+      OKActions: template.Resources.ErrorsAlarm!.Properties.OKActions,
+    });
+    expect(template.Parameters.LagAlarmSeconds).toMatchObject({ Type: 'Number', Default: 3600 });
+    // The dimension's value is what the function is told to write, so the two cannot drift apart.
+    const [dimension, ...others] = lag.Dimensions as Array<{ Name: string; Value: unknown }>;
+    expect(others).toEqual([]);
+    expect(dimension!.Name).toBe(EMF_REPLICA_DIMENSION);
+    const env = (
+      template.Resources.Function!.Properties.Environment as { Variables: Record<string, unknown> }
+    ).Variables;
+    expect(env.METRICS_REPLICA).toEqual(dimension!.Value);
+    // EMF lines go out with the function's log: no cloudwatch:PutMetricData, nothing else new.
+    const actions = statements.flatMap((s) => ('Action' in s ? s.Action : []));
+    expect(actions.filter((a) => !a.startsWith('s3:')).sort()).toEqual([
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'sqs:SendMessage',
+    ]);
   });
 });

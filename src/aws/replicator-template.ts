@@ -1,10 +1,14 @@
 /**
  * The CloudFormation template of the serverless replicator (`twinvault deploy --print`): the
  * Lambda function and its log group, EventBridge rules for the source bucket's "Object Created"
- * events and for the schedule, a dead-letter queue, alarms on errors and on the queue's depth
- * that notify an SNS topic (with an optional e-mail subscription), and a least-privilege role.
- * S3 permissions are those of `twinvault iam-policy replicator` (src/aws/iam-policy.ts).
+ * events and for the schedule, a dead-letter queue, alarms on errors, on the queue's depth and on
+ * replication lag (an EMF metric the function writes to its log, src/lambda/emf-metrics.ts) that
+ * notify an SNS topic (with an optional e-mail subscription), and a least-privilege role.
+ * S3 permissions are those of `twinvault iam-policy replicator` (src/aws/iam-policy.ts); the
+ * metrics need none beyond writing the log.
  */
+
+import { EMF_LAG_METRIC, EMF_NAMESPACE, EMF_REPLICA_DIMENSION } from '../lambda/emf-names.js';
 
 /** The Lambda runtime the bundle runs on (it targets Node 20 and newer). */
 export const LAMBDA_RUNTIME = 'nodejs22.x';
@@ -28,6 +32,18 @@ function keysUnder(bucket: string, prefix: string, condition: string, pattern: s
 }
 
 export function replicatorTemplate(): Record<string, Json> {
+  // The Replica dimension of the function's metrics, `s3://bucket[/prefix]`: given to the function
+  // (METRICS_REPLICA) and to the lag alarm alike, so the alarm watches what the function writes.
+  const replicaName: Json = {
+    'Fn::Join': [
+      '',
+      [
+        's3://',
+        ref('DestinationBucket'),
+        { 'Fn::If': ['HasDestinationPrefix', sub(`/\${DestinationPrefix}`), ''] },
+      ],
+    ],
+  };
   const sourceObjects = keysUnder('SourceBucket', 'SourcePrefix', 'HasSourcePrefix', '*');
   const replicaObjects = keysUnder('DestinationBucket', 'DestinationPrefix', 'HasDestinationPrefix', '*');
   const replicaLocks = keysUnder(
@@ -73,6 +89,12 @@ export function replicatorTemplate(): Record<string, Json> {
       },
       Schedule: { Type: 'String', Default: 'cron(0 * * * ? *)', Description: 'Full reconciling passes' },
       AlarmEmail: { Type: 'String', Default: '', Description: 'E-mail notified by the alarms ("" for none)' },
+      LagAlarmSeconds: {
+        Type: 'Number',
+        Default: 3600,
+        MinValue: 60,
+        Description: 'Alarm when a new object took longer than this (seconds) to reach the replica',
+      },
       LogRetentionDays: {
         Type: 'Number',
         Default: 30,
@@ -197,6 +219,7 @@ export function replicatorTemplate(): Record<string, Json> {
               DESTINATION_PREFIX: ref('DestinationPrefix'),
               DELETE_POLICY: ref('DeletePolicy'),
               DELETE_AFTER: ref('DeleteAfter'),
+              METRICS_REPLICA: replicaName,
             },
           },
         },
@@ -268,6 +291,14 @@ export function replicatorTemplate(): Record<string, Json> {
         'Maximum',
         { Name: 'QueueName', Value: arn('DeadLetterQueue', 'QueueName') },
       ),
+      LagAlarm: alarm(
+        'New objects take longer than LagAlarmSeconds to reach the replica (or keep failing to)',
+        EMF_NAMESPACE,
+        EMF_LAG_METRIC,
+        'Maximum',
+        { Name: EMF_REPLICA_DIMENSION, Value: replicaName },
+        { threshold: ref('LagAlarmSeconds'), comparison: 'GreaterThanThreshold' },
+      ),
     },
     Outputs: {
       FunctionArn: { Value: arn('Function') },
@@ -277,13 +308,20 @@ export function replicatorTemplate(): Record<string, Json> {
   };
 }
 
-/** An alarm that notifies the topic when the metric reaches 1 in five minutes, and when it clears. */
+/**
+ * An alarm that notifies the topic when the metric reaches 1 (or passes `threshold`) in five
+ * minutes, and when it clears. No data (no invocations) is no alarm.
+ */
 function alarm(
   description: string,
   namespace: string,
   metric: string,
   statistic: string,
   dimension: Json,
+  {
+    threshold = 1,
+    comparison = 'GreaterThanOrEqualToThreshold',
+  }: { threshold?: Json; comparison?: string } = {},
 ): Json {
   return {
     Type: 'AWS::CloudWatch::Alarm',
@@ -295,8 +333,8 @@ function alarm(
       Statistic: statistic,
       Period: 300,
       EvaluationPeriods: 1,
-      Threshold: 1,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: threshold,
+      ComparisonOperator: comparison,
       TreatMissingData: 'notBreaching',
       AlarmActions: [ref('AlarmTopic')],
       OKActions: [ref('AlarmTopic')],

@@ -262,6 +262,11 @@ export function buildProgram(): Command {
     .option('--schedule <expression>', 'full passes, an EventBridge schedule expression', 'cron(0 * * * ? *)')
     .option('--alarm-email <address>', 'e-mail the alarms notify (a subscription to confirm)')
     .option('--log-retention-days <days>', 'how long the function logs are kept', '30')
+    .option(
+      '--lag-alarm <duration>',
+      'alarm when new objects take longer than this to reach the replica',
+      '1h',
+    )
     .exitOverride()
     .action(lazy(() => import('./commands/deploy.js')));
   program

@@ -3,6 +3,7 @@ import { DELETE_POLICIES, type DeletePolicy } from '../config/schema.js';
 import { parseDuration } from '../config/units.js';
 import { ConfigError } from '../errors.js';
 import type { DeleteRule } from '../replicate/events.js';
+import { EMF_NAMESPACE } from './emf-names.js';
 
 /** The replicator Lambda's settings, from its environment (set by the CloudFormation template). */
 export interface LambdaSettings {
@@ -13,6 +14,8 @@ export interface LambdaSettings {
   concurrency: number;
   /** Stop a scheduled pass when less than this much time (ms) is left. */
   reserveMs: number;
+  /** The CloudWatch namespace of the EMF metrics, and their Replica dimension (no secrets in it). */
+  metrics: { namespace: string; replica: string };
 }
 
 export function lambdaSettings(env: NodeJS.ProcessEnv): LambdaSettings {
@@ -40,15 +43,21 @@ export function lambdaSettings(env: NodeJS.ProcessEnv): LambdaSettings {
   }
   const region = env.AWS_REGION;
   const destinationRegion = env.DESTINATION_REGION || region;
+  const destinationUrl = url(destinationBucket, destinationPrefix);
   return {
     source: { url: url(sourceBucket, sourcePrefix), ...(region ? { region } : {}) },
     destination: {
-      url: url(destinationBucket, destinationPrefix),
+      url: destinationUrl,
       ...(destinationRegion ? { region: destinationRegion } : {}),
     },
     scope: { bucket: sourceBucket, prefix: sourcePrefix },
     deletes: { policy, ...(afterMs === undefined ? {} : { afterMs }) },
     concurrency: Number(env.CONCURRENCY ?? 32) || 32,
     reserveMs: Number(env.TIME_RESERVE_MS ?? 30_000) || 30_000,
+    metrics: {
+      namespace: env.METRICS_NAMESPACE?.trim() || EMF_NAMESPACE,
+      // The template sets it to what its alarm's dimension says, so the two always match.
+      replica: env.METRICS_REPLICA?.trim() || destinationUrl,
+    },
   };
 }

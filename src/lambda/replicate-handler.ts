@@ -1,4 +1,4 @@
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import type { Backend } from '../backend/backend.js';
 import { openBackend } from '../backend/registry.js';
 import { systemClock } from '../clock.js';
@@ -9,6 +9,7 @@ import { replicatePass } from '../replicate/pass.js';
 import { readPassCursor, writePassCursor } from '../replicate/pass-cursor.js';
 import { CONFIG_KEY } from '../repository/layout.js';
 import { readRepoConfig } from '../repository/repo-config.js';
+import { LiveMetrics, PassMetrics, publishingMetrics } from './emf-metrics.js';
 import { type LambdaSettings, lambdaSettings } from './lambda-config.js';
 
 /** The part of the Lambda context the handler uses. */
@@ -28,7 +29,8 @@ interface SqsRecord {
  * adapter over the replication the CLI runs. It takes S3 event notifications, EventBridge
  * "Object Created" events, SQS batches of either (reporting only the failed messages), and
  * EventBridge scheduled events, which run a full pass that stops before the time limit and goes
- * on from there at the next invocation. Logs are JSON lines for CloudWatch Logs Insights.
+ * on from there at the next invocation. Logs are JSON lines for CloudWatch Logs Insights; each
+ * invocation's figures are one more line, in CloudWatch's Embedded Metric Format (emf-metrics.ts).
  */
 export async function handler(event: unknown, context: LambdaContext): Promise<unknown> {
   const log = pino(
@@ -43,52 +45,82 @@ export async function handler(event: unknown, context: LambdaContext): Promise<u
     pino.destination({ dest: 1, sync: true }),
   );
   const settings = lambdaSettings(process.env);
-  const { source, destination } = await backends(settings);
   const record = event as { Records?: SqsRecord[]; source?: string; 'detail-type'?: string };
-
+  // Each invocation's figures leave as one EMF line on stdout, also when it fails.
   if (record.source === 'aws.events' && record['detail-type'] === 'Scheduled Event') {
-    const startAfter = await readPassCursor(destination);
-    const summary = await replicatePass({
-      source,
-      destination,
-      deletes: settings.deletes,
-      concurrency: settings.concurrency,
-      clock: systemClock,
-      ...(startAfter === undefined ? {} : { startAfter }),
-      shouldStop: () => context.getRemainingTimeInMillis() < settings.reserveMs,
-      onEvent: (e) => {
-        if (e.type === 'copied')
-          log.info(
-            { key: e.key, action: 'copy', outcome: 'copied', bytes: e.bytes, durationMs: Math.round(e.ms) },
-            'copied',
-          );
-        else if (e.type === 'failed' || e.type === 'held')
-          log.warn(
-            { key: e.key, action: 'copy', outcome: e.type },
-            e.type === 'failed' ? e.error.message : 'snapshot held back',
-          );
-        else
-          log.info({ key: e.key, action: e.type === 'deleted' ? 'delete' : 'copy', outcome: e.type }, e.type);
-      },
-    });
-    await writePassCursor(destination, summary.resumeAfter, systemClock.now());
-    const result = {
-      complete: summary.resumeAfter === undefined,
-      resumedAfter: startAfter,
-      ...(summary.resumeAfter === undefined ? {} : { resumeAfter: summary.resumeAfter }),
-      copied: summary.objects.copied,
-      bytes: summary.objects.copiedBytes,
-      manifests: summary.manifests.copied,
-      deleted: summary.deletes.deleted,
-      problems: summary.problems.length,
-    };
-    log.info(
-      { action: 'pass', outcome: result.complete ? 'complete' : 'stopped', ...result },
-      'scheduled pass',
+    const metrics = new PassMetrics(systemClock);
+    const properties = { requestId: context.awsRequestId, trigger: 'schedule' };
+    return publishingMetrics(settings.metrics, metrics, properties, log, () =>
+      scheduledPass(settings, context, log, metrics),
     );
-    return result;
   }
+  const metrics = new LiveMetrics(systemClock);
+  const properties = { requestId: context.awsRequestId, trigger: 'events' };
+  return publishingMetrics(settings.metrics, metrics, properties, log, () =>
+    objectEvents(record, settings, log, metrics),
+  );
+}
 
+/** A full pass that stops before the time limit and goes on from there at the next invocation. */
+async function scheduledPass(
+  settings: LambdaSettings,
+  context: LambdaContext,
+  log: Logger,
+  metrics: PassMetrics,
+): Promise<unknown> {
+  const { source, destination } = await backends(settings);
+  const startAfter = await readPassCursor(destination);
+  const summary = await replicatePass({
+    source,
+    destination,
+    deletes: settings.deletes,
+    concurrency: settings.concurrency,
+    clock: systemClock,
+    ...(startAfter === undefined ? {} : { startAfter }),
+    shouldStop: () => context.getRemainingTimeInMillis() < settings.reserveMs,
+    onEvent: (e) => {
+      metrics.onEvent(e);
+      if (e.type === 'copied')
+        log.info(
+          { key: e.key, action: 'copy', outcome: 'copied', bytes: e.bytes, durationMs: Math.round(e.ms) },
+          'copied',
+        );
+      else if (e.type === 'failed' || e.type === 'held')
+        log.warn(
+          { key: e.key, action: 'copy', outcome: e.type },
+          e.type === 'failed' ? e.error.message : 'snapshot held back',
+        );
+      else
+        log.info({ key: e.key, action: e.type === 'deleted' ? 'delete' : 'copy', outcome: e.type }, e.type);
+    },
+  });
+  metrics.finished(summary);
+  await writePassCursor(destination, summary.resumeAfter, systemClock.now());
+  const result = {
+    complete: summary.resumeAfter === undefined,
+    resumedAfter: startAfter,
+    ...(summary.resumeAfter === undefined ? {} : { resumeAfter: summary.resumeAfter }),
+    copied: summary.objects.copied,
+    bytes: summary.objects.copiedBytes,
+    manifests: summary.manifests.copied,
+    deleted: summary.deletes.deleted,
+    problems: summary.problems.length,
+  };
+  log.info(
+    { action: 'pass', outcome: result.complete ? 'complete' : 'stopped', ...result },
+    'scheduled pass',
+  );
+  return result;
+}
+
+/** S3 notifications, EventBridge "Object Created" events, or an SQS batch of either. */
+async function objectEvents(
+  record: { Records?: SqsRecord[] },
+  settings: LambdaSettings,
+  log: Logger,
+  metrics: LiveMetrics,
+): Promise<unknown> {
+  const { source, destination } = await backends(settings);
   const sync = new ObjectSync(source, settings.scope, [destination], log, settings.concurrency);
   if (Array.isArray(record.Records) && record.Records[0]?.eventSource === 'aws:sqs') {
     // Each message on its own: only the failed ones go back to the queue.
@@ -96,7 +128,9 @@ export async function handler(event: unknown, context: LambdaContext): Promise<u
     await Promise.all(
       record.Records.map(async (message) => {
         try {
-          await sync.handle(parseNotification(JSON.parse(message.body)).events);
+          const { events } = parseNotification(JSON.parse(message.body));
+          metrics.received(events);
+          await sync.handle(events, metrics);
         } catch (err) {
           log.error(
             { messageId: message.messageId, action: 'copy', outcome: 'failed', err: (err as Error).message },
@@ -109,13 +143,14 @@ export async function handler(event: unknown, context: LambdaContext): Promise<u
     return { batchItemFailures: failures };
   }
 
-  const parsed = parseNotification(event);
+  const parsed = parseNotification(record);
+  metrics.received(parsed.events);
   if (parsed.events.length === 0) {
     log.warn({ ignored: parsed.ignored }, 'event holds no object to copy');
     return { copied: 0 };
   }
   // Failing here makes Lambda retry the event (and then send it to the dead-letter queue).
-  return sync.handle(parsed.events);
+  return sync.handle(parsed.events, metrics);
 }
 
 let opened: { key: string; source: Backend; destination: Backend } | undefined;

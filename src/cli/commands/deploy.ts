@@ -7,6 +7,7 @@ import { openBackend, s3Options } from '../../backend/registry.js';
 import { createS3Client } from '../../backend/s3/client.js';
 import { parseRepositoryUrl } from '../../config/repository-url.js';
 import type { RepositoryConfig } from '../../config/schema.js';
+import { parseDuration } from '../../config/units.js';
 import { UsageError } from '../../errors.js';
 import { targetOf } from '../../replicate/targets.js';
 import { DEPLOY_PREFIX } from '../../repository/layout.js';
@@ -21,6 +22,7 @@ export interface DeployFlags {
   schedule: string;
   alarmEmail?: string;
   logRetentionDays: string;
+  lagAlarm: string;
 }
 
 /**
@@ -30,6 +32,12 @@ export interface DeployFlags {
  * EventBridge. --delete removes the stack.
  */
 export async function run(global: GlobalOptions, flags: DeployFlags): Promise<void> {
+  const lagAlarmMs = parseDuration(flags.lagAlarm);
+  if (lagAlarmMs === undefined || lagAlarmMs < 60_000) {
+    throw new UsageError(
+      `--lag-alarm ${JSON.stringify(flags.lagAlarm)} is not a duration of at least 1m (e.g. "1h")`,
+    );
+  }
   if (flags.print) {
     process.stdout.write(`${JSON.stringify(replicatorTemplate(), null, 2)}\n`);
     return;
@@ -77,6 +85,7 @@ export async function run(global: GlobalOptions, flags: DeployFlags): Promise<vo
         Schedule: flags.schedule,
         AlarmEmail: flags.alarmEmail ?? '',
         LogRetentionDays: flags.logRetentionDays,
+        LagAlarmSeconds: String(Math.round(lagAlarmMs / 1000)),
         CodeBucket: replica.bucket,
         CodeKey: `${replica.prefix ? `${replica.prefix}/` : ''}${DEPLOY_PREFIX}${code.name}`,
       },

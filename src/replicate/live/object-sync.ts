@@ -29,6 +29,17 @@ export interface SyncResult {
   ignored: number;
 }
 
+/** Told what happens to the objects (once per replica), for metrics; logs are written either way. */
+export interface SyncObserver {
+  /** An object copied: one an event names, or one that a snapshot being copied references. */
+  copied?(key: string, bytes: number): void;
+  /**
+   * An object an event names that did not reach the replica: its copy failed (handle() then
+   * rejects), or it is a snapshot held back because an object it references is gone.
+   */
+  failed?(key: string): void;
+}
+
 /**
  * Copies the objects that events name, right away. A manifest is copied only after every object
  * it references is in the replica (copying any that are not yet, whatever order events came
@@ -50,7 +61,7 @@ export class ObjectSync {
   private readonly limit: CopyLimiter;
 
   /** Resolves once each named object is durable in every replica; rejects if any could not be. */
-  async handle(events: readonly ObjectEvent[]): Promise<SyncResult> {
+  async handle(events: readonly ObjectEvent[], observer: SyncObserver = {}): Promise<SyncResult> {
     const result: SyncResult = { copied: 0, held: 0, present: 0, ignored: 0 };
     const work: Array<{ key: string; destination: Backend }> = [];
     const seen = new Set<string>();
@@ -76,11 +87,13 @@ export class ObjectSync {
       const started = performance.now();
       let outcome: KeyOutcome;
       try {
+        const options = this.syncOptions(destination, observer);
         outcome =
           kindOfKey(key) === 'manifest'
-            ? await syncManifest(this.source, destination, key, this.syncOptions(destination))
-            : await syncObject(this.source, destination, key, this.syncOptions(destination));
+            ? await syncManifest(this.source, destination, key, options)
+            : await syncObject(this.source, destination, key, options);
       } catch (err) {
+        observer.failed?.(key);
         // A snapshot whose object the source lost: sending the event again cannot help; the
         // full passes report it as held back.
         if (!(isTwinvaultError(err) && err.code === 'INTEGRITY')) throw err;
@@ -108,11 +121,12 @@ export class ObjectSync {
   }
 
   /** Each copy is logged with its size and duration (one JSON line, for CloudWatch Logs Insights). */
-  private syncOptions(destination: Backend): SyncOptions {
+  private syncOptions(destination: Backend, observer: SyncObserver): SyncOptions {
     return {
       concurrency: this.concurrency,
       limit: this.limit,
-      onCopied: (key, bytes, ms) =>
+      onCopied: (key, bytes, ms) => {
+        observer.copied?.(key, bytes);
         this.log.info(
           {
             key,
@@ -123,7 +137,8 @@ export class ObjectSync {
             durationMs: Math.round(ms),
           },
           'copied',
-        ),
+        );
+      },
     };
   }
 

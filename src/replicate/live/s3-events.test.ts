@@ -30,6 +30,7 @@ describe('parseNotification', () => {
           action: 'created',
           size: 12,
           etag: 'abc',
+          time: '2026-11-26T10:00:00.000Z',
           name: 'ObjectCreated:Put',
         },
       ],
@@ -50,7 +51,13 @@ describe('parseNotification', () => {
       ],
     };
     expect(parseNotification(body).events).toEqual([
-      { bucket: 'backups', key: 'repo/x', action: 'removed', name: 's3:ObjectRemoved:Delete' },
+      {
+        bucket: 'backups',
+        key: 'repo/x',
+        action: 'removed',
+        time: '2026-11-26T10:00:00.000Z',
+        name: 's3:ObjectRemoved:Delete',
+      },
     ]);
   });
 
@@ -61,6 +68,7 @@ describe('parseNotification', () => {
       version: '0',
       'detail-type': 'Object Created',
       source: 'aws.s3',
+      time: '2026-11-26T10:00:01Z',
       detail: { bucket: { name: 'backups' }, object: { key: 'repo/a%20b', size: 3, etag: 'e' } },
     };
     expect(parseNotification(bridge).events).toEqual([
@@ -70,9 +78,17 @@ describe('parseNotification', () => {
         action: 'created',
         size: 3,
         etag: 'e',
+        time: '2026-11-26T10:00:01.000Z',
         name: 'EventBridge Object Created',
       },
     ]);
+  });
+
+  it('leaves out an event time that is missing or does not parse', () => {
+    const [noTime] = parseNotification({ Records: [{ ...awsRecord, eventTime: undefined }] }).events;
+    const [badTime] = parseNotification({ Records: [{ ...awsRecord, eventTime: 'yesterday' }] }).events;
+    expect(noTime).not.toHaveProperty('time');
+    expect(badTime).not.toHaveProperty('time');
   });
 
   it("ignores S3's test event, other events and junk without throwing", () => {

@@ -11,6 +11,8 @@ export interface ObjectEvent {
   action: 'created' | 'removed';
   size?: number;
   etag?: string;
+  /** When the change happened (the event's time, ISO 8601 UTC), for measuring replication lag. */
+  time?: string;
   /** The event's own name, for logs. */
   name: string;
 }
@@ -54,6 +56,7 @@ function collect(body: unknown, into: ParsedEvents, depth: number): void {
 function fromS3Record(item: unknown): ObjectEvent | undefined {
   const record = item as {
     eventName?: unknown;
+    eventTime?: unknown;
     s3?: { bucket?: { name?: unknown }; object?: Record<string, unknown> };
   };
   const name = record?.eventName;
@@ -72,6 +75,7 @@ function fromS3Record(item: unknown): ObjectEvent | undefined {
     name,
     ...(typeof object.size === 'number' ? { size: object.size } : {}),
     ...(typeof object.eTag === 'string' ? { etag: object.eTag } : {}),
+    ...timeOf(record.eventTime),
   };
 }
 
@@ -96,7 +100,14 @@ function fromEventBridge(record: Record<string, unknown>): ObjectEvent | undefin
     name: `EventBridge ${type}`,
     ...(typeof object.size === 'number' ? { size: object.size } : {}),
     ...(typeof object.etag === 'string' ? { etag: object.etag } : {}),
+    ...timeOf(record.time),
   };
+}
+
+/** An event's time as `{ time }` in ISO 8601 UTC, or nothing when it has none that parses. */
+function timeOf(value: unknown): { time?: string } {
+  const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  return Number.isNaN(ms) ? {} : { time: new Date(ms).toISOString() };
 }
 
 function actionOf(eventName: string): ObjectEvent['action'] | undefined {
