@@ -124,7 +124,7 @@ export class Agent {
       this.log,
       this.options.alertsFile,
     );
-    this.alerts = new AgentAlerts(book, this.notifier, this.clock, this.log, () => this.replication.behind());
+    this.alerts = new AgentAlerts(book, this.notifier, this.clock, this.log, this.replication);
     this.starting = this.options.loadConfig().then((config) => this.apply(config));
     await this.starting;
     if (this.stopping) return;
@@ -134,6 +134,7 @@ export class Agent {
 
   /** Rereads the config; a bad one is reported and the one in force stays. */
   async reload(): Promise<void> {
+    if (this.stopping) return;
     let config: ResolvedConfig;
     try {
       config = await this.options.loadConfig();
@@ -162,7 +163,9 @@ export class Agent {
     await this.retention.idle();
     await this.verify.idle();
     this.alerts?.stop();
-    await this.notificationsSent();
+    if (!(await this.notifier.idle(NOTIFY_STOP_WAIT_MS)))
+      this.log.warn('stopping with notifications still unsent (their channel is slow or down)');
+    await this.alerts?.flushed();
     for (const source of this.sources.values()) await source.watcher?.close().catch(() => {});
     await this.repo?.close().catch(() => {});
     await this.saveState();
@@ -195,6 +198,8 @@ export class Agent {
           (isDeepStrictEqual(this.config.repository, config.repository) && this.config.host === config.host);
         if (!sameBase || !isDeepStrictEqual(existing.config, sourceConfig)) existing.work.requestFullScan();
         existing.config = sourceConfig;
+        existing.name = sourceConfig.name ?? basename(path);
+        existing.status.name = existing.name;
         if (existing.status.schedule !== describeSchedule(schedule)) {
           existing.work.nextScanAt = nextFullScan(schedule, now).getTime();
           existing.status.schedule = describeSchedule(schedule);
@@ -216,24 +221,12 @@ export class Agent {
     this.replication.configure(config);
     this.retention.configure(config, this.options.host(config));
     this.verify.configure(config);
+    this.notifier.configure(config.notifications.channels);
     this.alerts?.configure(
       config,
       [...this.sources.values()].map((source) => alertedSource(source, config)),
     );
     await this.saveState();
-  }
-
-  /** Waits a little for notifications still on their way; a channel that is down does not hold the stop. */
-  private async notificationsSent(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const sent = await Promise.race([
-      this.notifier.idle().then(() => true),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), NOTIFY_STOP_WAIT_MS);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (!sent) this.log.warn('stopping with notifications still unsent (their channel is slow or down)');
   }
 
   private async watch(source: WatchedSource) {
@@ -323,7 +316,7 @@ export class Agent {
           host: summary.host,
           stamp: summary.stamp,
         });
-      }
+      } else this.replication.catchUp(repo.repository.config.id);
     } catch (err) {
       if (isTwinvaultError(err) && err.code.startsWith('STORAGE')) this.reopen = true;
       source.work.failed(run, this.clock.now().getTime(), this.config.agent.retry);

@@ -13,9 +13,14 @@ import { ManualClock } from '../clock.js';
 import type { ResolvedConfig } from '../config/load.js';
 import { notificationsSchema } from '../config/notifications-schema.js';
 import { agentSchema } from '../config/schema.js';
-import { AccessDeniedError, StorageUnreachableError } from '../errors.js';
+import { AccessDeniedError, StorageError, StorageUnreachableError } from '../errors.js';
+import { AlertBook } from '../notify/alert-book.js';
+import type { Notice } from '../notify/notice.js';
+import { Notifier } from '../notify/notifier.js';
+import { ReplicaLag } from '../replicate/replica-lag.js';
 import { initRepository, openRepository } from '../repository/repository.js';
 import { Agent } from './agent.js';
+import { AgentAlerts, type AlertedSource } from './alerts.js';
 import type { AgentState } from './state.js';
 
 /** A repository whose requests can be held (a hung connection) or failed, like a sick store. */
@@ -112,7 +117,14 @@ async function agentWithAlerts(setup: Setup = {}) {
     host: () => 'laptop',
     stateFolder: join(dir, 'state'),
     ownFiles: [],
-    logger: pino(new Writable({ write: (_c, _e, done) => done() })),
+    logger: pino(
+      new Writable({
+        write: (c, _e, done) => {
+          if (process.env.DEBUG_ALERTS) process.stderr.write(c);
+          done();
+        },
+      }),
+    ),
     saveState: async (state) => {
       states.push(structuredClone(state));
     },
@@ -194,19 +206,21 @@ describe("the agent's alerts", () => {
     expect(book.raised).toEqual({});
   });
 
-  it('tells of skipped files (here the whole source folder is missing), and when every file is read again', async () => {
+  it('counts a missing source folder (a disk not mounted) as a failure, not as a backup with files skipped', async () => {
     const t = await agentWithAlerts({ sourceExists: false });
     await t.agent.start();
-    const partial = await eventually('the alert', () => t.hooks().find((h) => h.event === 'backup-partial'));
-    expect(partial.text).toContain('without 1 file it could not read');
-    expect(partial.error).toMatch(/Documents/);
+    const failed = await eventually('the alert', () => t.hooks().find((h) => h.event === 'backup-failed'));
+    expect(failed.error).toMatch(/cannot read source folder .*Documents/);
+    expect(failed.text).toMatch(/What to do: check that .*Documents is there and readable/);
+    expect(t.receiver.received.filter((r) => r.path === '/ping')).toHaveLength(0);
+    expect(t.receiver.received.filter((r) => r.path === '/ping/fail')).toHaveLength(1);
     await mkdir(t.folder);
     t.clock.advance(3_600_000); // the next full scan
     await t.agent.reload();
     await eventually('the recovery', () => t.hooks().find((h) => h.state === 'recovered'));
     expect(t.hooks().map((h) => `${h.event} ${h.state}`)).toEqual([
-      'backup-partial problem',
-      'backup-partial recovered',
+      'backup-failed problem',
+      'backup-failed recovered',
     ]);
   });
 
@@ -274,5 +288,175 @@ describe("the agent's alerts", () => {
     await eventually('the recovery', () =>
       t.hooks().find((h) => h.event === 'replication-lag' && h.state === 'recovered'),
     );
+  });
+});
+
+/** A notifier that records what it is asked to send. */
+class RecordingNotifier extends Notifier {
+  readonly sent: Notice[] = [];
+  readonly pings: string[] = [];
+  constructor() {
+    super([], { log: pino({ level: 'silent' }), clock: new ManualClock() });
+  }
+  override notify(notice: Notice): void {
+    this.sent.push(notice);
+  }
+  override heartbeat(ok: boolean, source: string): void {
+    this.pings.push(`${ok ? 'ok' : 'fail'} ${source}`);
+  }
+}
+
+describe('AgentAlerts on its own', () => {
+  async function alerts(sources: Array<Partial<AlertedSource>> = [{}], configFile?: string) {
+    const clock = new ManualClock('2026-11-23T00:30:00Z'); // a Monday
+    const notifier = new RecordingNotifier();
+    const log = pino({ level: 'silent' });
+    const book = await AlertBook.open(notifier, () => 'laptop', log);
+    const lag = new ReplicaLag(clock);
+    const replicas = { lag, urls: () => ['s3://replica/laptop'] };
+    const agentAlerts = new AgentAlerts(book, notifier, clock, log, replicas);
+    const watched = sources.map((s) => ({
+      name: 'Documents',
+      path: '/home/ann/My Documents',
+      schedule: { every: 3_600_000 },
+      rpo: undefined,
+      ...s,
+    }));
+    agentAlerts.configure(
+      {
+        configFile,
+        repository: { url: 's3://ann-backups/tv' },
+        notifications: notificationsSchema.parse({ checkEvery: '1h' }),
+      } as ResolvedConfig,
+      watched,
+    );
+    cleanups.push(async () => agentAlerts.stop());
+    const events = () => notifier.sent.map((n) => `${n.event} ${n.state} ${n.subject.name}`);
+    return { agentAlerts, clock, notifier, events, lag, watched };
+  }
+
+  it('tells of skipped files, then of every file read again', async () => {
+    const t = await alerts();
+    const source = t.watched[0]!;
+    t.agentAlerts.backupSucceeded(source, {
+      started: t.clock.now(),
+      snapshot: 'laptop/20261123_003000',
+      skipped: [{ path: 'Documents/taxes.pdf', reason: 'permission denied' }],
+    });
+    t.agentAlerts.backupSucceeded(source, { started: t.clock.now(), snapshot: undefined, skipped: [] });
+    expect(t.events()).toEqual(['backup-partial problem Documents', 'backup-partial recovered Documents']);
+    expect(t.notifier.sent[0]!.details).toMatchObject({
+      skippedFiles: 1,
+      snapshot: 'laptop/20261123_003000',
+    });
+    expect(t.notifier.pings).toEqual(['ok Documents', 'ok Documents']);
+  });
+
+  it('tells of verify problems and of a verify that cannot run apart, and ignores storage being down', async () => {
+    const t = await alerts();
+    const at = t.clock.now().toISOString();
+    t.agentAlerts.verified({ at, ok: false, problems: 0, error: 'no answer', code: 'STORAGE_UNREACHABLE' });
+    expect(t.events()).toEqual([]);
+    t.agentAlerts.verified({
+      at,
+      ok: false,
+      problems: 0,
+      error: 'manifest reader crashed',
+      code: 'INTERNAL',
+    });
+    t.agentAlerts.verified({ at, ok: false, problems: 2, firstProblems: ['missing: a', 'corrupt: b'] });
+    t.agentAlerts.verified({ at, ok: true, problems: 0 });
+    expect(t.events()).toEqual([
+      'verify-problems problem verify',
+      'verify-problems recovered verify',
+      'verify-problems problem repository',
+      'verify-problems recovered repository',
+    ]);
+    expect(t.notifier.sent[2]!.details).toEqual({ problems: 2, firstProblems: ['missing: a', 'corrupt: b'] });
+  });
+
+  it('counts a cron source overdue after two scheduled scans without a success, and honours rpo', async () => {
+    // Weekdays at 02:00 (local time, as cron is): the success on Friday is not overdue over the
+    // weekend, only once Monday's and Tuesday's scans have passed without one.
+    const t = await alerts([
+      { name: 'weekdays', schedule: { cron: '0 2 * * 1-5' } },
+      { name: 'tight', schedule: { every: 3_600_000 }, rpo: 30 * 60_000 },
+    ]);
+    const friday = new Date(2026, 10, 20, 3, 0);
+    t.clock.advance(friday.getTime() - t.clock.now().getTime());
+    for (const source of t.watched)
+      t.agentAlerts.backupSucceeded(source, { started: friday, snapshot: undefined, skipped: [] });
+    t.clock.advance(31 * 60_000);
+    t.agentAlerts.check();
+    expect(t.events()).toEqual(['backup-overdue problem tight']);
+    t.clock.advance(new Date(2026, 10, 23, 23, 0).getTime() - t.clock.now().getTime()); // Monday night
+    t.agentAlerts.check();
+    expect(t.events()).toEqual(['backup-overdue problem tight']);
+    t.clock.advance(new Date(2026, 10, 24, 3, 0).getTime() - t.clock.now().getTime()); // Tuesday 03:00
+    t.agentAlerts.check();
+    expect(t.events()).toEqual(['backup-overdue problem tight', 'backup-overdue problem weekdays']);
+  });
+
+  it("suggests commands with the agent's --config, quoted for the shell", async () => {
+    const t = await alerts([{}], '/etc/twinvault/my config.json');
+    t.agentAlerts.backupFailed(
+      t.watched[0]!,
+      new AccessDeniedError('access denied', { hint: 'check the key.' }),
+      1,
+      t.clock.now(),
+    );
+    expect(t.notifier.sent[0]!.next).toBe(
+      "check the key. The agent retries by itself; to see the error first hand run `twinvault --config '/etc/twinvault/my config.json' backup '/home/ann/My Documents'`",
+    );
+  });
+
+  it('does not take a 4xx from the store for an outage: told at once, with its hint', async () => {
+    const t = await alerts();
+    t.agentAlerts.backupFailed(
+      t.watched[0]!,
+      new StorageError('clock skewed', { hint: 'synchronise the clock' }),
+      1,
+      t.clock.now(),
+    );
+    t.agentAlerts.backupFailed(
+      t.watched[0]!,
+      new StorageError('HTTP 503', { retryable: true }),
+      2,
+      t.clock.now(),
+    );
+    expect(t.events()).toEqual(['backup-failed problem Documents']);
+    expect(t.notifier.sent[0]!.next).toMatch(/^synchronise the clock\. /);
+  });
+
+  it('forgets the alerts of a source taken out of the config without calling it recovered', async () => {
+    const t = await alerts();
+    t.agentAlerts.backupFailed(t.watched[0]!, new AccessDeniedError('denied'), 1, t.clock.now());
+    t.agentAlerts.configure(
+      {
+        repository: { url: 's3://ann-backups/tv' },
+        notifications: notificationsSchema.parse({}),
+      } as ResolvedConfig,
+      [],
+    );
+    expect(t.events()).toEqual(['backup-failed problem Documents']);
+  });
+
+  it('keeps a replica behind across a restart, and says it caught up only once a pass found it complete', async () => {
+    const t = await alerts();
+    const lagEvents = () => t.events().filter((e) => e.startsWith('replication-lag'));
+    t.lag.behind('s3://replica/laptop', 'ETIMEDOUT');
+    t.clock.advance(3 * 3_600_000);
+    t.agentAlerts.check();
+    expect(lagEvents()).toEqual(['replication-lag problem s3://replica/laptop']);
+    // As after a restart: the lag tracker knows nothing; the alert stays, unresolved.
+    t.lag.keepOnly(new Set());
+    t.agentAlerts.check();
+    expect(lagEvents()).toEqual(['replication-lag problem s3://replica/laptop']);
+    t.lag.caughtUp('s3://replica/laptop');
+    t.agentAlerts.check();
+    expect(lagEvents()).toEqual([
+      'replication-lag problem s3://replica/laptop',
+      'replication-lag recovered s3://replica/laptop',
+    ]);
   });
 });

@@ -8,9 +8,8 @@ import { isTwinvaultError } from '../errors.js';
 import type { AlertBook } from '../notify/alert-book.js';
 import type { NoticeSubject } from '../notify/notice.js';
 import type { Notifier } from '../notify/notifier.js';
-import { checkReplicaLag } from '../notify/replica-lag-alerts.js';
-import type { BehindReplica } from '../replicate/replica-lag.js';
-import { scheduleInterval } from './schedule.js';
+import { checkReplicaLag, type LagView } from '../notify/replica-lag-alerts.js';
+import { defaultOverdueAt } from './schedule.js';
 import type { VerifyStatus } from './state.js';
 
 export interface AlertedSource {
@@ -26,21 +25,29 @@ export interface BackupRun {
   skipped: Array<{ path: string; reason: string }>;
 }
 
-/** Storage failing (not refusing): these count towards "storage-unreachable", not "backup-failed". */
-const STORAGE_OUTAGE_CODES: ReadonlySet<string> = new Set(['STORAGE_UNREACHABLE', 'STORAGE_FAILED']);
+export interface WatchedReplicas {
+  lag: LagView;
+  urls(): string[];
+}
 
 const REPOSITORY: NoticeSubject = { kind: 'repository', name: 'repository' };
+const STORAGE_MARK = 'storage-failing';
+const successMark = (source: string) => `last-success:${source}`;
+const failingMark = (source: string) => `failing:${source}`;
 
 /**
  * Turns what the agent sees into alerts: backups failing or skipping files at once; overdue
  * backups, storage down too long and replicas lagging from a timer of its own, so they are told
- * even while the backup loop is stuck (a hung mount, a stalled connection). Each problem is told
- * once and its recovery once (AlertBook); the heartbeat channels are pinged after each success.
+ * even while a backup is stuck waiting on the network. Each problem is told once and its recovery
+ * once (AlertBook); heartbeat channels are pinged after each success. Nothing here may throw into
+ * the agent: every entry point is guarded.
  */
 export class AgentAlerts {
   private settings: NotificationsConfig = DEFAULT_NOTIFICATIONS;
   private sources: AlertedSource[] = [];
   private repository = REPOSITORY;
+  /** How a command the user should run starts: with the agent's --config, if it has one. */
+  private cli = 'twinvault';
   private timer: NodeJS.Timeout | undefined;
   private readonly lastErrors = new Map<string, string>();
   private storageError: string | undefined;
@@ -50,19 +57,25 @@ export class AgentAlerts {
     private readonly notifier: Notifier,
     private readonly clock: Clock,
     private readonly log: Logger,
-    private readonly replicasBehind: () => BehindReplica[],
-  ) {}
+    private readonly replicas: WatchedReplicas,
+  ) {
+    // Whether the storage answers is learnt anew: an outage before a restart says nothing now.
+    book.clearMark(STORAGE_MARK);
+  }
 
   configure(config: ResolvedConfig, sources: AlertedSource[]): void {
-    this.settings = config.notifications;
-    this.notifier.configure(config.notifications.channels);
-    this.sources = sources;
-    this.repository = { ...REPOSITORY, location: redactUrlPassword(config.repository.url) };
-    // A source never backed up is overdue counted from when the agent first watched it, even
-    // across restarts (an agent crashing at every start must not look current).
-    const now = this.clock.now();
-    for (const source of sources) this.book.mark(successMark(source.name), now);
-    this.restartTimer();
+    this.guard('configure', () => {
+      this.settings = config.notifications;
+      this.sources = sources;
+      this.repository = { ...REPOSITORY, location: redactUrlPassword(config.repository.url) };
+      this.cli = config.configFile ? `twinvault --config ${shellQuote(config.configFile)}` : 'twinvault';
+      // A source never backed up is overdue counted from when the agent first watched it, even
+      // across restarts (an agent crashing at every start must not look current).
+      const now = this.clock.now();
+      for (const source of sources) this.book.mark(successMark(source.name), now);
+      this.forgetRemovedSources();
+      this.restartTimer();
+    });
   }
 
   stop(): void {
@@ -70,142 +83,232 @@ export class AgentAlerts {
     this.timer = undefined;
   }
 
+  async flushed(): Promise<void> {
+    await this.book.flushed();
+  }
+
   backupSucceeded(source: AlertedSource, run: BackupRun): void {
-    const now = this.clock.now();
-    const subject = subjectOf(source);
-    this.lastErrors.delete(source.name);
-    // The finish, not the start: a backup that took longer than the RPO must not be overdue at once.
-    this.book.mark(successMark(source.name), now, true);
-    this.book.clearMark(failingMark(source.name));
-    this.book.clearMark(STORAGE_MARK);
-    this.storageError = undefined;
-    const details = run.snapshot ? { snapshot: run.snapshot } : undefined;
-    this.book.resolve('storage-unreachable', this.repository, now);
-    this.book.resolve('backup-failed', subject, now, details);
-    this.book.resolve('backup-overdue', subject, now, details);
-    if (run.skipped.length === 0) this.book.resolve('backup-partial', subject, now, details);
-    else {
-      this.book.raise({
-        event: 'backup-partial',
-        subject,
-        since: run.started,
-        at: now,
-        error: `${run.skipped[0]!.path}: ${run.skipped[0]!.reason}`,
-        next:
-          'make the files readable by the user the agent runs as, or exclude them (sources[].exclude); ' +
-          '`twinvault status` shows where the log lists them all',
-        details: {
-          skippedFiles: run.skipped.length,
-          firstSkipped: run.skipped.slice(0, 5).map((s) => `${s.path}: ${s.reason}`),
-          ...(run.snapshot ? { snapshot: run.snapshot } : {}),
-        },
-      });
-    }
-    this.notifier.heartbeat(true, source.name);
+    this.guard('backupSucceeded', () => {
+      const unreadableRoot = run.skipped.find((skipped) => skipped.path === source.name);
+      if (unreadableRoot) {
+        // An unmounted disk or a deleted folder "succeeds" with nothing in it: that is a failure.
+        this.sourceFailed(source, unreadableRoot.reason, undefined, {});
+        return;
+      }
+      const now = this.clock.now();
+      const subject = subjectOf(source);
+      this.lastErrors.delete(source.name);
+      // The finish, not the start: a backup that took longer than the RPO must not be overdue at once.
+      this.book.mark(successMark(source.name), now, true);
+      this.book.clearMark(failingMark(source.name));
+      this.storageAnswered();
+      const details = run.snapshot ? { snapshot: run.snapshot } : undefined;
+      this.book.resolve('storage-unreachable', this.repository, now);
+      this.book.resolve('backup-failed', subject, now, details);
+      this.book.resolve('backup-overdue', subject, now, details);
+      if (run.skipped.length === 0) this.book.resolve('backup-partial', subject, now, details);
+      else this.skippedFiles(source, run, now);
+      this.notifier.heartbeat(true, source.name);
+    });
   }
 
   backupFailed(source: AlertedSource, err: unknown, attempts: number, retryAt: Date): void {
-    const now = this.clock.now();
-    const message = redactUrlPassword(err instanceof Error ? err.message : String(err));
-    this.lastErrors.set(source.name, message);
-    if (isTwinvaultError(err) && STORAGE_OUTAGE_CODES.has(err.code)) {
-      // The storage, not the source: told once it has lasted storageUnreachableAfter (check()).
-      this.book.mark(STORAGE_MARK, now);
-      this.storageError = message;
-      this.check();
-      return;
-    }
-    const since = this.book.mark(failingMark(source.name), now);
-    if (!this.book.isRaised('backup-failed', subjectOf(source))) this.notifier.heartbeat(false, source.name);
-    this.book.raise({
-      event: 'backup-failed',
-      subject: subjectOf(source),
-      since,
-      at: now,
-      error: message,
-      next:
-        (isTwinvaultError(err) && err.hint ? `${err.hint}. ` : '') +
-        `The agent retries by itself; to see the error first hand run \`twinvault backup ${source.path}\`.`,
-      details: { failedAttempts: attempts, nextAttempt: retryAt.toISOString() },
+    this.guard('backupFailed', () => {
+      const message = redactUrlPassword(err instanceof Error ? err.message : String(err));
+      this.lastErrors.set(source.name, message);
+      if (isStorageOutage(err)) {
+        // The storage, not the source: told once it has lasted storageUnreachableAfter (check()).
+        this.book.mark(STORAGE_MARK, this.clock.now());
+        this.storageError = message;
+        this.check();
+        return;
+      }
+      // Any other storage error proves the store answers.
+      if (isTwinvaultError(err) && /^(STORAGE|ACCESS|BUCKET)/.test(err.code)) this.storageAnswered();
+      const hint = isTwinvaultError(err) && err.hint ? `${err.hint.replace(/\.$/, '')}. ` : '';
+      this.sourceFailed(source, message, hint, {
+        failedAttempts: attempts,
+        nextAttempt: retryAt.toISOString(),
+      });
     });
   }
 
   verified(status: VerifyStatus): void {
-    const now = this.clock.now();
-    if (status.ok) {
-      this.book.resolve('verify-problems', this.repository, now);
-      return;
-    }
-    this.book.raise({
-      event: 'verify-problems',
-      subject: this.repository,
-      since: new Date(status.at),
-      at: now,
-      error: status.error ?? status.firstProblems?.[0],
-      next:
-        status.problems > 0
-          ? 'run `twinvault verify` to see every problem and the snapshots it hurts; ' +
-            '`twinvault repair --from REPLICA_URL` mends them from a replica'
-          : 'run `twinvault verify` to see why it cannot run',
-      details: {
-        problems: status.problems,
-        ...(status.firstProblems?.length ? { firstProblems: status.firstProblems } : {}),
-      },
+    this.guard('verified', () => {
+      const now = this.clock.now();
+      const couldNotRun: NoticeSubject = { ...this.repository, name: 'verify' };
+      if (status.error) {
+        // Storage down is the storage alert's to tell, after its threshold.
+        if (status.code === 'STORAGE_UNREACHABLE') return;
+        this.book.raise({
+          event: 'verify-problems',
+          subject: couldNotRun,
+          since: new Date(status.at),
+          at: now,
+          error: status.error,
+          next: `run \`${this.cli} verify\` to see why it cannot run`,
+          details: { problems: 0 },
+        });
+        return;
+      }
+      this.book.resolve('verify-problems', couldNotRun, now);
+      if (status.ok) {
+        this.book.resolve('verify-problems', this.repository, now);
+        return;
+      }
+      this.book.raise({
+        event: 'verify-problems',
+        subject: this.repository,
+        since: new Date(status.at),
+        at: now,
+        error: status.firstProblems?.[0],
+        next:
+          `run \`${this.cli} verify\` to see every problem and the snapshots it hurts; ` +
+          `\`${this.cli} repair --from REPLICA_URL\` mends them from a replica`,
+        details: {
+          problems: status.problems,
+          ...(status.firstProblems?.length ? { firstProblems: status.firstProblems } : {}),
+        },
+      });
     });
   }
 
   /** What the timer checks: overdue backups, a storage outage, lagging replicas. */
   check(): void {
+    this.guard('check', () => {
+      const now = this.clock.now();
+      for (const source of this.sources) this.checkOverdue(source, now);
+      this.checkStorage(now);
+      checkReplicaLag(
+        this.book,
+        this.replicas.lag,
+        this.replicas.urls(),
+        now,
+        this.settings.replicationLagOver,
+      );
+    });
+  }
+
+  private checkOverdue(source: AlertedSource, now: Date): void {
+    const last = this.book.markOf(successMark(source.name)) ?? now;
+    const overdueAt =
+      source.rpo === undefined
+        ? defaultOverdueAt(source.schedule, last)
+        : new Date(last.getTime() + source.rpo);
+    if (now <= overdueAt) return;
+    this.book.raise({
+      event: 'backup-overdue',
+      subject: subjectOf(source),
+      since: last,
+      at: now,
+      error: this.lastErrors.get(source.name),
+      next:
+        `check that the agent runs and what it says: \`${this.cli} status\` (and the log it names); ` +
+        `back up by hand with \`${this.cli} backup ${shellQuote(source.path)}\``,
+      details: { rpoSeconds: Math.round((overdueAt.getTime() - last.getTime()) / 1000) },
+    });
+  }
+
+  private checkStorage(now: Date): void {
+    const since = this.book.markOf(STORAGE_MARK);
+    if (!since || now.getTime() - since.getTime() <= this.settings.storageUnreachableAfter) return;
+    const told = this.book.raise({
+      event: 'storage-unreachable',
+      subject: this.repository,
+      since,
+      at: now,
+      error: this.storageError,
+      next:
+        `check the network, the endpoint and the credentials (\`${this.cli} snapshots\` tries them); ` +
+        'nothing is lost meanwhile: changes are kept and backed up once it answers',
+    });
+    if (told) for (const source of this.sources) this.notifier.heartbeat(false, source.name);
+  }
+
+  private sourceFailed(
+    source: AlertedSource,
+    error: string,
+    hint: string | undefined,
+    details: { failedAttempts?: number; nextAttempt?: string },
+  ): void {
     const now = this.clock.now();
-    for (const source of this.sources) {
-      const rpo = source.rpo ?? 2 * scheduleInterval(source.schedule, now);
-      const last = this.book.markOf(successMark(source.name)) ?? now;
-      if (now.getTime() - last.getTime() <= rpo) continue;
-      this.book.raise({
-        event: 'backup-overdue',
-        subject: subjectOf(source),
-        since: last,
-        at: now,
-        error: this.lastErrors.get(source.name),
-        next:
-          'check that the agent runs and what it says: `twinvault status` (and the log it names); ' +
-          `back up by hand with \`twinvault backup ${source.path}\``,
-        details: { rpoSeconds: Math.round(rpo / 1000) },
-      });
-    }
-    const storageSince = this.book.markOf(STORAGE_MARK);
-    if (storageSince && now.getTime() - storageSince.getTime() > this.settings.storageUnreachableAfter) {
-      this.book.raise({
-        event: 'storage-unreachable',
-        subject: this.repository,
-        since: storageSince,
-        at: now,
-        error: this.storageError,
-        next:
-          'check the network, the endpoint and the credentials (`twinvault snapshots` tries them); ' +
-          'nothing is lost meanwhile: changes are kept and backed up once it answers',
-      });
-    }
-    checkReplicaLag(this.book, this.replicasBehind(), now, this.settings.replicationLagOver);
+    const told = this.book.raise({
+      event: 'backup-failed',
+      subject: subjectOf(source),
+      since: this.book.mark(failingMark(source.name), now),
+      at: now,
+      error,
+      next:
+        hint === undefined
+          ? `check that ${source.path} is there and readable (a disk that is not mounted?); ` +
+            `the next backup is at the next scan (\`${this.cli} status\`)`
+          : `${hint}The agent retries by itself; to see the error first hand run ` +
+            `\`${this.cli} backup ${shellQuote(source.path)}\``,
+      details,
+    });
+    if (told) this.notifier.heartbeat(false, source.name);
+  }
+
+  private skippedFiles(source: AlertedSource, run: BackupRun, now: Date): void {
+    this.book.raise({
+      event: 'backup-partial',
+      subject: subjectOf(source),
+      since: run.started,
+      at: now,
+      error: `${run.skipped[0]!.path}: ${run.skipped[0]!.reason}`,
+      next:
+        'make the files readable by the user the agent runs as, or exclude them (sources[].exclude); ' +
+        `\`${this.cli} status\` shows where the log lists them all`,
+      details: {
+        skippedFiles: run.skipped.length,
+        firstSkipped: run.skipped.slice(0, 5).map((s) => `${s.path}: ${s.reason}`),
+        ...(run.snapshot ? { snapshot: run.snapshot } : {}),
+      },
+    });
+  }
+
+  private storageAnswered(): void {
+    this.book.clearMark(STORAGE_MARK);
+    this.storageError = undefined;
+  }
+
+  /** Alerts and marks of sources taken out of the config are forgotten, not "recovered". */
+  private forgetRemovedSources(): void {
+    const names = new Set(this.sources.map((source) => source.name));
+    for (const event of ['backup-failed', 'backup-partial', 'backup-overdue'] as const)
+      for (const subject of this.book.raisedOf(event))
+        if (subject.kind === 'source' && !names.has(subject.name)) this.book.drop(event, subject);
+    for (const prefix of [successMark(''), failingMark('')])
+      for (const mark of this.book.marksStartingWith(prefix))
+        if (!names.has(mark.slice(prefix.length))) this.book.clearMark(mark);
   }
 
   private restartTimer(): void {
     this.stop();
-    this.timer = setInterval(() => {
-      try {
-        this.check();
-      } catch (err) {
-        this.log.error({ err: (err as Error).message }, 'alert check failed');
-      }
-    }, this.settings.checkEvery);
+    this.timer = setInterval(() => this.check(), this.settings.checkEvery);
     this.timer.unref();
+  }
+
+  private guard(what: string, run: () => void): void {
+    try {
+      run();
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, in: what }, 'alerting failed; backups go on');
+    }
   }
 }
 
-const STORAGE_MARK = 'storage-failing';
-const successMark = (source: string) => `last-success:${source}`;
-const failingMark = (source: string) => `failing:${source}`;
+/** The store down or failing (not refusing): counted towards "storage-unreachable". */
+function isStorageOutage(err: unknown): boolean {
+  if (!isTwinvaultError(err)) return false;
+  return err.code === 'STORAGE_UNREACHABLE' || (err.code === 'STORAGE_FAILED' && err.isRetryable);
+}
 
 function subjectOf(source: AlertedSource): NoticeSubject {
   return { kind: 'source', name: source.name, location: source.path };
+}
+
+/** A path as a shell reads it back, quoted only when it needs to be. */
+function shellQuote(path: string): string {
+  return /^[\w@%+=:,./~-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`;
 }

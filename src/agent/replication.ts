@@ -21,6 +21,11 @@ export interface MadeSnapshot {
 
 /** A replica gets a full pass at least this often, besides the single snapshots. */
 const FULL_PASS_EVERY_MS = 3_600_000;
+/** A replica that is behind is retried after backups that wrote nothing at most this often. */
+const CATCH_UP_EVERY_MS = 15 * 60_000;
+
+/** A snapshot to copy, or (only a repository id) a request for a catch-up pass. */
+type Queued = MadeSnapshot | { repositoryId: string; host?: undefined; stamp?: undefined };
 
 /**
  * The agent's replication, in the background so backups never wait for it: each snapshot the
@@ -35,9 +40,12 @@ export class AfterBackupReplication {
   private targets: ReplicaTarget[] = [];
   /** When each replica last had a complete full pass without problems. */
   private readonly lastFullPass = new Map<string, number>();
-  private readonly waiting: MadeSnapshot[] = [];
+  private readonly waiting: Queued[] = [];
   private running: Promise<void> | undefined;
-  private readonly lag: ReplicaLag;
+  /** Which replicas are behind (the lag alert and metric). */
+  readonly lag: ReplicaLag;
+  /** When each replica was last given a catch-up pass after a backup that wrote nothing. */
+  private readonly lastCatchUp = new Map<string, number>();
   /** The agent's metrics, when it serves them. */
   metrics: AgentMetrics | undefined;
 
@@ -63,11 +71,36 @@ export class AfterBackupReplication {
     return this.lag.list();
   }
 
+  urls(): string[] {
+    return this.targets.map((target) => target.url);
+  }
+
+  /**
+   * After a backup that wrote nothing: a full pass for the replicas that are behind or were not
+   * checked since the agent started, so a replica that was down catches up without waiting for
+   * the next change; at most every CATCH_UP_EVERY_MS.
+   */
+  catchUp(repositoryId: string): void {
+    const now = this.clock.now().getTime();
+    const due = this.targets.filter(
+      (target) =>
+        !this.lastFullPass.has(target.url) &&
+        now - (this.lastCatchUp.get(target.url) ?? 0) >= CATCH_UP_EVERY_MS,
+    );
+    if (due.length === 0) return;
+    for (const target of due) this.lastCatchUp.set(target.url, now);
+    this.enqueue({ repositoryId });
+  }
+
   /** Queues a snapshot for the replicas; returns at once. */
   afterBackup(made: MadeSnapshot): void {
     if (this.targets.length === 0) return;
     for (const target of this.targets) this.lag.behind(target.url);
-    this.waiting.push(made);
+    this.enqueue(made);
+  }
+
+  private enqueue(item: Queued): void {
+    this.waiting.push(item);
     this.running ??= this.drain().finally(() => {
       this.running = undefined;
     });
@@ -102,12 +135,7 @@ export class AfterBackupReplication {
     }
   }
 
-  private async replicate(
-    source: Backend,
-    target: ReplicaTarget,
-    batch: MadeSnapshot[],
-    repositoryId: string,
-  ) {
+  private async replicate(source: Backend, target: ReplicaTarget, batch: Queued[], repositoryId: string) {
     const log = this.log.child({ replica: target.url });
     const records = new PassRecords(this.stateFolder, repositoryId);
     const started = performance.now();
@@ -143,6 +171,7 @@ export class AfterBackupReplication {
         return;
       }
       for (const made of batch) {
+        if (made.stamp === undefined) continue; // a catch-up request: the full pass above was it
         const outcome = await syncManifest(source, destination, manifestKey(made.host, made.stamp), {
           concurrency: target.concurrency,
         });

@@ -13,10 +13,10 @@ export function describeSchedule(schedule: ScheduleConfig): string {
   return 'every' in schedule ? `every ${schedule.every / 1000}s` : `cron "${schedule.cron}"`;
 }
 
-/** The time between two full scans: for a cron schedule, between its next two runs after `now`. */
-export function scheduleInterval(schedule: ScheduleConfig, now: Date): number {
-  if ('every' in schedule) return schedule.every;
-  const first = nextFullScan(schedule, now);
-  const second = nextFullScan(schedule, first);
-  return second.getTime() - first.getTime();
+/**
+ * When a source last backed up at `last` is overdue by default: once two scheduled full scans
+ * have come and gone without a success ("twice the schedule", for cron schedules too).
+ */
+export function defaultOverdueAt(schedule: ScheduleConfig, last: Date): Date {
+  return nextFullScan(schedule, nextFullScan(schedule, last));
 }

@@ -22,6 +22,8 @@ export interface VerifyStatus {
   firstProblems?: string[];
   /** Verify could not run at all. */
   error?: string;
+  /** The error's code (STORAGE_UNREACHABLE, ...). */
+  code?: string;
 }
 
 export interface RunOutcome {

@@ -4,6 +4,7 @@ import { openBackend } from '../backend/registry.js';
 import type { Clock } from '../clock.js';
 import type { ResolvedConfig } from '../config/load.js';
 import type { AgentConfig, RepositoryConfig } from '../config/schema.js';
+import { isTwinvaultError } from '../errors.js';
 import { verifyRepository } from '../verify/verify.js';
 import type { VerifyStatus } from './state.js';
 
@@ -76,7 +77,13 @@ export class AgentVerify {
         result.problems.length === 0 ? 'repository verified' : 'verify found problems',
       );
     } catch (err) {
-      this.last = { at: started.toISOString(), ok: false, problems: 0, error: (err as Error).message };
+      this.last = {
+        at: started.toISOString(),
+        ok: false,
+        problems: 0,
+        error: (err as Error).message,
+        code: isTwinvaultError(err) ? err.code : 'INTERNAL',
+      };
       this.log.error(
         { task: 'verify', err: (err as Error).message },
         'verify could not run; tried again after the next backup',
@@ -84,6 +91,10 @@ export class AgentVerify {
     } finally {
       await backend?.close().catch(() => {});
     }
-    if (this.last) this.onChecked?.(this.last);
+    try {
+      if (this.last) this.onChecked?.(this.last);
+    } catch (err) {
+      this.log.error({ task: 'verify', err: (err as Error).message }, 'cannot pass on the verify result');
+    }
   }
 }

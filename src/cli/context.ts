@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { Backend } from '../backend/backend.js';
 import { openBackend } from '../backend/registry.js';
 import { systemClock } from '../clock.js';
@@ -55,4 +56,9 @@ export async function withRepository<T>(
   } finally {
     await backend.close();
   }
+}
+
+/** This machine's name in snapshots and notifications: the config's, else the short hostname. */
+export function hostOf(config: Pick<ResolvedConfig, 'host'>): string {
+  return config.host ?? hostname().split('.')[0]!;
 }

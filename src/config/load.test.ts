@@ -277,7 +277,7 @@ describe('replicas in the config', () => {
       checkEvery: 60_000,
       channels: [
         { type: 'slack', name: 'chat', url: { file: join(dir, 'slack-url') } },
-        { type: 'email', port: 587, security: 'starttls' },
+        { type: 'email', security: 'starttls' },
       ],
     });
     expect((await load('{}')).notifications.channels).toEqual([]);

@@ -30,10 +30,15 @@ export const secretSchema = z
 export type SecretSetting = z.output<typeof secretSchema>;
 
 /** A URL that may carry a token (Slack, heartbeat services): checked here when written inline. */
-const secretUrl = secretSchema.refine(
-  (value) => typeof value !== 'string' || /^https?:\/\/[^/\s]+/i.test(value),
-  'expected an http:// or https:// URL (or {"env": "NAME"} / {"file": "PATH"} holding one)',
-);
+const secretUrl = secretSchema
+  .refine(
+    (value) => typeof value !== 'string' || /^https?:\/\/[^/\s]+/i.test(value),
+    'expected an http:// or https:// URL (or {"env": "NAME"} / {"file": "PATH"} holding one)',
+  )
+  .refine(
+    (value) => typeof value !== 'string' || !/^https?:\/\/[^/@\s]*@/i.test(value),
+    'a URL with a user name or password cannot be used (HTTP clients refuse to send it)',
+  );
 
 const channelCommon = {
   name: z
@@ -93,7 +98,13 @@ const emailChannel = z.strictObject({
   type: z.literal('email'),
   ...channelCommon,
   host: z.string().min(1).meta({ description: 'SMTP server.' }),
-  port: z.number().int().min(1).max(65_535).default(587),
+  port: z
+    .number()
+    .int()
+    .min(1)
+    .max(65_535)
+    .optional()
+    .meta({ description: 'Default 587 with "starttls", 465 with "tls".' }),
   security: z.enum(['starttls', 'tls']).default('starttls').meta({
     description:
       '"starttls" (port 587: the connection must be upgraded to TLS, or nothing is sent) or "tls" (port 465).',

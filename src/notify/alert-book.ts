@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import type { AlertEvent } from '../config/notifications-schema.js';
+import { ALERT_EVENTS, type AlertEvent } from '../config/notifications-schema.js';
+import { redactUrlPassword } from '../config/redact.js';
 import { writeJsonFile } from '../util/json-file.js';
 import type { Notice, NoticeDetails, NoticeSubject } from './notice.js';
 import type { Notifier } from './notifier.js';
@@ -41,8 +42,7 @@ export class AlertBook {
     let data: BookFile = { version: 1, raised: {}, marks: {} };
     if (file) {
       try {
-        const parsed = JSON.parse(await readFile(file, 'utf8')) as BookFile;
-        if (parsed.version === 1 && parsed.raised && parsed.marks) data = parsed;
+        data = validBook(JSON.parse(await readFile(file, 'utf8')));
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
           log.warn(
@@ -64,20 +64,37 @@ export class AlertBook {
     }
   }
 
-  /** Tells the channels, unless this problem is raised already. */
-  raise(problem: ProblemNotice): void {
+  /** Tells the channels, unless this problem is raised already; true when it was told now. */
+  raise(problem: ProblemNotice): boolean {
     const key = keyOf(problem.event, problem.subject);
-    if (this.data.raised[key]) return;
+    if (this.data.raised[key]) return false;
     this.data.raised[key] = {
       event: problem.event,
       subject: problem.subject,
       since: problem.since.toISOString(),
     };
+    // Error texts come from stores and replicas: a URL in them may carry a password.
+    const notice: Notice = {
+      ...problem,
+      state: 'problem',
+      host: this.host(),
+      error: problem.error === undefined ? undefined : redactUrlPassword(problem.error),
+    };
     this.log.warn(
-      { alert: problem.event, subject: problem.subject.name, error: problem.error },
+      { alert: problem.event, subject: problem.subject.name, error: notice.error },
       'alert raised',
     );
-    this.notifier.notify({ ...problem, state: 'problem', host: this.host() });
+    this.notifier.notify(notice);
+    this.save();
+    return true;
+  }
+
+  /** Forgets a raised problem without telling anyone (its source or replica is no longer configured). */
+  drop(event: AlertEvent, subject: NoticeSubject): void {
+    const key = keyOf(event, subject);
+    if (!this.data.raised[key]) return;
+    delete this.data.raised[key];
+    this.log.info({ alert: event, subject: subject.name }, 'alert dropped: no longer configured');
     this.save();
   }
 
@@ -122,6 +139,11 @@ export class AlertBook {
     return new Date(current);
   }
 
+  /** The names of the marks starting with `prefix`. */
+  marksStartingWith(prefix: string): string[] {
+    return Object.keys(this.data.marks).filter((name) => name.startsWith(prefix));
+  }
+
   markOf(name: string): Date | undefined {
     const value = this.data.marks[name];
     return value === undefined ? undefined : new Date(value);
@@ -147,6 +169,17 @@ export class AlertBook {
       }),
     );
   }
+}
+
+/** A book as read from disk, with every entry that is not well-formed left out. */
+function validBook(parsed: unknown): BookFile {
+  const book = parsed as Partial<BookFile> | null;
+  const isDate = (value: unknown) => typeof value === 'string' && !Number.isNaN(Date.parse(value));
+  const raised = Object.entries(book?.raised ?? {}).filter(
+    ([, r]) => r && ALERT_EVENTS.includes(r.event) && typeof r.subject?.name === 'string' && isDate(r.since),
+  );
+  const marks = Object.entries(book?.marks ?? {}).filter(([, at]) => isDate(at));
+  return { version: 1, raised: Object.fromEntries(raised), marks: Object.fromEntries(marks) };
 }
 
 function keyOf(event: AlertEvent, subject: NoticeSubject): string {

@@ -1,14 +1,15 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { NotificationsConfig } from '../config/notifications-schema.js';
-import type { BehindReplica } from '../replicate/replica-lag.js';
 import { AlertBook } from './alert-book.js';
 import { Notifier } from './notifier.js';
-import { checkReplicaLag } from './replica-lag-alerts.js';
+import { checkReplicaLag, type LagView } from './replica-lag-alerts.js';
 
 export interface LagWatchOptions {
   settings: NotificationsConfig;
-  behind: () => BehindReplica[];
+  lag: LagView;
+  /** The replicas watched (their URLs). */
+  replicas: readonly string[];
   host: string;
   log: Logger;
   clock: Clock;
@@ -24,6 +25,7 @@ export interface LagWatchOptions {
 export class LagWatch {
   private constructor(
     private readonly notifier: Notifier,
+    private readonly book: AlertBook,
     private readonly timer: NodeJS.Timeout,
   ) {}
 
@@ -35,22 +37,26 @@ export class LagWatch {
     });
     const book = await AlertBook.open(notifier, () => options.host, options.log, options.file);
     const timer = setInterval(() => {
-      checkReplicaLag(book, options.behind(), options.clock.now(), options.settings.replicationLagOver);
+      try {
+        checkReplicaLag(
+          book,
+          options.lag,
+          options.replicas,
+          options.clock.now(),
+          options.settings.replicationLagOver,
+        );
+      } catch (err) {
+        options.log.error({ err: (err as Error).message }, 'lag alert check failed; replication goes on');
+      }
     }, options.settings.checkEvery);
     timer.unref();
-    return new LagWatch(notifier, timer);
+    return new LagWatch(notifier, book, timer);
   }
 
   /** Stops the timer; waits up to `waitMs` for notifications on their way. */
   async stop(waitMs = 5_000): Promise<void> {
     clearInterval(this.timer);
-    let timeout: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.notifier.idle(),
-      new Promise<void>((resolve) => {
-        timeout = setTimeout(resolve, waitMs);
-      }),
-    ]);
-    clearTimeout(timeout);
+    await this.notifier.idle(waitMs);
+    await this.book.flushed();
   }
 }

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import pRetry from 'p-retry';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
@@ -35,7 +36,7 @@ export interface TestResult {
 }
 
 interface Queued {
-  configs: ChannelConfig;
+  config: ChannelConfig;
   channel: Channel;
   jobs: Array<{ what: string; run: () => Promise<void> }>;
   draining: Promise<void> | undefined;
@@ -57,15 +58,20 @@ export class Notifier {
     this.configure(channels);
   }
 
-  /** New channel settings (a config reload); queued notices of unchanged channels stay. */
+  /** New channel settings (a config reload): unchanged channels keep their queue; removed ones drop theirs. */
   configure(channels: readonly ChannelConfig[]): void {
     const names = new Set(channels.map((c) => c.name));
-    for (const name of this.queues.keys()) if (!names.has(name)) this.queues.delete(name);
+    for (const [name, queued] of this.queues) {
+      if (names.has(name)) continue;
+      queued.jobs.length = 0;
+      this.queues.delete(name);
+    }
     for (const config of channels) {
       const queued = this.queues.get(config.name);
+      if (queued && isDeepStrictEqual(queued.config, config)) continue;
       const channel = makeChannel(config, this.options.clock, this.options.env);
-      if (queued) Object.assign(queued, { configs: config, channel });
-      else this.queues.set(config.name, { configs: config, channel, jobs: [], draining: undefined });
+      if (queued) Object.assign(queued, { config, channel });
+      else this.queues.set(config.name, { config, channel, jobs: [], draining: undefined });
     }
   }
 
@@ -75,7 +81,7 @@ export class Notifier {
 
   notify(notice: Notice): void {
     for (const queued of this.queues.values()) {
-      if (!channelWants(queued.configs, notice)) continue;
+      if (!channelWants(queued.config, notice)) continue;
       this.enqueue(queued, `${notice.event} ${notice.state}`, () => queued.channel.send(notice));
     }
   }
@@ -83,17 +89,17 @@ export class Notifier {
   /** A ping to every heartbeat channel that covers the source. */
   heartbeat(ok: boolean, source: string): void {
     for (const queued of this.queues.values()) {
-      const { configs, channel } = queued;
-      if (configs.type !== 'heartbeat' || !channel.ping) continue;
-      if (configs.sources && !configs.sources.includes(source)) continue;
-      if (!ok && configs.failUrl === undefined) continue;
+      const { config, channel } = queued;
+      if (config.type !== 'heartbeat' || !channel.ping) continue;
+      if (config.sources && !config.sources.includes(source)) continue;
+      if (!ok && config.failUrl === undefined) continue;
       this.enqueue(queued, ok ? 'heartbeat' : 'heartbeat failure', () => channel.ping!(ok));
     }
   }
 
   /** Sends one test notice through each channel (or the named one) now, without retries. */
   async test(notice: Omit<Notice, 'details'>, only?: string): Promise<TestResult[]> {
-    const chosen = [...this.queues.values()].filter((q) => only === undefined || q.configs.name === only);
+    const chosen = [...this.queues.values()].filter((q) => only === undefined || q.config.name === only);
     if (chosen.length === 0) {
       throw new UsageError(
         only === undefined
@@ -105,31 +111,47 @@ export class Notifier {
       );
     }
     return Promise.all(
-      chosen.map(async ({ configs, channel }) => {
+      chosen.map(async ({ config, channel }) => {
         try {
-          await channel.send({ ...notice, details: { channel: configs.name } });
-          return { channel: configs.name, type: configs.type, ok: true };
+          await channel.send({ ...notice, details: { channel: config.name } });
+          return { channel: config.name, type: config.type, ok: true };
         } catch (err) {
-          return { channel: configs.name, type: configs.type, ok: false, error: messageOf(err) };
+          return { channel: config.name, type: config.type, ok: false, error: messageOf(err) };
         }
       }),
     );
   }
 
-  /** Resolves once every queued notice has been delivered or given up on. */
-  async idle(): Promise<void> {
-    for (;;) {
-      const draining = [...this.queues.values()].map((q) => q.draining).filter((d) => d !== undefined);
-      if (draining.length === 0) return;
-      await Promise.all(draining);
+  /**
+   * Resolves once every queued notice has been delivered or given up on: true; or false when
+   * `timeoutMs` passed first (a process stopping does not wait long for a channel that is down).
+   */
+  async idle(timeoutMs?: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((resolve) => {
+      if (timeoutMs !== undefined) timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    const drained = (async () => {
+      for (;;) {
+        const draining = [...this.queues.values()].map((q) => q.draining).filter((d) => d !== undefined);
+        if (draining.length === 0) return true as const;
+        await Promise.all(draining);
+      }
+    })();
+    try {
+      return await Promise.race([drained, timedOut]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
   private enqueue(queued: Queued, what: string, run: () => Promise<void>): void {
     if (queued.jobs.length >= QUEUE_LIMIT) {
-      const dropped = queued.jobs.shift()!;
+      // Heartbeats go first: a lost ping costs nothing, a lost problem or recovery does.
+      const ping = queued.jobs.findIndex((job) => job.what.startsWith('heartbeat'));
+      const dropped = queued.jobs.splice(Math.max(ping, 0), 1)[0]!;
       this.options.log.warn(
-        { channel: queued.configs.name, dropped: dropped.what },
+        { channel: queued.config.name, dropped: dropped.what },
         'notification channel is backed up; the oldest waiting notification is dropped',
       );
     }
@@ -142,7 +164,7 @@ export class Notifier {
   private async drain(queued: Queued): Promise<void> {
     const retry = this.options.retry ?? DEFAULT_RETRY;
     for (let job = queued.jobs.shift(); job; job = queued.jobs.shift()) {
-      const log = this.options.log.child({ channel: queued.configs.name, type: queued.configs.type });
+      const log = this.options.log.child({ channel: queued.config.name, type: queued.config.type });
       try {
         await pRetry(job.run, {
           retries: retry.retries,

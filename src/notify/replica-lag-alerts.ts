@@ -3,34 +3,57 @@ import type { BehindReplica } from '../replicate/replica-lag.js';
 import type { AlertBook } from './alert-book.js';
 import type { NoticeSubject } from './notice.js';
 
+export interface LagView {
+  list(): BehindReplica[];
+  isCurrent(url: string): boolean;
+}
+
+const LAG_MARK = 'lag:';
+
 /**
- * Raises "replication-lag" for each replica behind for longer than `limitMs`, and resolves it for
- * those no longer behind: the agent's and the live replicator's timers both call this.
+ * Raises "replication-lag" for each configured replica behind for longer than `limitMs`, and
+ * resolves it once a pass has found the replica complete. When a replica fell behind is kept in
+ * the book, so a restart neither restarts its lag nor says it caught up when nobody checked.
+ * The agent's and the live replicator's timers both call this.
  */
 export function checkReplicaLag(
   book: AlertBook,
-  behind: readonly BehindReplica[],
+  lag: LagView,
+  configured: readonly string[],
   now: Date,
   limitMs: number,
 ): void {
-  for (const replica of behind) {
-    const lag = now.getTime() - replica.since.getTime();
-    if (lag <= limitMs) continue;
-    const subject = replicaSubject(replica.url);
+  const behind = new Map(lag.list().map((replica) => [replica.url, replica]));
+  for (const url of configured) {
+    const mark = `${LAG_MARK}${url}`;
+    const subject = replicaSubject(url);
+    const missing = behind.get(url);
+    if (missing) book.mark(mark, missing.since);
+    const since = book.markOf(mark);
+    if (since === undefined) continue;
+    if (lag.isCurrent(url)) {
+      book.clearMark(mark);
+      book.resolve('replication-lag', subject, now);
+      continue;
+    }
+    const lagMs = now.getTime() - since.getTime();
+    if (lagMs <= limitMs) continue;
     book.raise({
       event: 'replication-lag',
       subject,
-      since: replica.since,
+      since,
       at: now,
-      error: replica.error,
+      error: missing?.error,
       next: `see what is missing with \`twinvault replicas\`; catch up with \`twinvault replicate --to ${subject.name}\``,
-      details: { lagSeconds: Math.round(lag / 1000), limitSeconds: Math.round(limitMs / 1000) },
+      details: { lagSeconds: Math.round(lagMs / 1000), limitSeconds: Math.round(limitMs / 1000) },
     });
   }
-  const stillBehind = new Set(behind.map((replica) => replicaSubject(replica.url).name));
-  for (const subject of book.raisedOf('replication-lag')) {
-    if (!stillBehind.has(subject.name)) book.resolve('replication-lag', subject, now);
-  }
+  // A replica taken out of the config is no longer watched: its alert is dropped, not "recovered".
+  const names = new Set(configured.map((url) => replicaSubject(url).name));
+  for (const subject of book.raisedOf('replication-lag'))
+    if (!names.has(subject.name)) book.drop('replication-lag', subject);
+  for (const mark of book.marksStartingWith(LAG_MARK))
+    if (!configured.includes(mark.slice(LAG_MARK.length))) book.clearMark(mark);
 }
 
 function replicaSubject(url: string): NoticeSubject {

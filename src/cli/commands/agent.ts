@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { Agent } from '../../agent/agent.js';
 import { agentFiles, takePidLock } from '../../agent/agent-files.js';
@@ -10,7 +9,7 @@ import { redactUrlPassword } from '../../config/redact.js';
 import { openRepository } from '../../repository/repository.js';
 import { limitHeapGrowth } from '../../util/heap-limit.js';
 import { writeJsonFile } from '../../util/json-file.js';
-import { loadCliConfig } from '../context.js';
+import { hostOf, loadCliConfig } from '../context.js';
 import type { GlobalOptions } from '../output.js';
 
 /**
@@ -52,7 +51,7 @@ export async function run(global: GlobalOptions, flags: { metrics?: string } = {
         throw err;
       }
     },
-    host: (current) => current.host ?? hostname().split('.')[0]!,
+    host: (current) => hostOf(current),
     stateFolder: state,
     ownFiles: [state, ...(logFile === '-' ? [] : [resolve(logFile)])],
     logger,

@@ -1,10 +1,9 @@
-import { hostname } from 'node:os';
 import { type BackupSource, backup, startBackupScan } from '../../backup/backup.js';
 import type { ScanHandle } from '../../backup/scan/parallel-scan.js';
 import type { ResolvedConfig } from '../../config/load.js';
 import { stateFolder } from '../../config/paths.js';
 import { limitHeapGrowth } from '../../util/heap-limit.js';
-import { type CommandContext, withRepository } from '../context.js';
+import { type CommandContext, hostOf, withRepository } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { type GlobalOptions, printResult } from '../output.js';
@@ -52,7 +51,7 @@ async function report(
       summary = await backup({
         repository,
         sources,
-        host: flags.host ?? config.host ?? hostname().split('.')[0]!,
+        host: flags.host ?? hostOf(config),
         tags: flags.tag,
         exclude: flags.exclude,
         stateFolder: stateFolder(),

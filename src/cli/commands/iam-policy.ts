@@ -1,8 +1,7 @@
-import { hostname } from 'node:os';
 import { iamPolicy, ROLES, type Role } from '../../aws/iam-policy.js';
 import { UsageError } from '../../errors.js';
 import { targetOf } from '../../replicate/targets.js';
-import { loadCliConfig } from '../context.js';
+import { hostOf, loadCliConfig } from '../context.js';
 import type { GlobalOptions } from '../output.js';
 
 /** `twinvault iam-policy ROLE`: prints the least-privilege IAM policy JSON for a role. */
@@ -20,7 +19,7 @@ export async function run(
     role,
     repository: config.repository.url,
     ...(replica ? { replica, deletes: targetOf(config, replica).deletes.policy !== 'keep' } : {}),
-    host: flags.host ?? config.host ?? hostname().split('.')[0]!,
+    host: flags.host ?? hostOf(config),
     objectLock: config.repository.objectLock !== undefined,
   });
   process.stdout.write(`${JSON.stringify(policy, null, 2)}\n`);

@@ -1,8 +1,7 @@
-import { hostname } from 'node:os';
 import { pino } from 'pino';
 import { systemClock } from '../../clock.js';
 import { Notifier } from '../../notify/notifier.js';
-import { loadCliConfig } from '../context.js';
+import { hostOf, loadCliConfig } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { type GlobalOptions, printResult } from '../output.js';
 
@@ -14,7 +13,7 @@ export async function run(global: GlobalOptions, _flags: object, args: string[])
     clock: systemClock,
   });
   const now = systemClock.now();
-  const host = config.host ?? hostname().split('.')[0]!;
+  const host = hostOf(config);
   const results = await notifier.test(
     {
       event: 'test',

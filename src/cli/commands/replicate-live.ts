@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createAgentLogger } from '../../agent/log.js';
 import { openBackend } from '../../backend/registry.js';
@@ -15,7 +14,7 @@ import { PassRecords } from '../../replicate/pass-record.js';
 import { ReplicaLag } from '../../replicate/replica-lag.js';
 import { replicaTargets, sourceSettings } from '../../replicate/targets.js';
 import { readRepoConfig } from '../../repository/repo-config.js';
-import { loadCliConfig } from '../context.js';
+import { hostOf, loadCliConfig } from '../context.js';
 import type { GlobalOptions } from '../output.js';
 import type { ReplicateFlags } from './replicate.js';
 
@@ -49,8 +48,9 @@ export async function runLive(global: GlobalOptions, flags: ReplicateFlags): Pro
   const lag = new ReplicaLag(systemClock);
   const alerts = await LagWatch.start({
     settings: config.notifications,
-    behind: () => lag.list(),
-    host: config.host ?? hostname().split('.')[0]!,
+    lag,
+    replicas: targets.map((target) => target.url),
+    host: hostOf(config),
     log,
     clock: systemClock,
     file: join(stateFolder(), 'replication', `${repository.id}.alerts.json`),

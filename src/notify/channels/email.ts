@@ -15,14 +15,15 @@ const TIMEOUT_MS = 15_000;
  * or a man in the middle that does not offer it gets no message and no password.
  */
 export function emailChannel(config: EmailConfig, env?: NodeJS.ProcessEnv): Channel {
-  const where = `notification channel "${config.name}" (email via ${config.host}:${config.port})`;
+  const port = config.port ?? (config.security === 'tls' ? 465 : 587);
+  const where = `notification channel "${config.name}" (email via ${config.host}:${port})`;
   return {
     name: config.name,
     type: 'email',
     async send(notice) {
       const transport = nodemailer.createTransport({
         host: config.host,
-        port: config.port,
+        port,
         secure: config.security === 'tls',
         requireTLS: config.security === 'starttls',
         connectionTimeout: TIMEOUT_MS,

@@ -1,4 +1,4 @@
-import { NotificationError } from '../../errors.js';
+import { ConfigError, NotificationError } from '../../errors.js';
 
 const TIMEOUT_MS = 10_000;
 
@@ -11,6 +11,7 @@ export async function httpRequest(
   url: string,
   init: { method: 'GET' | 'POST'; body?: string; headers?: Record<string, string> },
 ): Promise<void> {
+  checkUrl(where, url);
   let response: Response;
   try {
     response = await fetch(url, {
@@ -39,6 +40,22 @@ export async function httpRequest(
   );
 }
 
+/** A URL read from the environment or a file gets the checks the config gives inline ones. */
+function checkUrl(where: string, url: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError(`${where}: the URL is not valid (expected https://host/...)`);
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+    throw new ConfigError(`${where}: the URL must be http:// or https://, not ${parsed.protocol}`);
+  if (parsed.username || parsed.password)
+    throw new ConfigError(
+      `${where}: the URL holds a user name or password, which HTTP clients refuse to send`,
+    );
+}
+
 /** "https://hooks.slack.com": never the path, which holds the token. */
 export function originOf(url: string): string {
   try {
@@ -48,8 +65,9 @@ export function originOf(url: string): string {
   }
 }
 
+/** Why a request failed, from its code only: fetch's own messages can quote the whole URL. */
 function reasonOf(err: unknown): string {
   if (err instanceof Error && err.name === 'TimeoutError') return `no answer within ${TIMEOUT_MS / 1000} s`;
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (err as Error).message;
+  const cause = (err as { cause?: { code?: string } }).cause;
+  return cause?.code ?? 'the request could not be made';
 }

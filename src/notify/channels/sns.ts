@@ -1,5 +1,6 @@
 import { PublishCommand, SNSClient, type SNSClientConfig } from '@aws-sdk/client-sns';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { ChannelConfig } from '../../config/notifications-schema.js';
 import { NotificationError } from '../../errors.js';
 import { renderNotice } from '../messages.js';
@@ -15,12 +16,12 @@ type SnsConfig = Extract<ChannelConfig, { type: 'sns' }>;
  */
 export function snsChannel(config: SnsConfig, env?: NodeJS.ProcessEnv): Channel {
   const where = `notification channel "${config.name}" (sns)`;
-  let client: SNSClient | undefined;
   return {
     name: config.name,
     type: 'sns',
     async send(notice) {
-      client ??= new SNSClient(await clientConfig(config, where, env));
+      // A client per message: notices are rare, and a rotated secret is read afresh.
+      const client = new SNSClient(await clientConfig(config, where, env));
       const message = renderNotice(notice);
       try {
         await client.send(
@@ -49,6 +50,8 @@ export function snsChannel(config: SnsConfig, env?: NodeJS.ProcessEnv): Channel 
             ),
           },
         );
+      } finally {
+        client.destroy();
       }
     },
   };
@@ -60,7 +63,12 @@ async function clientConfig(
   env?: NodeJS.ProcessEnv,
 ): Promise<SNSClientConfig> {
   const region = config.region ?? config.topicArn.split(':')[3]!;
-  const settings: SNSClientConfig = { region, maxAttempts: 3 };
+  const settings: SNSClientConfig = {
+    region,
+    maxAttempts: 3,
+    // Bounded like the HTTP channels: a black-holed endpoint must not hold the channel's queue for minutes.
+    requestHandler: new NodeHttpHandler({ connectionTimeout: 10_000, requestTimeout: 15_000 }),
+  };
   if (config.endpoint) settings.endpoint = config.endpoint;
   if (config.accessKeyId && config.secretAccessKey) {
     settings.credentials = {
@@ -74,7 +82,7 @@ async function clientConfig(
 /** SNS subjects: at most 100 printable ASCII characters, no line breaks. */
 export function snsSubject(title: string): string {
   const ascii = title.replace(/[^\x20-\x7e]/g, '?');
-  return ascii.length <= 100 ? ascii : `${ascii.slice(0, 99)}…`.replace('…', '.');
+  return ascii.length <= 100 ? ascii : `${ascii.slice(0, 99)}.`;
 }
 
 function dedupId(notice: Notice): string {
