@@ -16,6 +16,8 @@ export function agentFiles(stateFolder: string, configFile: string | undefined) 
     state: join(folder, `${id}.state.json`),
     log: join(folder, `${id}.log`),
     alerts: join(folder, `${id}.alerts.json`),
+    /** The overdue-backup watch's (it runs in a process of its own). */
+    overdueAlerts: join(folder, `${id}.overdue.json`),
   };
 }
 

@@ -182,7 +182,8 @@ describe.skipIf(!minio)('twinvault agent (real watcher, MinIO)', () => {
       (await runCli(['--config', configFile, '--json', 'status'], { cwd: work, home, env })).stdout,
     );
     expect(status.agent).toMatchObject({ running: true, pid: agent.pid });
-    expect(status.sources[0].pendingChanges).toBeGreaterThan(0);
+    // Owed, or taken by a retry already under way (the retry may start while `status` runs).
+    expect(status.sources[0].pendingChanges + (status.sources[0].running?.changes ?? 0)).toBeGreaterThan(0);
     // Down longer than storageUnreachableAfter: told once, signed; `status` shows it raised.
     const [down] = await receiver.waitFor(1, (r) => r.path === '/hook', 30_000);
     expect(JSON.parse(down!.body)).toMatchObject({
@@ -217,6 +218,44 @@ describe.skipIf(!minio)('twinvault agent (real watcher, MinIO)', () => {
     expect(await stopAgent(agent)).toBe(0);
     await expect(readFile(files().pid)).rejects.toMatchObject({ code: 'ENOENT' });
     expect(agent.output()).toContain('"msg":"backup finished"');
+  });
+
+  it("has a dead man's switch of its own process that tells when a frozen agent's backups are overdue", async () => {
+    await writeFile(configFile, JSON.stringify({ ...config, sources: [{ path: source, rpo: '3s' }] }));
+    const overdue = (state: string) => (r: { path: string; body: string }) =>
+      r.path === '/hook' &&
+      JSON.parse(r.body).event === 'backup-overdue' &&
+      JSON.parse(r.body).state === state;
+    const agent = startAgent();
+    try {
+      // (Not the state file: the one the previous agent left says it succeeded.)
+      await eventually('the scan at start', async () =>
+        /"msg":"(backup finished|nothing changed; no snapshot written)"/.test(agent.output())
+          ? true
+          : undefined,
+      );
+      // Frozen, as by a hung mount: no timer of the agent's runs any more; the watch's do.
+      process.kill(agent.pid!, 'SIGSTOP');
+      try {
+        const [told] = await receiver.waitFor(1, overdue('problem'), 30_000);
+        expect(JSON.parse(told!.body)).toMatchObject({
+          host: 'desk',
+          subject: { kind: 'source', name: 'Documents' },
+        });
+        const status = JSON.parse(
+          (await runCli(['--config', configFile, '--json', 'status'], { cwd: work, home, env })).stdout,
+        );
+        expect(status.alerts).toMatchObject([{ event: 'backup-overdue' }]);
+      } finally {
+        process.kill(agent.pid!, 'SIGCONT');
+      }
+      await writeFile(join(source, 'thawed.txt'), 'the agent moves again');
+      await receiver.waitFor(1, overdue('recovered'), 30_000);
+      expect(agent.output()).toContain('"from":"overdue-watch"');
+    } finally {
+      expect(await stopAgent(agent)).toBe(0);
+      await writeFile(configFile, JSON.stringify(config));
+    }
   });
 
   it('catches at start what changed while it was stopped, and recovers from SIGKILL mid-upload', async () => {

@@ -14,6 +14,7 @@ import { collectGarbage } from '../util/heap-limit.js';
 import { AgentAlerts, type AlertedSource } from './alerts.js';
 import type { Logger } from './log.js';
 import type { AgentMetrics } from './metrics.js';
+import { type OverdueReporter, OverdueWatch } from './overdue.js';
 import { AfterBackupReplication } from './replication.js';
 import { AgentRetention } from './retention.js';
 import { describeSchedule, nextFullScan } from './schedule.js';
@@ -51,6 +52,11 @@ export interface AgentOptions {
   env?: NodeJS.ProcessEnv;
   /** Backoff of failing notification channels (tests shorten it). */
   notifyRetry?: RetrySettings;
+  /**
+   * Starts the dead man's switch (the CLI: in a process of its own); by default it runs in this
+   * process, on the agent's clock and alert book.
+   */
+  startOverdueWatch?: () => OverdueReporter;
 }
 
 interface WatchedSource {
@@ -124,7 +130,8 @@ export class Agent {
       this.log,
       this.options.alertsFile,
     );
-    this.alerts = new AgentAlerts(book, this.notifier, this.clock, this.log, this.replication);
+    const overdue = this.options.startOverdueWatch?.() ?? new OverdueWatch(book, this.clock);
+    this.alerts = new AgentAlerts(book, this.notifier, this.clock, this.log, this.replication, overdue);
     this.starting = this.options.loadConfig().then((config) => this.apply(config));
     await this.starting;
     if (this.stopping) return;
@@ -162,10 +169,9 @@ export class Agent {
     await this.replication.idle();
     await this.retention.idle();
     await this.verify.idle();
-    this.alerts?.stop();
+    await this.alerts?.stop();
     if (!(await this.notifier.idle(NOTIFY_STOP_WAIT_MS)))
       this.log.warn('stopping with notifications still unsent (their channel is slow or down)');
-    await this.alerts?.flushed();
     for (const source of this.sources.values()) await source.watcher?.close().catch(() => {});
     await this.repo?.close().catch(() => {});
     await this.saveState();
@@ -225,6 +231,7 @@ export class Agent {
     this.alerts?.configure(
       config,
       [...this.sources.values()].map((source) => alertedSource(source, config)),
+      this.options.host(config),
     );
     await this.saveState();
   }

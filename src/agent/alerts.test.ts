@@ -21,6 +21,7 @@ import { ReplicaLag } from '../replicate/replica-lag.js';
 import { initRepository, openRepository } from '../repository/repository.js';
 import { Agent } from './agent.js';
 import { AgentAlerts, type AlertedSource } from './alerts.js';
+import { OverdueWatch } from './overdue.js';
 import type { AgentState } from './state.js';
 
 /** A repository whose requests can be held (a hung connection) or failed, like a sick store. */
@@ -314,7 +315,8 @@ describe('AgentAlerts on its own', () => {
     const book = await AlertBook.open(notifier, () => 'laptop', log);
     const lag = new ReplicaLag(clock);
     const replicas = { lag, urls: () => ['s3://replica/laptop'] };
-    const agentAlerts = new AgentAlerts(book, notifier, clock, log, replicas);
+    const overdue = new OverdueWatch(book, clock);
+    const agentAlerts = new AgentAlerts(book, notifier, clock, log, replicas, overdue);
     const watched = sources.map((s) => ({
       name: 'Documents',
       path: '/home/ann/My Documents',
@@ -329,10 +331,11 @@ describe('AgentAlerts on its own', () => {
         notifications: notificationsSchema.parse({ checkEvery: '1h' }),
       } as ResolvedConfig,
       watched,
+      'laptop',
     );
-    cleanups.push(async () => agentAlerts.stop());
+    cleanups.push(() => agentAlerts.stop());
     const events = () => notifier.sent.map((n) => `${n.event} ${n.state} ${n.subject.name}`);
-    return { agentAlerts, clock, notifier, events, lag, watched };
+    return { agentAlerts, overdue, clock, notifier, events, lag, watched };
   }
 
   it('tells of skipped files, then of every file read again', async () => {
@@ -387,13 +390,13 @@ describe('AgentAlerts on its own', () => {
     for (const source of t.watched)
       t.agentAlerts.backupSucceeded(source, { started: friday, snapshot: undefined, skipped: [] });
     t.clock.advance(31 * 60_000);
-    t.agentAlerts.check();
+    t.overdue.check();
     expect(t.events()).toEqual(['backup-overdue problem tight']);
     t.clock.advance(new Date(2026, 10, 23, 23, 0).getTime() - t.clock.now().getTime()); // Monday night
-    t.agentAlerts.check();
+    t.overdue.check();
     expect(t.events()).toEqual(['backup-overdue problem tight']);
     t.clock.advance(new Date(2026, 10, 24, 3, 0).getTime() - t.clock.now().getTime()); // Tuesday 03:00
-    t.agentAlerts.check();
+    t.overdue.check();
     expect(t.events()).toEqual(['backup-overdue problem tight', 'backup-overdue problem weekdays']);
   });
 
@@ -437,6 +440,7 @@ describe('AgentAlerts on its own', () => {
         notifications: notificationsSchema.parse({}),
       } as ResolvedConfig,
       [],
+      'laptop',
     );
     expect(t.events()).toEqual(['backup-failed problem Documents']);
   });

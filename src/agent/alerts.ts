@@ -3,21 +3,16 @@ import type { Clock } from '../clock.js';
 import type { ResolvedConfig } from '../config/load.js';
 import { DEFAULT_NOTIFICATIONS, type NotificationsConfig } from '../config/notifications-schema.js';
 import { redactUrlPassword } from '../config/redact.js';
-import type { ScheduleConfig } from '../config/schema.js';
 import { isTwinvaultError } from '../errors.js';
 import type { AlertBook } from '../notify/alert-book.js';
 import type { NoticeSubject } from '../notify/notice.js';
 import type { Notifier } from '../notify/notifier.js';
 import { checkReplicaLag, type LagView } from '../notify/replica-lag-alerts.js';
-import { defaultOverdueAt } from './schedule.js';
-import type { VerifyStatus } from './state.js';
+import { type AlertedSource, type OverdueReporter, shellQuote, subjectOf } from './overdue.js';
 
-export interface AlertedSource {
-  name: string;
-  path: string;
-  schedule: ScheduleConfig;
-  rpo: number | undefined;
-}
+export type { AlertedSource } from './overdue.js';
+
+import type { VerifyStatus } from './state.js';
 
 export interface BackupRun {
   started: Date;
@@ -32,7 +27,6 @@ export interface WatchedReplicas {
 
 const REPOSITORY: NoticeSubject = { kind: 'repository', name: 'repository' };
 const STORAGE_MARK = 'storage-failing';
-const successMark = (source: string) => `last-success:${source}`;
 const failingMark = (source: string) => `failing:${source}`;
 
 /**
@@ -48,8 +42,8 @@ export class AgentAlerts {
   private repository = REPOSITORY;
   /** How a command the user should run starts: with the agent's --config, if it has one. */
   private cli = 'twinvault';
+  private host = '';
   private timer: NodeJS.Timeout | undefined;
-  private readonly lastErrors = new Map<string, string>();
   private storageError: string | undefined;
 
   constructor(
@@ -58,32 +52,36 @@ export class AgentAlerts {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly replicas: WatchedReplicas,
+    private readonly overdue: OverdueReporter,
   ) {
     // Whether the storage answers is learnt anew: an outage before a restart says nothing now.
     book.clearMark(STORAGE_MARK);
   }
 
-  configure(config: ResolvedConfig, sources: AlertedSource[]): void {
+  configure(config: ResolvedConfig, sources: AlertedSource[], host: string): void {
     this.guard('configure', () => {
+      this.host = host;
       this.settings = config.notifications;
       this.sources = sources;
       this.repository = { ...REPOSITORY, location: redactUrlPassword(config.repository.url) };
       this.cli = config.configFile ? `twinvault --config ${shellQuote(config.configFile)}` : 'twinvault';
-      // A source never backed up is overdue counted from when the agent first watched it, even
-      // across restarts (an agent crashing at every start must not look current).
-      const now = this.clock.now();
-      for (const source of sources) this.book.mark(successMark(source.name), now);
       this.forgetRemovedSources();
+      this.overdue.configure({
+        sources,
+        cli: this.cli,
+        notifications: config.notifications,
+        host: this.host,
+      });
       this.restartTimer();
     });
   }
 
-  stop(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
-  }
-
-  async flushed(): Promise<void> {
+  /** Stops the timers and waits for the alert files to be written. */
+  async stop(): Promise<void> {
+    this.stopTimer();
+    await this.overdue.stop().catch((err: unknown) => {
+      this.log.warn({ err: (err as Error).message }, 'the overdue-backup watch did not stop cleanly');
+    });
     await this.book.flushed();
   }
 
@@ -92,20 +90,18 @@ export class AgentAlerts {
       const unreadableRoot = run.skipped.find((skipped) => skipped.path === source.name);
       if (unreadableRoot) {
         // An unmounted disk or a deleted folder "succeeds" with nothing in it: that is a failure.
+        this.overdue.failed(source.name, unreadableRoot.reason);
         this.sourceFailed(source, unreadableRoot.reason, undefined, {});
         return;
       }
       const now = this.clock.now();
       const subject = subjectOf(source);
-      this.lastErrors.delete(source.name);
-      // The finish, not the start: a backup that took longer than the RPO must not be overdue at once.
-      this.book.mark(successMark(source.name), now, true);
+      this.overdue.succeeded(source.name, now, run.snapshot);
       this.book.clearMark(failingMark(source.name));
       this.storageAnswered();
       const details = run.snapshot ? { snapshot: run.snapshot } : undefined;
       this.book.resolve('storage-unreachable', this.repository, now);
       this.book.resolve('backup-failed', subject, now, details);
-      this.book.resolve('backup-overdue', subject, now, details);
       if (run.skipped.length === 0) this.book.resolve('backup-partial', subject, now, details);
       else this.skippedFiles(source, run, now);
       this.notifier.heartbeat(true, source.name);
@@ -115,7 +111,7 @@ export class AgentAlerts {
   backupFailed(source: AlertedSource, err: unknown, attempts: number, retryAt: Date): void {
     this.guard('backupFailed', () => {
       const message = redactUrlPassword(err instanceof Error ? err.message : String(err));
-      this.lastErrors.set(source.name, message);
+      this.overdue.failed(source.name, message);
       if (isStorageOutage(err)) {
         // The storage, not the source: told once it has lasted storageUnreachableAfter (check()).
         this.book.mark(STORAGE_MARK, this.clock.now());
@@ -173,11 +169,10 @@ export class AgentAlerts {
     });
   }
 
-  /** What the timer checks: overdue backups, a storage outage, lagging replicas. */
+  /** What the timer checks: a storage outage, lagging replicas (overdue backups: OverdueWatch). */
   check(): void {
     this.guard('check', () => {
       const now = this.clock.now();
-      for (const source of this.sources) this.checkOverdue(source, now);
       this.checkStorage(now);
       checkReplicaLag(
         this.book,
@@ -186,26 +181,6 @@ export class AgentAlerts {
         now,
         this.settings.replicationLagOver,
       );
-    });
-  }
-
-  private checkOverdue(source: AlertedSource, now: Date): void {
-    const last = this.book.markOf(successMark(source.name)) ?? now;
-    const overdueAt =
-      source.rpo === undefined
-        ? defaultOverdueAt(source.schedule, last)
-        : new Date(last.getTime() + source.rpo);
-    if (now <= overdueAt) return;
-    this.book.raise({
-      event: 'backup-overdue',
-      subject: subjectOf(source),
-      since: last,
-      at: now,
-      error: this.lastErrors.get(source.name),
-      next:
-        `check that the agent runs and what it says: \`${this.cli} status\` (and the log it names); ` +
-        `back up by hand with \`${this.cli} backup ${shellQuote(source.path)}\``,
-      details: { rpoSeconds: Math.round((overdueAt.getTime() - last.getTime()) / 1000) },
     });
   }
 
@@ -275,16 +250,20 @@ export class AgentAlerts {
   /** Alerts and marks of sources taken out of the config are forgotten, not "recovered". */
   private forgetRemovedSources(): void {
     const names = new Set(this.sources.map((source) => source.name));
-    for (const event of ['backup-failed', 'backup-partial', 'backup-overdue'] as const)
+    for (const event of ['backup-failed', 'backup-partial'] as const)
       for (const subject of this.book.raisedOf(event))
         if (subject.kind === 'source' && !names.has(subject.name)) this.book.drop(event, subject);
-    for (const prefix of [successMark(''), failingMark('')])
-      for (const mark of this.book.marksStartingWith(prefix))
-        if (!names.has(mark.slice(prefix.length))) this.book.clearMark(mark);
+    for (const mark of this.book.marksStartingWith(failingMark('')))
+      if (!names.has(mark.slice(failingMark('').length))) this.book.clearMark(mark);
+  }
+
+  private stopTimer(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
   }
 
   private restartTimer(): void {
-    this.stop();
+    this.stopTimer();
     this.timer = setInterval(() => this.check(), this.settings.checkEvery);
     this.timer.unref();
   }
@@ -302,13 +281,4 @@ export class AgentAlerts {
 function isStorageOutage(err: unknown): boolean {
   if (!isTwinvaultError(err)) return false;
   return err.code === 'STORAGE_UNREACHABLE' || (err.code === 'STORAGE_FAILED' && err.isRetryable);
-}
-
-function subjectOf(source: AlertedSource): NoticeSubject {
-  return { kind: 'source', name: source.name, location: source.path };
-}
-
-/** A path as a shell reads it back, quoted only when it needs to be. */
-function shellQuote(path: string): string {
-  return /^[\w@%+=:,./~-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`;
 }

@@ -3,6 +3,7 @@ import { Agent } from '../../agent/agent.js';
 import { agentFiles, takePidLock } from '../../agent/agent-files.js';
 import { createAgentLogger } from '../../agent/log.js';
 import { AgentMetrics, parseMetricsAddress } from '../../agent/metrics.js';
+import { OverdueProcess } from '../../agent/overdue-process.js';
 import { openBackend } from '../../backend/registry.js';
 import { stateFolder } from '../../config/paths.js';
 import { redactUrlPassword } from '../../config/redact.js';
@@ -57,6 +58,8 @@ export async function run(global: GlobalOptions, flags: { metrics?: string } = {
     logger,
     saveState: (current) => writeJsonFile(files.state, current),
     alertsFile: files.alerts,
+    // The same program, started again as the dead man's switch: it outlives a stuck agent.
+    startOverdueWatch: () => new OverdueProcess(process.argv[1]!, files.overdueAlerts, logger),
   });
 
   let signals = 0;

@@ -29,7 +29,10 @@ export async function run(global: GlobalOptions): Promise<void> {
       },
   );
   const logFile = config.agent.log.file ?? files.log;
-  const alerts = await AlertBook.readRaised(files.alerts);
+  const alerts = [
+    ...(await AlertBook.readRaised(files.alerts)),
+    ...(await AlertBook.readRaised(files.overdueAlerts)),
+  ];
   const result = {
     agent: {
       running,
