@@ -291,6 +291,10 @@ describe('replicas in the config', () => {
     expect(
       (await loadError(channels([{ type: 'slack', name: 'x', url: 'hooks.slack.com/x' }]))).message,
     ).toContain('expected an http:// or https:// URL');
+    expect(
+      (await loadError(channels([{ type: 'webhook', name: 'x', url: 'https://user:pw@example.org/hook' }])))
+        .message,
+    ).toContain('a URL with a user name or password cannot be used');
     const twice = { type: 'webhook', name: 'hook', url: 'https://example.org/a' };
     expect((await loadError(channels([twice, twice]))).message).toContain('two channels are named "hook"');
     expect((await loadError(channels([{ ...twice, events: ['backup-exploded'] }]))).message).toContain(

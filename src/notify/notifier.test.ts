@@ -177,18 +177,26 @@ describe('notification channels over HTTP', () => {
         { type: 'webhook', name: 'from-env', url: { env: 'HOOK_URL' }, secret: { env: 'HOOK_SECRET' } },
         { type: 'slack', name: 'from-file', url: { file: join(dir, 'hook-url') } },
         { type: 'slack', name: 'unset', url: { env: 'NOT_SET_ANYWHERE' } },
+        { type: 'slack', name: 'with-password', url: { env: 'URL_WITH_PASSWORD' } },
       ]),
       {
         log,
         clock,
         retry: FAST_RETRY,
-        env: { HOOK_URL: `${server.url}/from-env`, HOOK_SECRET: 'k' },
+        env: {
+          HOOK_URL: `${server.url}/from-env`,
+          HOOK_SECRET: 'k',
+          URL_WITH_PASSWORD: `http://user:PASSWORD1@127.0.0.1:1/services/TOKEN1`,
+        },
       },
     );
     notifier.notify(failed);
     await notifier.idle();
     expect(server.received.map((r) => r.path).sort()).toEqual(['/from-env', '/from-file']);
     const unset = lines.map((l) => JSON.parse(l)).find((l) => l.channel === 'unset');
+    const withPassword = lines.map((l) => JSON.parse(l)).find((l) => l.channel === 'with-password');
+    expect(withPassword.err).toContain('the URL holds a user name or password');
+    expect(lines.join('\n')).not.toMatch(/PASSWORD1|TOKEN1/);
     expect(unset.err).toContain(
       'notification channel "unset" (slack) url: the environment variable NOT_SET_ANYWHERE is not set',
     );
