@@ -2,7 +2,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import {
   CreateQueueCommand,
@@ -10,8 +9,8 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { capturedLog } from '../../test/captured-log.js';
 import { runCli } from '../../test/cli.js';
 import { startReceiver } from '../../test/http-receiver.js';
 import { s3Server } from '../../test/s3.js';
@@ -35,15 +34,7 @@ const notice: Notice = {
 };
 
 function quietNotifier(channels: unknown[], env?: NodeJS.ProcessEnv) {
-  const lines: string[] = [];
-  const log = pino(
-    new Writable({
-      write(chunk, _e, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    }),
-  );
+  const { log, lines } = capturedLog();
   const notifier = new Notifier(notificationsSchema.parse({ channels }).channels, {
     log,
     clock: systemClock,

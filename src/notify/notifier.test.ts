@@ -1,9 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { capturedLog } from '../../test/captured-log.js';
 import { type ReceivedRequest, startReceiver } from '../../test/http-receiver.js';
 import { ManualClock } from '../clock.js';
 import { type ChannelConfig, notificationsSchema } from '../config/notifications-schema.js';
@@ -17,19 +16,6 @@ const stops: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const stop of stops.splice(0)) await stop();
 });
-
-function capturedLog() {
-  const lines: string[] = [];
-  const log = pino(
-    new Writable({
-      write(chunk, _e, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    }),
-  );
-  return { log, lines };
-}
 
 async function receiver(respond?: (r: ReceivedRequest) => number | 'hang') {
   const server = await startReceiver(respond);
