@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import nodemailer from 'nodemailer';
 import type { ChannelConfig } from '../../config/notifications-schema.js';
 import { ConfigError, NotificationError } from '../../errors.js';
 import { renderNotice } from '../messages.js';
@@ -21,6 +20,7 @@ export function emailChannel(config: EmailConfig, env?: NodeJS.ProcessEnv): Chan
     name: config.name,
     type: 'email',
     async send(notice) {
+      const { default: nodemailer } = await import('nodemailer'); // loaded when mail is sent, not at start
       const transport = nodemailer.createTransport({
         host: config.host,
         port,

@@ -1,4 +1,4 @@
-import { PublishCommand, SNSClient, type SNSClientConfig } from '@aws-sdk/client-sns';
+import type { SNSClientConfig } from '@aws-sdk/client-sns';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { ChannelConfig } from '../../config/notifications-schema.js';
@@ -20,7 +20,9 @@ export function snsChannel(config: SnsConfig, env?: NodeJS.ProcessEnv): Channel 
     name: config.name,
     type: 'sns',
     async send(notice) {
-      // A client per message: notices are rare, and a rotated secret is read afresh.
+      // A client per message: notices are rare, and a rotated secret is read afresh. The SDK is
+      // loaded only here: the overdue-watch process, which rarely sends, stays small.
+      const { PublishCommand, SNSClient } = await import('@aws-sdk/client-sns');
       const client = new SNSClient(await clientConfig(config, where, env));
       const message = renderNotice(notice);
       try {
