@@ -1,10 +1,9 @@
 import { basename, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { Backend } from '../backend/backend.js';
-import { type BackupSummary, backup } from '../backup/backup.js';
+import { backup } from '../backup/backup.js';
 import { type Clock, systemClock } from '../clock.js';
 import type { ResolvedConfig } from '../config/load.js';
-import { redactUrlPassword } from '../config/redact.js';
 import type { RepositoryConfig, SourceConfig } from '../config/schema.js';
 import { isTwinvaultError } from '../errors.js';
 import { AlertBook } from '../notify/alert-book.js';
@@ -17,6 +16,7 @@ import type { AgentMetrics } from './metrics.js';
 import { type OverdueReporter, OverdueWatch } from './overdue.js';
 import { AfterBackupReplication } from './replication.js';
 import { AgentRetention } from './retention.js';
+import { checkSourceFolder, describe, logSummary, outcomeOf } from './run-report.js';
 import { describeSchedule, nextFullScan } from './schedule.js';
 import { SourceWork } from './source-work.js';
 import type { AgentState, SourceStatus } from './state.js';
@@ -130,7 +130,7 @@ export class Agent {
       this.log,
       this.options.alertsFile,
     );
-    const overdue = this.options.startOverdueWatch?.() ?? new OverdueWatch(book, this.clock);
+    const overdue = this.startOverdueWatch(book);
     this.alerts = new AgentAlerts(book, this.notifier, this.clock, this.log, this.replication, overdue);
     this.starting = this.options.loadConfig().then((config) => this.apply(config));
     await this.starting;
@@ -149,6 +149,7 @@ export class Agent {
       this.log.error({ err: describe(err) }, 'config reload failed; the previous config stays in force');
       return;
     }
+    if (this.stopping) return;
     try {
       // Reopened before the next backup, never under a running one.
       if (!isDeepStrictEqual(config.repository, this.config.repository)) this.reopen = true;
@@ -177,6 +178,19 @@ export class Agent {
     await this.saveState();
     this.log.info('agent stopped');
     this.markStopped();
+  }
+
+  /** The dead man's switch as the CLI runs it (its own process), or here if that cannot start. */
+  private startOverdueWatch(book: AlertBook): OverdueReporter {
+    try {
+      if (this.options.startOverdueWatch) return this.options.startOverdueWatch();
+    } catch (err) {
+      this.log.error(
+        { err: describe(err) },
+        'cannot start the overdue-backup watch process; it runs in the agent',
+      );
+    }
+    return new OverdueWatch(book, this.clock, this.log);
   }
 
   /** Resolves once stop() has finished. */
@@ -286,6 +300,9 @@ export class Agent {
     const log = this.log.child({ source: source.name });
     log.info({ path: source.config.path, full: run.full, changes: run.paths.length }, 'backup started');
     try {
+      // An unmounted disk or a deleted folder would "succeed" as an empty snapshot, which would
+      // then be the parent of the next one and could push good ones out of retention.
+      await checkSourceFolder(source.config.path);
       const repo = await this.openedRepository();
       const summary = await backup({
         repository: repo.repository,
@@ -406,41 +423,4 @@ function alertedSource(source: WatchedSource, config: ResolvedConfig): AlertedSo
     schedule: source.config.schedule ?? config.agent.schedule,
     rpo: source.config.rpo,
   };
-}
-
-function outcomeOf(summary: BackupSummary, started: Date, ended: Date): NonNullable<SourceStatus['lastRun']> {
-  return {
-    at: started.toISOString(),
-    outcome: summary.files.skipped > 0 ? 'partial' : 'ok',
-    snapshot: summary.id,
-    files: summary.files,
-    bytesUploaded: summary.bytesUploaded,
-    durationMs: ended.getTime() - started.getTime(),
-  };
-}
-
-function logSummary(log: Logger, summary: BackupSummary): void {
-  for (const skipped of summary.skipped)
-    log.warn({ file: skipped.path, reason: skipped.reason }, 'file skipped');
-  log.info(
-    {
-      snapshot: summary.id,
-      ref: `${summary.host}/${summary.stamp}`,
-      files: summary.files,
-      dirs: summary.dirs,
-      bytesTotal: summary.bytesTotal,
-      bytesRead: summary.bytesRead,
-      bytesUploaded: summary.bytesUploaded,
-      durationMs: summary.durationMs,
-      outcome: summary.files.skipped > 0 ? 'partial' : 'ok',
-      written: summary.written,
-    },
-    summary.written ? 'backup finished' : 'nothing changed; no snapshot written',
-  );
-}
-
-/** An error as logged: its code and message, with any password in a URL masked. */
-function describe(err: unknown): { code: string; message: string } {
-  const message = redactUrlPassword(err instanceof Error ? err.message : String(err));
-  return { code: isTwinvaultError(err) ? err.code : 'INTERNAL', message };
 }

@@ -19,6 +19,7 @@ import type { Notice } from '../notify/notice.js';
 import { Notifier } from '../notify/notifier.js';
 import { ReplicaLag } from '../replicate/replica-lag.js';
 import { initRepository, openRepository } from '../repository/repository.js';
+import { listSnapshots } from '../repository/snapshots.js';
 import { Agent } from './agent.js';
 import { AgentAlerts, type AlertedSource } from './alerts.js';
 import { OverdueWatch } from './overdue.js';
@@ -145,12 +146,9 @@ async function agentWithAlerts(setup: Setup = {}) {
       .filter((r) => r.path === '/hook')
       .map((r) => JSON.parse(r.body) as { event: string; state: string; error: string | null; text: string });
   /** Backups that ended well (the state is saved once more after each). */
-  const successes = () =>
-    new Set(
-      states.map((s) => s.sources[0]?.lastSuccess?.snapshot ?? s.sources[0]?.lastSuccess?.at).filter(Boolean),
-    ).size;
+  const successes = () => new Set(states.map((s) => s.sources[0]?.lastSuccess?.at).filter(Boolean)).size;
   const attempts = () => states.filter((s) => s.sources[0]?.running).length;
-  return { agent, clock, store, receiver, hooks, folder, dir, states, successes, attempts };
+  return { agent, clock, store, memory, receiver, hooks, folder, dir, states, successes, attempts };
 }
 
 describe("the agent's alerts", () => {
@@ -203,6 +201,7 @@ describe("the agent's alerts", () => {
     expect(t.receiver.received.filter((r) => r.path === '/ping/fail')).toHaveLength(1);
     expect(t.receiver.received.filter((r) => r.path === '/ping')).toHaveLength(1);
     // The book on disk says nothing is raised any more (a restart will not repeat anything).
+    await t.agent.stop();
     const book = JSON.parse(await readFile(join(t.dir, 'state', 'alerts.json'), 'utf8'));
     expect(book.raised).toEqual({});
   });
@@ -211,8 +210,14 @@ describe("the agent's alerts", () => {
     const t = await agentWithAlerts({ sourceExists: false });
     await t.agent.start();
     const failed = await eventually('the alert', () => t.hooks().find((h) => h.event === 'backup-failed'));
-    expect(failed.error).toMatch(/cannot read source folder .*Documents/);
-    expect(failed.text).toMatch(/What to do: check that .*Documents is there and readable/);
+    expect(failed.error).toMatch(/cannot read the source folder .*Documents: ENOENT/);
+    expect(failed.text).toMatch(
+      /What to do: check that it exists and is readable .*a disk that is not mounted/,
+    );
+    // No empty snapshot stands in for the folder, and the agent counts no success.
+    expect(await listSnapshots(t.memory)).toEqual([]);
+    expect(t.states.at(-1)!.sources[0]).toMatchObject({ lastRun: { outcome: 'failed' } });
+    expect(t.states.at(-1)!.sources[0]!.lastSuccess).toBeUndefined();
     expect(t.receiver.received.filter((r) => r.path === '/ping')).toHaveLength(0);
     expect(t.receiver.received.filter((r) => r.path === '/ping/fail')).toHaveLength(1);
     await mkdir(t.folder);
@@ -315,7 +320,7 @@ describe('AgentAlerts on its own', () => {
     const book = await AlertBook.open(notifier, () => 'laptop', log);
     const lag = new ReplicaLag(clock);
     const replicas = { lag, urls: () => ['s3://replica/laptop'] };
-    const overdue = new OverdueWatch(book, clock);
+    const overdue = new OverdueWatch(book, clock, log);
     const agentAlerts = new AgentAlerts(book, notifier, clock, log, replicas, overdue);
     const watched = sources.map((s) => ({
       name: 'Documents',

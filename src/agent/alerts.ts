@@ -78,6 +78,8 @@ export class AgentAlerts {
 
   /** Stops the timers and waits for the alert files to be written. */
   async stop(): Promise<void> {
+    // A last look (replication is idle by now): a replica that caught up must not stay marked behind.
+    this.check();
     this.stopTimer();
     await this.overdue.stop().catch((err: unknown) => {
       this.log.warn({ err: (err as Error).message }, 'the overdue-backup watch did not stop cleanly');
@@ -87,13 +89,6 @@ export class AgentAlerts {
 
   backupSucceeded(source: AlertedSource, run: BackupRun): void {
     this.guard('backupSucceeded', () => {
-      const unreadableRoot = run.skipped.find((skipped) => skipped.path === source.name);
-      if (unreadableRoot) {
-        // An unmounted disk or a deleted folder "succeeds" with nothing in it: that is a failure.
-        this.overdue.failed(source.name, unreadableRoot.reason);
-        this.sourceFailed(source, unreadableRoot.reason, undefined, {});
-        return;
-      }
       const now = this.clock.now();
       const subject = subjectOf(source);
       this.overdue.succeeded(source.name, now, run.snapshot);
@@ -135,7 +130,8 @@ export class AgentAlerts {
       const couldNotRun: NoticeSubject = { ...this.repository, name: 'verify' };
       if (status.error) {
         // Storage down is the storage alert's to tell, after its threshold.
-        if (status.code === 'STORAGE_UNREACHABLE') return;
+        if (status.code === 'STORAGE_UNREACHABLE' || (status.code === 'STORAGE_FAILED' && status.retryable))
+          return;
         this.book.raise({
           event: 'verify-problems',
           subject: couldNotRun,
@@ -203,8 +199,8 @@ export class AgentAlerts {
   private sourceFailed(
     source: AlertedSource,
     error: string,
-    hint: string | undefined,
-    details: { failedAttempts?: number; nextAttempt?: string },
+    hint: string,
+    details: { failedAttempts: number; nextAttempt: string },
   ): void {
     const now = this.clock.now();
     const told = this.book.raise({
@@ -214,11 +210,8 @@ export class AgentAlerts {
       at: now,
       error,
       next:
-        hint === undefined
-          ? `check that ${source.path} is there and readable (a disk that is not mounted?); ` +
-            `the next backup is at the next scan (\`${this.cli} status\`)`
-          : `${hint}The agent retries by itself; to see the error first hand run ` +
-            `\`${this.cli} backup ${shellQuote(source.path)}\``,
+        `${hint}The agent retries by itself; to see the error first hand run ` +
+        `\`${this.cli} backup ${shellQuote(source.path)}\``,
       details,
     });
     if (told) this.notifier.heartbeat(false, source.name);
@@ -250,11 +243,7 @@ export class AgentAlerts {
   /** Alerts and marks of sources taken out of the config are forgotten, not "recovered". */
   private forgetRemovedSources(): void {
     const names = new Set(this.sources.map((source) => source.name));
-    for (const event of ['backup-failed', 'backup-partial'] as const)
-      for (const subject of this.book.raisedOf(event))
-        if (subject.kind === 'source' && !names.has(subject.name)) this.book.drop(event, subject);
-    for (const mark of this.book.marksStartingWith(failingMark('')))
-      if (!names.has(mark.slice(failingMark('').length))) this.book.clearMark(mark);
+    this.book.forgetAllBut(names, ['backup-failed', 'backup-partial'], 'source', failingMark(''));
   }
 
   private stopTimer(): void {

@@ -23,31 +23,24 @@ type FromChild = { type: 'log'; line: string };
  * says the backup is overdue. The child ends when the agent does.
  */
 export class OverdueProcess implements OverdueReporter {
-  private readonly child: ChildProcess;
+  private child: ChildProcess | undefined;
+  private configured: ToChild | undefined;
+  private stopping = false;
+  private restarts = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
 
   /** `entry`: the program to start (the CLI's own); `file`: where the watch keeps its alert. */
   constructor(
-    entry: string,
+    private readonly entry: string,
     private readonly file: string,
     private readonly log: Logger,
   ) {
-    this.child = fork(entry, [OVERDUE_PROCESS_ARG], {
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-      serialization: 'advanced',
-    });
-    this.child.on('message', (message: FromChild) => {
-      if (message.type === 'log') relayLog(this.log, message.line);
-    });
-    this.child.on('exit', (code, signal) => {
-      if (code !== 0) this.log.error({ code, signal }, 'the overdue-backup watch process ended');
-    });
-    this.child.on('error', (err) =>
-      this.log.error({ err: err.message }, 'the overdue-backup watch process failed'),
-    );
+    this.start();
   }
 
   configure(settings: OverdueSettings): void {
-    this.send({ type: 'configure', settings, file: this.file });
+    this.configured = { type: 'configure', settings, file: this.file };
+    this.send(this.configured);
   }
 
   succeeded(source: string, at: Date, snapshot: string | undefined): void {
@@ -59,18 +52,58 @@ export class OverdueProcess implements OverdueReporter {
   }
 
   async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = once(this.child, 'exit');
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
     this.send({ type: 'stop' });
-    const timer = setTimeout(() => this.child.kill(), 10_000);
+    // It ignores SIGTERM (meant for the agent): a child that does not finish is killed outright.
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_WAIT_MS);
     await exited;
     clearTimeout(timer);
   }
 
+  private start(): void {
+    const child = fork(this.entry, [OVERDUE_PROCESS_ARG], {
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      serialization: 'advanced',
+      // Not the agent's --inspect and the like: the port would clash.
+      execArgv: process.execArgv.filter((arg) => !arg.startsWith('--inspect')),
+    });
+    this.child = child;
+    // The agent's process may end without waiting for its watch (which then sees the disconnect).
+    child.unref();
+    child.channel?.unref();
+    child.on('message', (message: FromChild) => {
+      if (message.type === 'log') relayLog(this.log, message.line);
+    });
+    child.on('error', (err) =>
+      this.log.error({ err: err.message }, 'the overdue-backup watch process failed'),
+    );
+    child.on('exit', (code, signal) => {
+      if (this.stopping) return;
+      // Without it nobody would say a stuck agent's backups are overdue: started again, with backoff.
+      const delay = Math.min(RESTART_MAX_MS, 1000 * 2 ** this.restarts++);
+      this.log.error(
+        { code, signal, restartInMs: delay },
+        'the overdue-backup watch process ended; starting it again',
+      );
+      this.restartTimer = setTimeout(() => {
+        this.start();
+        if (this.configured) this.send(this.configured);
+      }, delay);
+      this.restartTimer.unref();
+    });
+  }
+
   private send(message: ToChild): void {
-    if (this.child.connected) this.child.send(message);
+    if (this.child?.connected) this.child.send(message);
   }
 }
+
+const STOP_WAIT_MS = 10_000;
+const RESTART_MAX_MS = 300_000;
 
 /** The child: runs the watch until told to stop, or until the agent is gone. */
 export async function runOverdueProcess(): Promise<void> {
@@ -92,16 +125,20 @@ export async function runOverdueProcess(): Promise<void> {
   process.on('disconnect', () => void finish());
   // Ctrl+C and a service manager's SIGTERM reach the whole group: the agent decides when this ends
   // (it says so, or it is gone), so its last backup's success is still heard.
-  process.on('SIGINT', () => {});
-  process.on('SIGTERM', () => {});
-  process.on('message', async (message: ToChild) => {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => {});
+  // One message after another: a success must not overtake the configure that opens the book.
+  let handled: Promise<void> = Promise.resolve();
+  process.on('message', (message: ToChild) => {
+    handled = handled.then(() => handle(message));
+  });
+  async function handle(message: ToChild): Promise<void> {
     try {
       if (message.type === 'configure') {
         host = message.settings.host;
         if (!watch) {
           const notifier = new Notifier([], { log, clock: systemClock });
           const book = await AlertBook.open(notifier, () => host, log, message.file);
-          watch = { book, notifier, overdue: new OverdueWatch(book, systemClock) };
+          watch = { book, notifier, overdue: new OverdueWatch(book, systemClock, log) };
         }
         watch.notifier.configure(message.settings.notifications.channels);
         watch.overdue.configure(message.settings);
@@ -112,7 +149,7 @@ export async function runOverdueProcess(): Promise<void> {
     } catch (err) {
       log.error({ err: (err as Error).message }, 'the overdue-backup watch failed to handle a message');
     }
-  });
+  }
 }
 
 function relayLog(log: Logger, line: string): void {

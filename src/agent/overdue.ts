@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { NotificationsConfig } from '../config/notifications-schema.js';
 import type { ScheduleConfig } from '../config/schema.js';
@@ -45,6 +46,7 @@ export class OverdueWatch implements OverdueReporter {
   constructor(
     private readonly book: AlertBook,
     private readonly clock: Clock,
+    private readonly log: Logger,
   ) {}
 
   configure({ sources, cli, notifications }: OverdueSettings): void {
@@ -55,12 +57,15 @@ export class OverdueWatch implements OverdueReporter {
     const now = this.clock.now();
     for (const source of sources) this.book.mark(successMark(source.name), now);
     const names = new Set(sources.map((source) => source.name));
-    for (const subject of this.book.raisedOf('backup-overdue'))
-      if (!names.has(subject.name)) this.book.drop('backup-overdue', subject);
-    for (const mark of this.book.marksStartingWith(successMark('')))
-      if (!names.has(mark.slice(successMark('').length))) this.book.clearMark(mark);
+    this.book.forgetAllBut(names, ['backup-overdue'], 'source', successMark(''));
     clearInterval(this.timer);
-    this.timer = setInterval(() => this.check(), notifications.checkEvery);
+    this.timer = setInterval(() => {
+      try {
+        this.check();
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, 'overdue check failed; tried again at the next tick');
+      }
+    }, notifications.checkEvery);
     this.timer.unref();
   }
 

@@ -4,7 +4,6 @@ import { openBackend } from '../backend/registry.js';
 import type { Clock } from '../clock.js';
 import type { ResolvedConfig } from '../config/load.js';
 import type { RepositoryConfig } from '../config/schema.js';
-import { isTwinvaultError } from '../errors.js';
 import { replicatePass } from '../replicate/pass.js';
 import { PassRecords } from '../replicate/pass-record.js';
 import { type BehindReplica, ReplicaLag } from '../replicate/replica-lag.js';
@@ -12,6 +11,7 @@ import { syncManifest } from '../replicate/sync-one.js';
 import { type ReplicaTarget, replicaTargets } from '../replicate/targets.js';
 import { manifestKey } from '../repository/layout.js';
 import type { AgentMetrics } from './metrics.js';
+import { describe as describeError } from './run-report.js';
 
 export interface MadeSnapshot {
   repositoryId: string;
@@ -25,7 +25,7 @@ const FULL_PASS_EVERY_MS = 3_600_000;
 const CATCH_UP_EVERY_MS = 15 * 60_000;
 
 /** A snapshot to copy, or (only a repository id) a request for a catch-up pass. */
-type Queued = MadeSnapshot | { repositoryId: string; host?: undefined; stamp?: undefined };
+type Queued = MadeSnapshot | { repositoryId: string; host?: undefined; stamp?: undefined; targets: string[] };
 
 /**
  * The agent's replication, in the background so backups never wait for it: each snapshot the
@@ -89,7 +89,7 @@ export class AfterBackupReplication {
     );
     if (due.length === 0) return;
     for (const target of due) this.lastCatchUp.set(target.url, now);
-    this.enqueue({ repositoryId });
+    this.enqueue({ repositoryId, targets: due.map((target) => target.url) });
   }
 
   /** Queues a snapshot for the replicas; returns at once. */
@@ -123,7 +123,11 @@ export class AfterBackupReplication {
       let source: Backend | undefined;
       try {
         source = await this.open(this.repository);
-        for (const target of this.targets) await this.replicate(source, target, batch, repositoryId);
+        for (const target of this.targets) {
+          // A catch-up pass is only for the replicas it names; the others have nothing to do.
+          if (batch.every((item) => item.stamp === undefined && !item.targets.includes(target.url))) continue;
+          await this.replicate(source, target, batch, repositoryId);
+        }
       } catch (err) {
         this.log.error(
           { err: describe(err) },
@@ -197,5 +201,5 @@ export class AfterBackupReplication {
 }
 
 function describe(err: unknown): string {
-  return isTwinvaultError(err) || err instanceof Error ? err.message : String(err);
+  return describeError(err).message;
 }

@@ -22,8 +22,9 @@ export interface VerifyStatus {
   firstProblems?: string[];
   /** Verify could not run at all. */
   error?: string;
-  /** The error's code (STORAGE_UNREACHABLE, ...). */
+  /** The error's code (STORAGE_UNREACHABLE, ...), and whether trying again may help. */
   code?: string;
+  retryable?: boolean;
 }
 
 export interface RunOutcome {

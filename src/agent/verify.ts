@@ -83,6 +83,7 @@ export class AgentVerify {
         problems: 0,
         error: (err as Error).message,
         code: isTwinvaultError(err) ? err.code : 'INTERNAL',
+        retryable: isTwinvaultError(err) && err.isRetryable,
       };
       this.log.error(
         { task: 'verify', err: (err as Error).message },

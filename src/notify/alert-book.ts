@@ -57,8 +57,7 @@ export class AlertBook {
   /** The alerts raised in a book's file, for `twinvault status` (none when there is no file). */
   static async readRaised(file: string): Promise<Raised[]> {
     try {
-      const parsed = JSON.parse(await readFile(file, 'utf8')) as Partial<BookFile>;
-      return Object.values(parsed.raised ?? {});
+      return Object.values(validBook(JSON.parse(await readFile(file, 'utf8'))).raised);
     } catch {
       return [];
     }
@@ -137,6 +136,23 @@ export class AlertBook {
       return at;
     }
     return new Date(current);
+  }
+
+  /**
+   * Forgets what concerns subjects no longer configured: the raised `events` of other subjects
+   * of `kind`, and the marks `markPrefix` + a name not among `names`.
+   */
+  forgetAllBut(
+    names: ReadonlySet<string>,
+    events: readonly AlertEvent[],
+    kind: NoticeSubject['kind'],
+    markPrefix: string,
+  ): void {
+    for (const event of events)
+      for (const subject of this.raisedOf(event))
+        if (subject.kind === kind && !names.has(subject.name)) this.drop(event, subject);
+    for (const mark of this.marksStartingWith(markPrefix))
+      if (!names.has(mark.slice(markPrefix.length))) this.clearMark(mark);
   }
 
   /** The names of the marks starting with `prefix`. */

@@ -147,9 +147,8 @@ export class Notifier {
 
   private enqueue(queued: Queued, what: string, run: () => Promise<void>): void {
     if (queued.jobs.length >= QUEUE_LIMIT) {
-      // Heartbeats go first: a lost ping costs nothing, a lost problem or recovery does.
-      const ping = queued.jobs.findIndex((job) => job.what.startsWith('heartbeat'));
-      const dropped = queued.jobs.splice(Math.max(ping, 0), 1)[0]!;
+      // The oldest goes: after this long down, the newest say best how things stand now.
+      const dropped = queued.jobs.shift()!;
       this.options.log.warn(
         { channel: queued.config.name, dropped: dropped.what },
         'notification channel is backed up; the oldest waiting notification is dropped',

@@ -22,11 +22,12 @@ export function checkReplicaLag(
   configured: readonly string[],
   now: Date,
   limitMs: number,
+  cli = 'twinvault',
 ): void {
   const behind = new Map(lag.list().map((replica) => [replica.url, replica]));
   for (const url of configured) {
-    const mark = `${LAG_MARK}${url}`;
     const subject = replicaSubject(url);
+    const mark = `${LAG_MARK}${subject.name}`;
     const missing = behind.get(url);
     if (missing) book.mark(mark, missing.since);
     const since = book.markOf(mark);
@@ -44,16 +45,13 @@ export function checkReplicaLag(
       since,
       at: now,
       error: missing?.error,
-      next: `see what is missing with \`twinvault replicas\`; catch up with \`twinvault replicate --to ${subject.name}\``,
+      next: `see what is missing with \`${cli} replicas\`; catch up with \`${cli} replicate --to ${subject.name}\``,
       details: { lagSeconds: Math.round(lagMs / 1000), limitSeconds: Math.round(limitMs / 1000) },
     });
   }
   // A replica taken out of the config is no longer watched: its alert is dropped, not "recovered".
   const names = new Set(configured.map((url) => replicaSubject(url).name));
-  for (const subject of book.raisedOf('replication-lag'))
-    if (!names.has(subject.name)) book.drop('replication-lag', subject);
-  for (const mark of book.marksStartingWith(LAG_MARK))
-    if (!configured.includes(mark.slice(LAG_MARK.length))) book.clearMark(mark);
+  book.forgetAllBut(names, ['replication-lag'], 'replica', LAG_MARK);
 }
 
 function replicaSubject(url: string): NoticeSubject {

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { configId } from '../../agent/agent-files.js';
 import { createAgentLogger } from '../../agent/log.js';
 import { openBackend } from '../../backend/registry.js';
 import { systemClock } from '../../clock.js';
@@ -53,7 +54,12 @@ export async function runLive(global: GlobalOptions, flags: ReplicateFlags): Pro
     host: hostOf(config),
     log,
     clock: systemClock,
-    file: join(stateFolder(), 'replication', `${repository.id}.alerts.json`),
+    // Per set of replicas: two replicators of one repository to different replicas keep apart.
+    file: join(
+      stateFolder(),
+      'replication',
+      `${repository.id}-${configId(targets.map((t) => t.url).join(' '))}.alerts.json`,
+    ),
   });
   const live = new LiveReplication({
     lag,

@@ -16,11 +16,14 @@ const TIMEOUT_MS = 15_000;
 export function emailChannel(config: EmailConfig, env?: NodeJS.ProcessEnv): Channel {
   const port = config.port ?? (config.security === 'tls' ? 465 : 587);
   const where = `notification channel "${config.name}" (email via ${config.host}:${port})`;
+  // Loaded when the channel is set up (see sns.ts), and only when there is one.
+  const mailer = import('nodemailer');
+  mailer.catch(() => {});
   return {
     name: config.name,
     type: 'email',
     async send(notice) {
-      const { default: nodemailer } = await import('nodemailer'); // loaded when mail is sent, not at start
+      const { default: nodemailer } = await mailer;
       const transport = nodemailer.createTransport({
         host: config.host,
         port,

@@ -16,13 +16,16 @@ type SnsConfig = Extract<ChannelConfig, { type: 'sns' }>;
  */
 export function snsChannel(config: SnsConfig, env?: NodeJS.ProcessEnv): Channel {
   const where = `notification channel "${config.name}" (sns)`;
+  // Loaded when the channel is set up, not at the first message: an upgrade of the installed files
+  // under a running agent must not break its first alert. (Not at all without an SNS channel.)
+  const sdk = import('@aws-sdk/client-sns');
+  sdk.catch(() => {}); // a failure is the first send's to report
   return {
     name: config.name,
     type: 'sns',
     async send(notice) {
-      // A client per message: notices are rare, and a rotated secret is read afresh. The SDK is
-      // loaded only here: the overdue-watch process, which rarely sends, stays small.
-      const { PublishCommand, SNSClient } = await import('@aws-sdk/client-sns');
+      // A client per message: notices are rare, and a rotated secret is read afresh.
+      const { PublishCommand, SNSClient } = await sdk;
       const client = new SNSClient(await clientConfig(config, where, env));
       const message = renderNotice(notice);
       try {

@@ -1,0 +1,67 @@
+import { opendir } from 'node:fs/promises';
+import type { BackupSummary } from '../backup/backup.js';
+import { redactUrlPassword } from '../config/redact.js';
+import { isTwinvaultError, LocalPathError } from '../errors.js';
+import type { Logger } from './log.js';
+import type { SourceStatus } from './state.js';
+
+/** What the agent checks before a backup and says after one: helpers of agent.ts. */
+
+/** Fails when the folder is missing, not a folder, or unreadable (a disk that is not mounted). */
+export async function checkSourceFolder(path: string): Promise<void> {
+  try {
+    const folder = await opendir(path);
+    await folder.close();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new LocalPathError(
+      code === 'ENOTDIR'
+        ? `the source ${path} is not a folder`
+        : `cannot read the source folder ${path}: ${code ?? (err as Error).message}`,
+      {
+        hint: 'check that it exists and is readable by the user the agent runs as (a disk that is not mounted?)',
+      },
+    );
+  }
+}
+
+export function outcomeOf(
+  summary: BackupSummary,
+  started: Date,
+  ended: Date,
+): NonNullable<SourceStatus['lastRun']> {
+  return {
+    at: started.toISOString(),
+    outcome: summary.files.skipped > 0 ? 'partial' : 'ok',
+    snapshot: summary.id,
+    files: summary.files,
+    bytesUploaded: summary.bytesUploaded,
+    durationMs: ended.getTime() - started.getTime(),
+  };
+}
+
+export function logSummary(log: Logger, summary: BackupSummary): void {
+  for (const skipped of summary.skipped)
+    log.warn({ file: skipped.path, reason: skipped.reason }, 'file skipped');
+  log.info(
+    {
+      snapshot: summary.id,
+      ref: `${summary.host}/${summary.stamp}`,
+      files: summary.files,
+      dirs: summary.dirs,
+      bytesTotal: summary.bytesTotal,
+      bytesRead: summary.bytesRead,
+      bytesUploaded: summary.bytesUploaded,
+      durationMs: summary.durationMs,
+      outcome: summary.files.skipped > 0 ? 'partial' : 'ok',
+      written: summary.written,
+    },
+    summary.written ? 'backup finished' : 'nothing changed; no snapshot written',
+  );
+}
+
+/** An error as logged: its code and message, with any password in a URL masked. */
+export function describe(err: unknown): { code: string; message: string } {
+  const message = redactUrlPassword(err instanceof Error ? err.message : String(err));
+  return { code: isTwinvaultError(err) ? err.code : 'INTERNAL', message };
+}
