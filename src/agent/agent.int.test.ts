@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,20 @@ import { agentFiles } from './agent-files.js';
 import type { AgentState } from './state.js';
 
 const minio = s3Server('minio');
+
+/** The live child processes of a process (Linux /proc), e.g. the agent's overdue watch. */
+function childrenOf(pid: number): number[] {
+  const listed = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  return listed ? listed.split(' ').map(Number).filter(isRunning) : [];
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
 
 /** Polls until `check` returns a value (not undefined); generous, as the tests never assert on timing. */
 async function eventually<T>(
@@ -220,43 +235,57 @@ describe.skipIf(!minio)('twinvault agent (real watcher, MinIO)', () => {
     expect(agent.output()).toContain('"msg":"backup finished"');
   });
 
-  it("has a dead man's switch of its own process that tells when a frozen agent's backups are overdue", async () => {
-    await writeFile(configFile, JSON.stringify({ ...config, sources: [{ path: source, rpo: '3s' }] }));
-    const overdue = (state: string) => (r: { path: string; body: string }) =>
-      r.path === '/hook' &&
-      JSON.parse(r.body).event === 'backup-overdue' &&
-      JSON.parse(r.body).state === state;
-    const agent = startAgent();
-    try {
-      // (Not the state file: the one the previous agent left says it succeeded.)
-      await eventually('the scan at start', async () =>
-        /"msg":"(backup finished|nothing changed; no snapshot written)"/.test(agent.output())
-          ? true
-          : undefined,
-      );
-      // Frozen, as by a hung mount: no timer of the agent's runs any more; the watch's do.
-      process.kill(agent.pid!, 'SIGSTOP');
+  it.skipIf(process.platform === 'win32')(
+    "has a dead man's switch of its own process that tells when a frozen agent's backups are overdue",
+    async () => {
+      await writeFile(configFile, JSON.stringify({ ...config, sources: [{ path: source, rpo: '3s' }] }));
+      const overdue = (state: string) => (r: { path: string; body: string }) =>
+        r.path === '/hook' &&
+        JSON.parse(r.body).event === 'backup-overdue' &&
+        JSON.parse(r.body).state === state;
+      const agent = startAgent();
       try {
-        const [told] = await receiver.waitFor(1, overdue('problem'), 30_000);
-        expect(JSON.parse(told!.body)).toMatchObject({
-          host: 'desk',
-          subject: { kind: 'source', name: 'Documents' },
-        });
-        const status = JSON.parse(
-          (await runCli(['--config', configFile, '--json', 'status'], { cwd: work, home, env })).stdout,
+        // (Not the state file: the one the previous agent left says it succeeded.)
+        await eventually('the scan at start', async () =>
+          /"msg":"(backup finished|nothing changed; no snapshot written)"/.test(agent.output())
+            ? true
+            : undefined,
         );
-        expect(status.alerts).toMatchObject([{ event: 'backup-overdue' }]);
+        // Frozen, as by a hung mount: no timer of the agent's runs any more; the watch's do.
+        process.kill(agent.pid!, 'SIGSTOP');
+        try {
+          const [told] = await receiver.waitFor(1, overdue('problem'), 30_000);
+          expect(JSON.parse(told!.body)).toMatchObject({
+            host: 'desk',
+            subject: { kind: 'source', name: 'Documents' },
+          });
+          const status = JSON.parse(
+            (await runCli(['--config', configFile, '--json', 'status'], { cwd: work, home, env })).stdout,
+          );
+          expect(status.alerts).toMatchObject([{ event: 'backup-overdue' }]);
+        } finally {
+          process.kill(agent.pid!, 'SIGCONT');
+        }
+        await writeFile(join(source, 'thawed.txt'), 'the agent moves again');
+        await receiver.waitFor(1, overdue('recovered'), 30_000);
+        expect(agent.output()).toContain('"from":"overdue-watch"');
+
+        // A watch that dies is started again.
+        const [watch] = childrenOf(agent.pid!);
+        process.kill(watch!, 'SIGKILL');
+        const [again] = await eventually('a new watch process', async () => {
+          const now = childrenOf(agent.pid!).filter((pid) => pid !== watch);
+          return now.length > 0 ? now : undefined;
+        });
+        expect(agent.output()).toContain('the overdue-backup watch process ended; starting it again');
+        expect(await stopAgent(agent)).toBe(0);
+        expect(isRunning(again!)).toBe(false); // it ends with the agent
       } finally {
-        process.kill(agent.pid!, 'SIGCONT');
+        if (agent.exitCode === null) await stopAgent(agent);
+        await writeFile(configFile, JSON.stringify(config));
       }
-      await writeFile(join(source, 'thawed.txt'), 'the agent moves again');
-      await receiver.waitFor(1, overdue('recovered'), 30_000);
-      expect(agent.output()).toContain('"from":"overdue-watch"');
-    } finally {
-      expect(await stopAgent(agent)).toBe(0);
-      await writeFile(configFile, JSON.stringify(config));
-    }
-  });
+    },
+  );
 
   it('catches at start what changed while it was stopped, and recovers from SIGKILL mid-upload', async () => {
     const big = randomBytes(24 * 1024 * 1024);
