@@ -1,7 +1,6 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -119,14 +118,7 @@ async function agentWithAlerts(setup: Setup = {}) {
     host: () => 'laptop',
     stateFolder: join(dir, 'state'),
     ownFiles: [],
-    logger: pino(
-      new Writable({
-        write: (c, _e, done) => {
-          if (process.env.DEBUG_ALERTS) process.stderr.write(c);
-          done();
-        },
-      }),
-    ),
+    logger: pino({ level: 'silent' }),
     saveState: async (state) => {
       states.push(structuredClone(state));
     },
