@@ -8,11 +8,11 @@ import type { AlertBook } from '../notify/alert-book.js';
 import type { NoticeSubject } from '../notify/notice.js';
 import type { Notifier } from '../notify/notifier.js';
 import { checkReplicaLag, type LagView } from '../notify/replica-lag-alerts.js';
+import { startCheckTimer } from '../util/check-timer.js';
 import { type AlertedSource, type OverdueReporter, shellQuote, subjectOf } from './overdue.js';
+import type { VerifyStatus } from './state.js';
 
 export type { AlertedSource } from './overdue.js';
-
-import type { VerifyStatus } from './state.js';
 
 export interface BackupRun {
   started: Date;
@@ -253,8 +253,8 @@ export class AgentAlerts {
 
   private restartTimer(): void {
     this.stopTimer();
-    this.timer = setInterval(() => this.check(), this.settings.checkEvery);
-    this.timer.unref();
+    // check() guards itself (every entry point does); the timer's guard is the second line.
+    this.timer = startCheckTimer(this.settings.checkEvery, () => this.check(), this.log, 'alert check');
   }
 
   private guard(what: string, run: () => void): void {

@@ -4,6 +4,7 @@ import type { NotificationsConfig } from '../config/notifications-schema.js';
 import type { ScheduleConfig } from '../config/schema.js';
 import type { AlertBook } from '../notify/alert-book.js';
 import type { NoticeSubject } from '../notify/notice.js';
+import { startCheckTimer } from '../util/check-timer.js';
 import { defaultOverdueAt } from './schedule.js';
 
 export interface AlertedSource {
@@ -59,14 +60,7 @@ export class OverdueWatch implements OverdueReporter {
     const names = new Set(sources.map((source) => source.name));
     this.book.forgetAllBut(names, ['backup-overdue'], 'source', successMark(''));
     clearInterval(this.timer);
-    this.timer = setInterval(() => {
-      try {
-        this.check();
-      } catch (err) {
-        this.log.error({ err: (err as Error).message }, 'overdue check failed; tried again at the next tick');
-      }
-    }, notifications.checkEvery);
-    this.timer.unref();
+    this.timer = startCheckTimer(notifications.checkEvery, () => this.check(), this.log, 'overdue check');
   }
 
   /** A backup finished: its end, not its start, counts (one longer than the RPO is not overdue at once). */

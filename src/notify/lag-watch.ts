@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { NotificationsConfig } from '../config/notifications-schema.js';
+import { startCheckTimer } from '../util/check-timer.js';
 import { AlertBook } from './alert-book.js';
 import { Notifier } from './notifier.js';
 import { checkReplicaLag, type LagView } from './replica-lag-alerts.js';
@@ -36,20 +37,19 @@ export class LagWatch {
       ...(options.env ? { env: options.env } : {}),
     });
     const book = await AlertBook.open(notifier, () => options.host, options.log, options.file);
-    const timer = setInterval(() => {
-      try {
+    const timer = startCheckTimer(
+      options.settings.checkEvery,
+      () =>
         checkReplicaLag(
           book,
           options.lag,
           options.replicas,
           options.clock.now(),
           options.settings.replicationLagOver,
-        );
-      } catch (err) {
-        options.log.error({ err: (err as Error).message }, 'lag alert check failed; replication goes on');
-      }
-    }, options.settings.checkEvery);
-    timer.unref();
+        ),
+      options.log,
+      'lag alert check',
+    );
     return new LagWatch(notifier, book, timer);
   }
 
