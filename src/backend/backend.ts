@@ -55,6 +55,13 @@ export interface PutOptions {
    * integrity headers instead of hashing the body again. It must be right; the store checks it.
    */
   sha256?: string;
+  /**
+   * The object is file content (written once, read rarely): the backend writes it in the
+   * repository's storage class (`repository.storageClass`). Everything else (config, manifests,
+   * locks, indexes) is written without a class, so in the store's hot default: it is read and
+   * rewritten often, and an archive or minimum-duration class would break or overcharge it.
+   */
+  content?: boolean;
 }
 
 export interface GetOptions {
@@ -77,6 +84,8 @@ export interface CopyOptions {
   from?: Backend;
   /** Size and ETag of the source, when a listing gave them: spares a HEAD before a server-side copy. */
   source?: Pick<ObjectInfo, 'size' | 'etag'>;
+  /** The copy is file content: written in this backend's storage class (see PutOptions.content). */
+  content?: boolean;
 }
 
 export interface ObjectInfo {

@@ -1,5 +1,6 @@
 import type { Backend, ObjectInfo } from '../backend/backend.js';
 import { isTwinvaultError, type TwinvaultError } from '../errors.js';
+import { kindOfKey } from '../repository/layout.js';
 
 export type CopyOutcome =
   | { kind: 'copied'; ms: number }
@@ -19,7 +20,9 @@ export async function copyObject(
 ): Promise<CopyOutcome> {
   const started = performance.now();
   try {
-    await destination.copy(info.key, info.key, { from: source, source: info });
+    // Content takes the replica's storage class; manifests and config stay hot there too.
+    const content = kindOfKey(info.key) === 'content';
+    await destination.copy(info.key, info.key, { from: source, source: info, content });
     return { kind: 'copied', ms: performance.now() - started };
   } catch (err) {
     if (!isTwinvaultError(err)) throw err;

@@ -25,6 +25,13 @@ interface StoredObject {
   metadata: Record<string, string>;
   lastModified: Date;
   etag: string;
+  /** Set for content written with a configured class, as S3 does; absent means the hot default. */
+  storageClass?: string;
+}
+
+export interface MemoryBackendSettings {
+  /** The class content objects are written in (PutOptions.content), like repository.storageClass. */
+  storageClass?: string;
 }
 
 /** Keeps objects in a Map. For tests, and as the reference the other backends must agree with. */
@@ -35,6 +42,7 @@ export class MemoryBackend implements Backend {
   constructor(
     readonly location = 'memory://',
     private readonly now: () => Date = () => systemClock.now(),
+    private readonly settings: MemoryBackendSettings = {},
   ) {}
 
   async check(): Promise<void> {}
@@ -52,6 +60,7 @@ export class MemoryBackend implements Backend {
       metadata: { ...options.metadata },
       lastModified: this.now(),
       etag: createHash('md5').update(data).digest('hex'),
+      ...this.classFor(options.content),
     });
   }
 
@@ -79,9 +88,10 @@ export class MemoryBackend implements Backend {
 
   async copy(sourceKey: string, key: string, options: CopyOptions = {}): Promise<void> {
     validateKey(key);
-    if (options.from && options.from !== this) return streamCopy(options.from, sourceKey, this, key);
-    const object = this.find(sourceKey);
-    this.objects.set(key, { ...object, lastModified: this.now() });
+    if (options.from && options.from !== this)
+      return streamCopy(options.from, sourceKey, this, key, { content: options.content ?? false });
+    const { storageClass: _, ...object } = this.find(sourceKey);
+    this.objects.set(key, { ...object, lastModified: this.now(), ...this.classFor(options.content) });
   }
 
   async delete(key: string): Promise<void> {
@@ -108,7 +118,19 @@ export class MemoryBackend implements Backend {
   }
 
   private info(key: string, object: StoredObject): ObjectInfo {
-    return { key, size: object.data.length, etag: object.etag, lastModified: object.lastModified };
+    return {
+      key,
+      size: object.data.length,
+      etag: object.etag,
+      lastModified: object.lastModified,
+      ...(object.storageClass === undefined ? {} : { storageClass: object.storageClass }),
+    };
+  }
+
+  private classFor(content: boolean | undefined): { storageClass?: string } {
+    return content && this.settings.storageClass !== undefined
+      ? { storageClass: this.settings.storageClass }
+      : {};
   }
 
   private alreadyExists(key: string) {

@@ -253,14 +253,15 @@ export class S3Backend implements Backend {
     // Decorators around the source hide its type; look through them to decide on a server-side copy.
     const from = (requested as { innermost?: () => Backend }).innermost?.() ?? requested;
     if (!(from instanceof S3Backend) || from.storeIdentity !== this.storeIdentity) {
-      return streamCopy(requested, sourceKey, this, key);
+      return streamCopy(requested, sourceKey, this, key, { content: options.content ?? false });
     }
     const copySource = encodeCopySource(from.bucket, from.fullKey(sourceKey));
     const known = options.source;
     if (known === undefined || known.size > this.settings.multipartCopyThreshold) {
       const source = await from.head(sourceKey);
-      if (source.size <= this.settings.multipartCopyThreshold) return this.copyObject(copySource, key);
-      const put: PutOptions = { metadata: source.metadata };
+      if (source.size <= this.settings.multipartCopyThreshold)
+        return this.copyObject(copySource, key, options.content ?? false);
+      const put: PutOptions = { metadata: source.metadata, content: options.content ?? false };
       if (source.contentType !== undefined) put.contentType = source.contentType;
       return multipartCopy({
         client: this.client,
@@ -275,10 +276,10 @@ export class S3Backend implements Backend {
         mapError: (err, operation) => this.error(err, operation, key),
       });
     }
-    return this.copyObject(copySource, key);
+    return this.copyObject(copySource, key, options.content ?? false);
   }
 
-  private async copyObject(copySource: string, key: string): Promise<void> {
+  private async copyObject(copySource: string, key: string, content: boolean): Promise<void> {
     try {
       await this.client.send(
         new CopyObjectCommand({
@@ -286,7 +287,7 @@ export class S3Backend implements Backend {
           Key: this.fullKey(key),
           CopySource: copySource,
           MetadataDirective: 'COPY',
-          ...writeParams(this.options, {}, key),
+          ...writeParams(this.options, { content }, key),
         }),
       );
     } catch (err) {
