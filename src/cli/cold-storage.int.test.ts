@@ -1,7 +1,13 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HeadObjectCommand, paginateListObjectsV2 } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  paginateListObjectsV2,
+} from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../test/cli.js';
 import { adminClient, connectionSettings, s3Server, testBackend, uniqueBucketName } from '../../test/s3.js';
@@ -73,6 +79,29 @@ describe.skipIf(!minio)('storage classes on MinIO', () => {
     await lock.release();
     s3.destroy();
     await backend.close();
+  });
+
+  it('refuses an archive class before writing anything, pointing to lifecycle', async () => {
+    const refused = uniqueBucketName('class-refused');
+    const s3 = adminClient(minio!);
+    await s3.send(new CreateBucketCommand({ Bucket: refused }));
+    await writeFile(
+      join(work, 'glacier.json'),
+      JSON.stringify({
+        repository: { url: `s3://${refused}/repo`, ...connectionSettings(minio!), storageClass: 'GLACIER' },
+        host: 'laptop',
+        sources: [{ path: join(work, 'Documents') }],
+      }),
+    );
+    for (const command of [['init'], ['backup']]) {
+      const result = await cli(command, 'glacier.json');
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('repository.storageClass: "GLACIER" is an archive class');
+      expect(result.stderr).toContain('twinvault lifecycle --apply --glacier-days N');
+    }
+    expect((await s3.send(new ListObjectsV2Command({ Bucket: refused }))).KeyCount ?? 0).toBe(0);
+    await s3.send(new DeleteBucketCommand({ Bucket: refused }));
+    s3.destroy();
   });
 
   it("copies content into the replica's class (server-side) and manifests as STANDARD", async () => {
