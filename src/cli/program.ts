@@ -235,6 +235,16 @@ export function buildProgram(): Command {
       'move content to Glacier Instant Retrieval after this many days (0: never)',
       '90',
     )
+    .option(
+      '--glacier-days <days>',
+      'move content to Glacier Flexible Retrieval (archive: restores need a retrieval) after this many days (0: never; 30 at the earliest)',
+      '0',
+    )
+    .option(
+      '--deep-archive-days <days>',
+      'move content to Glacier Deep Archive (archive: restores need a retrieval) after this many days (0: never; 30 at the earliest)',
+      '0',
+    )
     .option('--abort-days <days>', 'abort incomplete multipart uploads after this many days', '7')
     .exitOverride()
     .action(lazy(() => import('./commands/lifecycle.js')));
