@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { ArchiveState, RestoreRequest, RestoreRequestOutcome } from './archive.js';
 
 /**
  * The one storage interface every feature uses (DESIGN §3). Keys are relative to the backend's
@@ -23,6 +24,12 @@ export interface Backend {
   list(prefix?: string, options?: ListOptions): AsyncIterable<ObjectInfo>;
   /** Copies `sourceKey` (in `options.from`, default this backend) to `key` here, keeping metadata. */
   copy(sourceKey: string, key: string, options?: CopyOptions): Promise<void>;
+  /**
+   * Asks the store to make an archived object readable for a while (S3 RestoreObject); see
+   * archive.ts. An object that can be read as it is gives 'not-archived'; a missing key throws
+   * NotFoundError. Nothing is read or changed.
+   */
+  requestRestore(key: string, request: RestoreRequest): Promise<RestoreRequestOutcome>;
   /** Deleting a key that does not exist is not an error. */
   delete(key: string): Promise<void>;
   deleteMany(keys: Iterable<string>): Promise<DeleteManyResult>;
@@ -37,6 +44,11 @@ export interface BackendCapabilities {
   readonly createOnly: 'atomic' | 'best-effort';
   /** Objects are written with Object Lock retention (head() says until when). */
   readonly objectLock?: boolean;
+  /**
+   * Objects may be archived (GLACIER, DEEP_ARCHIVE): unreadable until requestRestore() has made
+   * them readable. When false, nothing ever is, and callers need not look.
+   */
+  readonly archive: boolean;
 }
 
 export interface BodySource {
@@ -96,6 +108,8 @@ export interface ObjectInfo {
   lastModified: Date;
   /** The S3 storage class, when the store says (STANDARD, GLACIER_IR, ...). */
   storageClass?: string;
+  /** Set for an archived object only: whether it can be read now (see archive.ts). */
+  archive?: ArchiveState;
 }
 
 export interface ObjectHead extends ObjectInfo {

@@ -12,6 +12,7 @@ import {
   NotFoundError,
   UsageError,
 } from '../../errors.js';
+import type { RestoreRequest, RestoreRequestOutcome } from '../archive.js';
 import type {
   Backend,
   BackendCapabilities,
@@ -45,7 +46,7 @@ export interface LocalBackendOptions {
  * Object metadata is not kept: manifests, not file attributes, hold what restore needs.
  */
 export class LocalBackend implements Backend {
-  readonly capabilities: BackendCapabilities = { metadata: false, createOnly: 'atomic' };
+  readonly capabilities: BackendCapabilities = { metadata: false, createOnly: 'atomic', archive: false };
   readonly location: string;
   private readonly root: string;
   private readonly fsync: boolean;
@@ -174,6 +175,12 @@ export class LocalBackend implements Backend {
       await unlink(temp).catch(() => {});
       throw err;
     }
+  }
+
+  /** Files are never archived: nothing to restore (a missing key is still NotFoundError). */
+  async requestRestore(key: string, _request: RestoreRequest): Promise<RestoreRequestOutcome> {
+    await this.head(key);
+    return 'not-archived';
   }
 
   async delete(key: string): Promise<void> {

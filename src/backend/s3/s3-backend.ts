@@ -11,9 +11,12 @@ import {
   HeadObjectCommand,
   PutObjectCommand,
   paginateListObjectsV2,
+  RestoreObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { systemClock } from '../../clock.js';
 import { StorageError, type TwinvaultError } from '../../errors.js';
+import { isArchiveClass, type RestoreRequest, type RestoreRequestOutcome } from '../archive.js';
 import type {
   Backend,
   BackendCapabilities,
@@ -38,6 +41,7 @@ import { multipartUpload } from './multipart-upload.js';
 import { resolveEndpoint, S3_DEFAULTS, type S3BackendOptions } from './options.js';
 import { partSizeFor } from './part-size.js';
 import { type ProviderQuirks, quirksFor } from './providers.js';
+import { archiveStateFromHead } from './restore-status.js';
 import { checksumParams, writeParams } from './write-params.js';
 
 const DELETE_BATCH = 1000;
@@ -81,6 +85,7 @@ export class S3Backend implements Backend {
     this.capabilities = {
       metadata: true,
       createOnly: this.quirks.conditionalWrites ? 'atomic' : 'best-effort',
+      archive: true,
       ...(options.objectLock ? { objectLock: true } : {}),
     };
     this.client = createS3Client(options);
@@ -206,11 +211,14 @@ export class S3Backend implements Backend {
       const result = await this.client.send(
         new HeadObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }),
       );
+      const archive = archiveStateFromHead(result, systemClock.now());
       return {
         key,
         size: result.ContentLength ?? 0,
         etag: result.ETag ?? '',
         lastModified: result.LastModified ?? new Date(0),
+        ...(result.StorageClass ? { storageClass: result.StorageClass } : {}),
+        ...(archive ? { archive } : {}),
         contentType: result.ContentType,
         metadata: result.Metadata ?? {},
         ...(result.ObjectLockRetainUntilDate ? { lockedUntil: result.ObjectLockRetainUntilDate } : {}),
@@ -240,6 +248,8 @@ export class S3Backend implements Backend {
             etag: object.ETag ?? '',
             lastModified: object.LastModified ?? new Date(0),
             ...(object.StorageClass ? { storageClass: object.StorageClass } : {}),
+            // A listing names the class but not how a restore stands: head() says.
+            ...(isArchiveClass(object.StorageClass) ? { archive: { restore: 'unknown' as const } } : {}),
           };
         }
       }
@@ -292,6 +302,26 @@ export class S3Backend implements Backend {
       );
     } catch (err) {
       throw this.error(err, 'CopyObject', key);
+    }
+  }
+
+  /** RestoreObject: 202 when a retrieval starts, 200 when a restored copy is only kept longer. */
+  async requestRestore(key: string, request: RestoreRequest): Promise<RestoreRequestOutcome> {
+    try {
+      const result = await this.client.send(
+        new RestoreObjectCommand({
+          Bucket: this.bucket,
+          Key: this.fullKey(key),
+          RestoreRequest: { Days: request.days, GlacierJobParameters: { Tier: request.tier } },
+        }),
+      );
+      return result.$metadata.httpStatusCode === 200 ? 'restored' : 'started';
+    } catch (err) {
+      const name = (err as { name?: string }).name;
+      if (name === 'RestoreAlreadyInProgress') return 'in-progress';
+      // S3's answer to a restore of an object that is not archived.
+      if (name === 'InvalidObjectState') return 'not-archived';
+      throw this.error(err, 'RestoreObject', key);
     }
   }
 
