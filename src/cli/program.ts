@@ -1,6 +1,7 @@
 import { Argument, Command } from 'commander';
 import pkg from '../../package.json' with { type: 'json' };
 import type { GlobalOptions } from './output.js';
+import { withRetrievalFlags } from './retrieval-options.js';
 
 /** A command's action, loaded only when that command runs, so `--help` and others start fast. */
 // biome-ignore lint/suspicious/noExplicitAny: each command declares the flags commander parsed for it
@@ -294,6 +295,9 @@ export function buildProgram(): Command {
     .exitOverride()
     .action(lazy(() => import('./commands/iam-policy.js')));
 
+  // Archived objects (Glacier, Deep Archive) that a restore or a read-data check needs.
+  for (const name of ['restore', 'verify'])
+    withRetrievalFlags(program.commands.find((c) => c.name() === name)!);
   return program;
 }
 

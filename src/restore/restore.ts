@@ -44,6 +44,11 @@ export interface RestoreOptions {
    * its SHA-256: the restore still succeeds, and says so.
    */
   fallbacks?: Backend[];
+  /**
+   * Run once the files are known, before anything is written (archived content: archived.ts): may
+   * stop the restore, or name per object key another backend to read it from.
+   */
+  prepareDownloads?: (backend: Backend, files: readonly FileEntry[]) => Promise<ReadonlyMap<string, Backend>>;
 }
 
 export type RestoreAction = 'restore' | 'skip-existing' | 'skip-identical';
@@ -120,6 +125,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
     fromReplica: manifestFrom,
   };
   const files = entries.filter((entry): entry is FileEntry => entry.type === 'file');
+  const readFrom = (await options.prepareDownloads?.(backend, files)) ?? new Map<string, Backend>();
   options.onEvent?.({
     type: 'planned',
     files: files.length,
@@ -168,7 +174,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
     if (destination.action !== 'restore') return record(file, destination.action);
     if (summary.dryRun) return record(file, 'restore', file.size);
     const bytes = await downloadWithFallback(
-      backend,
+      readFrom.get(file.key) ?? backend,
       options.fallbacks ?? [],
       file,
       destination.path,

@@ -4,14 +4,16 @@ import { isTwinvaultError, TwinvaultError, UsageError } from '../../errors.js';
 import { targetOf } from '../../replicate/targets.js';
 import { openRepository } from '../../repository/repository.js';
 import type { SnapshotRef } from '../../repository/snapshots.js';
+import { archivedContentStep } from '../../restore/archived.js';
 import { type OverwriteMode, restore } from '../../restore/restore.js';
 import { type CommandContext, loadCliConfig, withRepository } from '../context.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { type GlobalOptions, printResult } from '../output.js';
 import { restoreProgress } from '../progress.js';
+import { archivedContentReporter, type RetrievalFlags, retrievalPolicy } from '../retrieval-flags.js';
 import { findSnapshot } from '../snapshot-arg.js';
 
-interface RestoreFlags {
+interface RestoreFlags extends RetrievalFlags {
   fallback?: boolean;
   target: string;
   include: string[];
@@ -103,6 +105,12 @@ async function restoreFrom(
       overwrite,
       dryRun: flags.dryRun ?? false,
       fallbacks,
+      // Archived content: from a replica that has it readable, else retrieved, before any write.
+      prepareDownloads: archivedContentStep({
+        replicas: fallbacks,
+        policy: retrievalPolicy(global, flags, flags.dryRun ?? false),
+        onReport: archivedContentReporter(global, flags.dryRun ?? false),
+      }),
       onEvent: (event) => {
         if (event.type === 'fallback' && !global.quiet && !global.json) {
           process.stderr.write(`${event.key}: ${event.reason}; fetched from the replica ${event.from}\n`);

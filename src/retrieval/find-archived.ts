@@ -1,0 +1,106 @@
+import { isArchiveClass } from '../backend/archive.js';
+import type { Backend, ObjectInfo } from '../backend/backend.js';
+import { isTwinvaultError } from '../errors.js';
+import { runPool } from '../util/pool.js';
+
+export interface NeededObject {
+  key: string;
+  size: number;
+}
+
+/** An object needed that is archived, and how its restore stands (from a HEAD). */
+export interface ArchivedObject {
+  key: string;
+  size: number;
+  storageClass: string;
+  restore: 'none' | 'in-progress' | 'restored';
+  restoredUntil?: Date;
+}
+
+/** Needed keys of one snapshot folder from which a listing is cheaper than a HEAD each. */
+const LIST_FOLDER_FROM = 1000;
+const CONCURRENCY = 16;
+
+/**
+ * What the store holds of `needed`: present objects with their class and archive state. Keys are
+ * grouped by snapshot folder (`host/stamp/`): a folder with many needed keys is listed (1 request
+ * per 1,000 objects), one with few gets a HEAD per key, so the cost stays near the smaller of the
+ * two. `known` (a listing the caller made anyway) spares both. Missing objects are left out: the
+ * caller reports those in its own way.
+ */
+export async function inspectObjects(
+  backend: Backend,
+  needed: readonly NeededObject[],
+  known?: ReadonlyMap<string, ObjectInfo>,
+): Promise<Map<string, ObjectInfo>> {
+  const found = new Map<string, ObjectInfo>();
+  const byFolder = new Map<string, string[]>();
+  for (const { key } of needed) {
+    const info = known?.get(key);
+    if (info) {
+      found.set(key, info);
+      continue;
+    }
+    const folder = /^[^/]+\/[^/]+\//.exec(key)?.[0] ?? '';
+    byFolder.set(folder, [...(byFolder.get(folder) ?? []), key]);
+  }
+  const heads: string[] = [];
+  for (const [folder, keys] of byFolder) {
+    if (folder === '' || keys.length < LIST_FOLDER_FROM) {
+      heads.push(...keys);
+      continue;
+    }
+    const wanted = new Set(keys);
+    for await (const object of backend.list(folder))
+      if (wanted.has(object.key)) found.set(object.key, object);
+  }
+  await runPool(heads, CONCURRENCY, async (key) => {
+    try {
+      found.set(key, await backend.head(key));
+    } catch (err) {
+      if (!(isTwinvaultError(err) && err.code === 'NOT_FOUND')) throw err;
+    }
+  });
+  return found;
+}
+
+/**
+ * The needed objects that are archived, with their restore state: what inspectObjects found in
+ * an archive class, with a HEAD for each one whose state a listing left unknown. A backend that
+ * never archives (a folder) costs nothing.
+ */
+export async function findArchived(
+  backend: Backend,
+  needed: readonly NeededObject[],
+  known?: ReadonlyMap<string, ObjectInfo>,
+): Promise<ArchivedObject[]> {
+  if (!backend.capabilities.archive || needed.length === 0) return [];
+  const found = await inspectObjects(backend, needed, known);
+  const archived = [...found.values()].filter(
+    (info) => info.archive !== undefined || isArchiveClass(info.storageClass),
+  );
+  const result: ArchivedObject[] = [];
+  await runPool(archived, CONCURRENCY, async (info) => {
+    let state = info.archive;
+    let storageClass = info.storageClass;
+    if (state === undefined || state.restore === 'unknown') {
+      try {
+        const head = await backend.head(info.key);
+        state = head.archive;
+        storageClass = head.storageClass ?? storageClass;
+      } catch (err) {
+        if (isTwinvaultError(err) && err.code === 'NOT_FOUND') return;
+        throw err;
+      }
+    }
+    if (state === undefined || state.restore === 'unknown') return;
+    result.push({
+      key: info.key,
+      size: info.size,
+      storageClass: storageClass ?? state.tier ?? 'GLACIER',
+      restore: state.restore,
+      ...(state.restoredUntil ? { restoredUntil: state.restoredUntil } : {}),
+    });
+  });
+  return result.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
