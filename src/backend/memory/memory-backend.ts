@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { systemClock } from '../../clock.js';
-import { AlreadyExistsError, NotFoundError } from '../../errors.js';
+import { AlreadyExistsError, NotFoundError, StorageError } from '../../errors.js';
 import {
   type ArchiveState,
   archivedObjectError,
@@ -118,7 +118,10 @@ export class MemoryBackend implements Backend {
       object.restore = { readyAt: object.restore!.readyAt, until: new Date(now + request.days * 86_400_000) };
       return 'restored';
     }
-    const hours = RETRIEVAL_HOURS[object.storageClass!]?.[request.tier] ?? 12;
+    const hours = RETRIEVAL_HOURS[object.storageClass!]?.[request.tier];
+    if (hours === undefined) {
+      throw new StorageError(`S3 offers no ${request.tier} retrieval for ${object.storageClass} ("${key}")`);
+    }
     const readyAt = now + hours * 3_600_000;
     object.restore = { readyAt: new Date(readyAt), until: new Date(readyAt + request.days * 86_400_000) };
     return 'started';
