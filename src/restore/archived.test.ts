@@ -149,7 +149,9 @@ describe('restore of archived content', () => {
     const pending = await failure(run({ request: { tier: 'Bulk', days: 1 } }));
     expect(pending.code).toBe('RETRIEVAL_PENDING');
     expect(pending.message).toContain('asked S3 to restore 1 archived object(s)');
-    expect(pending.message).toContain('2 archived object(s) are being restored');
+    expect(pending.message).toContain(
+      'archived objects being restored, usually within 12 hours: 2 object(s)',
+    );
     expect(backend.total('restore')).toBe(1);
     const waitOnly = await run({ wait: { clock } });
     expect(waitOnly.files.restored).toBe(3);

@@ -48,5 +48,5 @@ export function pendingMessage(status: RetrievalStatus, tier: (typeof RESTORE_TI
     status.requested > 0
       ? `asked S3 to restore ${status.requested} archived object(s) (${tier} tier, estimated ${formatUsd(status.estimate?.usd ?? 0)}); `
       : '';
-  return `${asked}${status.pending.length} archived object(s) are being restored, usually within ${readyWithin(usualHours(status.pending, tier))}: ${describeArchived(status.pending)}`;
+  return `${asked}archived objects being restored, usually within ${readyWithin(usualHours(status.pending, tier))}: ${describeArchived(status.pending)}`;
 }
