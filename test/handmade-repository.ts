@@ -20,6 +20,8 @@ export type HandmadeEntry =
       content: string;
       mode?: number;
       mtimeMs?: number;
+      /** The manifest's raw time string, as a forged manifest could hold it. */
+      mtime?: string;
       uid?: number;
       gid?: number;
     }
@@ -42,7 +44,9 @@ export async function handmadeRepository(
   const made: Entry[] = [];
   let bytes = 0;
   for (const entry of [...entries].sort((a, b) => (a.path < b.path ? -1 : 1))) {
-    const mtime = `${BigInt(entry.mtimeMs ?? SNAPSHOT_MTIME_MS) * 1_000_000n}`;
+    const mtime =
+      (entry.type === 'file' ? entry.mtime : undefined) ??
+      `${BigInt(entry.mtimeMs ?? SNAPSHOT_MTIME_MS) * 1_000_000n}`;
     if (entry.type === 'file') {
       const data = Buffer.from(entry.content);
       const key = `h/20240101_000000/${entry.path}`;

@@ -125,4 +125,21 @@ describe('restore into a folder that holds other versions of the files', () => {
     expect(again.kept).toEqual([]);
     expect(await read('older.txt')).toBe('snapshot version');
   });
+
+  it('refuses a forged time that is no number, and shows one no date can hold as it is', async () => {
+    const forged = await handmadeRepository([
+      { type: 'file', path: 'src/newer.txt', content: 'x', mtime: 'not-a-time' },
+    ]);
+    await expect(restore({ ...forged, target })).rejects.toMatchObject({
+      code: 'INTEGRITY',
+      message: expect.stringContaining('"src/newer.txt"'),
+    });
+    const ancient = await handmadeRepository([
+      { type: 'file', path: 'src/newer.txt', content: 'x', mtime: '-99999999999999999999999999' },
+    ]);
+    const summary = await restore({ ...ancient, target });
+    expect(summary.kept).toEqual([
+      expect.objectContaining({ path: 'src/newer.txt', snapshotTime: '-99999999999999999999999999 ns' }),
+    ]);
+  });
 });

@@ -303,6 +303,8 @@ async function downloadWithFallback(
   }
 }
 
+/** A time for the summary; one no Date can hold (a forged manifest's) is shown as it is. */
 function isoTime(ns: bigint): string {
-  return new Date(Number(ns / 1_000_000n)).toISOString();
+  const date = new Date(Number(ns / 1_000_000n));
+  return Number.isNaN(date.getTime()) ? `${ns} ns` : date.toISOString();
 }

@@ -122,7 +122,7 @@ export class TargetWriter {
     const action = await decideOverwrite({
       mode: this.overwrite,
       localMtimeNs: existing.mtimeNs,
-      snapshotMtimeNs: BigInt(file.mtime),
+      snapshotMtimeNs: mtimeOf(file),
       sameContent: async () =>
         existing.isFile() && Number(existing.size) === file.size && (await hasContent(path, file)),
     });
@@ -155,7 +155,7 @@ export class TargetWriter {
       const action = await decideOverwrite({
         mode: this.overwrite,
         localMtimeNs: existing.mtimeNs,
-        snapshotMtimeNs: BigInt(entry.mtime),
+        snapshotMtimeNs: mtimeOf(entry),
         sameContent: async () =>
           existing.isSymbolicLink() && (await readlink(path, { encoding: 'buffer' })).equals(target),
       });
@@ -178,6 +178,18 @@ export async function applyMetadata(path: Buffer, entry: FileEntry | DirEntry): 
   await chmod(path, entry.mode);
   const mtime = nsToSeconds(entry.mtime);
   await utimes(path, mtime, mtime);
+}
+
+/** An entry's time from its manifest; a forged one that is no number is refused, not a crash. */
+function mtimeOf(entry: FileEntry | SymlinkEntry): bigint {
+  try {
+    return BigInt(entry.mtime);
+  } catch {
+    throw new IntegrityError(
+      `refusing to restore ${JSON.stringify(entry.path)}: its time in the manifest (${JSON.stringify(entry.mtime)}) is not a number`,
+      { hint: 'the manifest is damaged or was tampered with' },
+    );
+  }
 }
 
 async function lstatOrUndefined(path: Buffer | string): Promise<BigIntStats | undefined> {
