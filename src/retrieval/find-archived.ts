@@ -1,5 +1,6 @@
 import { isArchiveClass } from '../backend/archive.js';
 import type { Backend, ObjectInfo } from '../backend/backend.js';
+import { compareKeys } from '../backend/keys.js';
 import { isTwinvaultError } from '../errors.js';
 import { runPool } from '../util/pool.js';
 
@@ -17,16 +18,17 @@ export interface ArchivedObject {
   restoredUntil?: Date;
 }
 
-/** Needed keys of one snapshot folder from which a listing is cheaper than a HEAD each. */
-const LIST_FOLDER_FROM = 1000;
+/** Objects a listing returns per request: listing this many costs what one HEAD does. */
+const PAGE = 1000;
 const CONCURRENCY = 16;
 
 /**
  * What the store holds of `needed`: present objects with their class and archive state. Keys are
- * grouped by snapshot folder (`host/stamp/`): a folder with many needed keys is listed (1 request
- * per 1,000 objects), one with few gets a HEAD per key, so the cost stays near the smaller of the
- * two. `known` (a listing the caller made anyway) spares both. Missing objects are left out: the
- * caller reports those in its own way.
+ * grouped by snapshot folder (`host/stamp/`), and each folder is listed from just before its first
+ * needed key to its last, stopping early once that has cost as many requests as a HEAD per key
+ * would (then the keys not reached get a HEAD each): one request for a single file, about one per
+ * thousand objects for a whole snapshot, never much more than a HEAD each. `known` (a listing the
+ * caller made anyway) spares both. Missing objects are left out: the caller reports those itself.
  */
 export async function inspectObjects(
   backend: Backend,
@@ -46,13 +48,11 @@ export async function inspectObjects(
   }
   const heads: string[] = [];
   for (const [folder, keys] of byFolder) {
-    if (folder === '' || keys.length < LIST_FOLDER_FROM) {
+    if (folder === '') {
       heads.push(...keys);
       continue;
     }
-    const wanted = new Set(keys);
-    for await (const object of backend.list(folder))
-      if (wanted.has(object.key)) found.set(object.key, object);
+    heads.push(...(await listFolder(backend, folder, keys, found)));
   }
   await runPool(heads, CONCURRENCY, async (key) => {
     try {
@@ -62,6 +62,28 @@ export async function inspectObjects(
     }
   });
   return found;
+}
+
+/** Lists the range of a folder that holds `keys`; returns the keys its request budget did not reach. */
+async function listFolder(
+  backend: Backend,
+  folder: string,
+  keys: string[],
+  found: Map<string, ObjectInfo>,
+): Promise<string[]> {
+  keys.sort(compareKeys);
+  const wanted = new Set(keys);
+  const last = keys.at(-1)!;
+  // A prefix of the first key sorts just before it (by whole characters, so the bytes stay UTF-8).
+  const startAfter = Array.from(keys[0]!).slice(0, -1).join('');
+  let listed = 0;
+  for await (const object of backend.list(folder, startAfter.length > folder.length ? { startAfter } : {})) {
+    if (compareKeys(object.key, last) > 0) return [];
+    if (wanted.delete(object.key)) found.set(object.key, object);
+    if (wanted.size === 0) return [];
+    if (++listed >= keys.length * PAGE) return [...wanted];
+  }
+  return [];
 }
 
 /**

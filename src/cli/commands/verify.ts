@@ -28,8 +28,8 @@ export async function run(
   flags: RetrievalFlags & { replicas?: boolean; readData?: string | true },
 ): Promise<void> {
   const readData = flags.readData === undefined ? undefined : parseReadSubset(flags.readData);
-  if (!readData && (flags.requestArchived || flags.wait))
-    throw new UsageError('--request-archived and --wait go with --read-data');
+  if (!readData && (flags.requestArchived || flags.wait || flags.tier || flags.days))
+    throw new UsageError('--request-archived, --tier, --days and --wait go with --read-data');
   // Archived objects chosen for reading: restored copies are read, the rest asked for or reported.
   const options = readData ? { readData, archived: readArchived(retrievalPolicy(global, flags)) } : {};
   await withRepository(global, async ({ backend, config }) => {
