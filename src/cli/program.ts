@@ -187,6 +187,17 @@ export function buildProgram(): Command {
     .exitOverride()
     .action(lazy(() => import('./commands/prune.js')));
   program
+    .command('unlock')
+    .description(
+      'remove stale locks (expired, or of a process gone from this machine); never one of a process running here',
+    )
+    .option(
+      '--remove-all',
+      "also remove live locks, other machines' too: only once nothing of twinvault runs",
+    )
+    .exitOverride()
+    .action(lazy(() => import('./commands/unlock.js')));
+  program
     .command('verify')
     .description(
       'check the repository: config, manifests, every referenced object (and its bytes with --read-data)',
