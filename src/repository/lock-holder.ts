@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 
@@ -9,9 +10,12 @@ import { hostname } from 'node:os';
  * it expires: a wait, never a lock wrongly taken as stale.
  */
 export interface HolderIdentity {
-  /** /etc/machine-id: two machines that share a host name differ here. */
+  /**
+   * From /etc/machine-id (hashed, as systemd asks of ids shown outside the machine): two machines
+   * that share a host name differ here.
+   */
   machine?: string;
-  /** /proc/sys/kernel/random/boot_id: no process of an earlier boot still runs. */
+  /** From /proc/sys/kernel/random/boot_id (hashed too): no process of an earlier boot still runs. */
   boot?: string;
   /** The pid namespace (/proc/self/ns/pid): a pid of another container means nothing here. */
   pidNamespace?: string;
@@ -42,8 +46,8 @@ export function ownIdentity(): HolderIdentity {
     const boot = readTrimmed('/proc/sys/kernel/random/boot_id');
     const pidNamespace = readLink('/proc/self/ns/pid');
     const started = startTicks(process.pid);
-    if (machine) own.machine = machine;
-    if (boot) own.boot = boot;
+    if (machine) own.machine = hashed(machine);
+    if (boot) own.boot = hashed(boot);
     if (pidNamespace) own.pidNamespace = pidNamespace;
     if (started) own.started = started;
   }
@@ -88,6 +92,10 @@ function startTicks(pid: number): string | undefined {
   if (!stat) return undefined;
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return fields[19];
+}
+
+function hashed(id: string): string {
+  return createHash('sha256').update(`twinvault-lock-holder:${id}`).digest('hex').slice(0, 24);
 }
 
 function readTrimmed(path: string): string | undefined {
