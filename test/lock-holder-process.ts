@@ -10,7 +10,7 @@ const TSX = pathToFileURL(
 /** Starts a real process that takes a lock on a local repository folder; resolves once it holds it. */
 export async function holdLock(
   folder: string,
-  kind: 'exclusive' | 'shared',
+  kind: 'exclusive' | 'shared' | 'writing',
 ): Promise<{ child: ChildProcess; key: string; kill(): Promise<void> }> {
   const child = spawn(process.execPath, ['--import', TSX, SCRIPT, folder, kind], {
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -13,6 +13,7 @@ import {
   UsageError,
 } from '../../errors.js';
 import type {
+  AbandonedWrites,
   Backend,
   BackendCapabilities,
   BodySource,
@@ -28,6 +29,7 @@ import { sizeMismatch } from '../body.js';
 import { streamCopy } from '../copy.js';
 import { compareKeys, validateKey, validatePrefix } from '../keys.js';
 import { resolveRange } from '../range.js';
+import { removeAbandonedParts } from './abandoned-writes.js';
 import { errnoCode, fsError } from './fs-errors.js';
 import { walkSorted } from './list-sorted.js';
 
@@ -201,6 +203,10 @@ export class LocalBackend implements Backend {
   }
 
   async close(): Promise<void> {}
+
+  removeAbandonedWrites(before: Date, options: { dryRun: boolean }): Promise<AbandonedWrites> {
+    return removeAbandonedParts(join(this.root, TEMP_DIR), before, options.dryRun);
+  }
 
   private pathOf(key: string): string {
     validateKey(key);
