@@ -73,8 +73,11 @@ export class AgentRetention {
         clock: this.clock,
         onWait: (why) => log.info(why),
       });
+      const told = new Set<string>(); // a snapshot of several sources is in several groups
       for (const group of result.groups) {
         for (const decision of group.decisions.filter((d) => !d.keep)) {
+          if (told.has(decision.snapshot.id)) continue;
+          told.add(decision.snapshot.id);
           log.info(
             {
               snapshot: decision.snapshot.id,

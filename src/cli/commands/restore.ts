@@ -9,7 +9,7 @@ import { type CommandContext, loadCliConfig, withRepository } from '../context.j
 import { formatBytes, formatDuration } from '../format.js';
 import { type GlobalOptions, printResult } from '../output.js';
 import { restoreProgress } from '../progress.js';
-import { findSnapshot } from '../snapshot-arg.js';
+import { findSnapshot, selectionOf } from '../snapshot-arg.js';
 
 interface RestoreFlags {
   fallback?: boolean;
@@ -18,6 +18,7 @@ interface RestoreFlags {
   overwrite: string;
   dryRun?: boolean;
   host?: string;
+  source?: string;
 }
 
 const MODES: OverwriteMode[] = ['never', 'if-changed', 'always'];
@@ -90,7 +91,12 @@ async function restoreFrom(
   fallbacks: Backend[],
   pinned: { ref?: SnapshotRef },
 ): Promise<void> {
-  const snapshot = await findSnapshot(backend, args[0]!, flags.host);
+  const snapshot = await findSnapshot(
+    global,
+    { backend, repository },
+    args[0]!,
+    selectionOf(flags, flags.include),
+  );
   pinned.ref = snapshot;
   const progress = restoreProgress(global);
   let summary: Awaited<ReturnType<typeof restore>>;
