@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { RestoreRequest, RestoreRequestOutcome } from '../archive.js';
 import type {
+  AbandonedWrites,
   Backend,
   BodySource,
   CopyOptions,
@@ -86,6 +87,9 @@ export class ForwardingBackend implements Backend {
   }
   close(): Promise<void> {
     return this.inner.close();
+  }
+  async removeAbandonedWrites(before: Date, options: { dryRun: boolean }): Promise<AbandonedWrites> {
+    return (await this.inner.removeAbandonedWrites?.(before, options)) ?? { files: 0, bytes: 0 };
   }
 
   innermost(): Backend {
