@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'LOCAL_PATH'
   | 'INTEGRITY'
   | 'NOTIFY_FAILED'
+  | 'ARCHIVED'
+  | 'RETRIEVAL_PENDING'
   | 'INTERNAL';
 
 export interface TwinvaultErrorOptions {
@@ -115,5 +117,25 @@ export function isTwinvaultError(err: unknown): err is TwinvaultError {
 export class NotificationError extends TwinvaultError {
   constructor(message: string, options: TwinvaultErrorOptions = {}) {
     super('NOTIFY_FAILED', message, options);
+  }
+}
+
+/**
+ * Objects needed are archived (S3 Glacier Flexible Retrieval, Deep Archive): they cannot be read
+ * until a restore request makes them readable, hours later. The hint says how to ask for it.
+ */
+export class ArchivedError extends TwinvaultError {
+  constructor(message: string, options: TwinvaultErrorOptions = {}) {
+    super('ARCHIVED', message, options);
+  }
+}
+
+/**
+ * Retrievals of archived objects were requested (now or earlier) and are not done yet: running
+ * the same command again later carries on, asking for nothing twice.
+ */
+export class RetrievalPendingError extends TwinvaultError {
+  constructor(message: string, options: TwinvaultErrorOptions = {}) {
+    super('RETRIEVAL_PENDING', message, options);
   }
 }

@@ -22,6 +22,8 @@ export interface VerifyStatus {
   objects?: number;
   problems: number;
   firstProblems?: string[];
+  /** Objects of the slice not read because they are archived (Glacier, Deep Archive): never retrieved. */
+  notReadArchived?: number;
   /** Verify could not run at all. */
   error?: string;
   /** The error's code (STORAGE_UNREACHABLE, ...), and whether trying again may help. */

@@ -12,7 +12,9 @@ import type { VerifyStatus } from './state.js';
  * The agent's integrity checks, in the background after backups: every manifest and referenced
  * object from listings once per `verify.every` (daily), and once per `verify.readDataEvery`
  * (weekly) one slice of the objects downloaded and checked against SHA-256, the next slice each
- * time, so every object is read over `readDataSlices` runs. The last result shows in `status`.
+ * time, so every object is read over `readDataSlices` runs. Archived objects (Glacier, Deep
+ * Archive) are not read and never retrieved: counted as "not read (archived)". The last result
+ * shows in `status`.
  */
 export class AgentVerify {
   private settings: AgentConfig['verify'] | undefined;
@@ -72,6 +74,8 @@ export class AgentVerify {
         objects: result.objects,
         problems: result.problems.length,
         firstProblems: result.problems.slice(0, 5).map((p) => `${p.kind}: ${p.key} ${p.message}`),
+        // Archived objects are skipped (verifyRepository's default): a retrieval costs hours and money.
+        ...(result.archived ? { notReadArchived: result.archived.notRead.objects } : {}),
       };
       const log = result.problems.length === 0 ? this.log.info.bind(this.log) : this.log.error.bind(this.log);
       log(

@@ -47,9 +47,36 @@ describe('iamPolicy', () => {
     expect(mirror.at(-1)).toBe('MirrorDeletes: s3:DeleteObject on arn:aws:s3:::rep/*');
   });
 
-  it('restore reads only; admin manages objects and lifecycle', () => {
+  it('restore and admin may ask for archived objects; the agent and the replicator never do', () => {
+    expect(
+      summary(iamPolicy({ role: 'restore', repository: 's3://bkt/laptop-repo', replica: 's3://rep/r' })),
+    ).toEqual([
+      `ListRepository: s3:ListBucket on arn:aws:s3:::bkt ${prefixOnly}`,
+      'ReadRepository: s3:GetObject on arn:aws:s3:::bkt/laptop-repo/*',
+      'RetrieveArchivedRepository: s3:RestoreObject on arn:aws:s3:::bkt/laptop-repo/*',
+      'ListReplica: s3:ListBucket on arn:aws:s3:::rep if {"StringLike":{"s3:prefix":["r/*"]}}',
+      'ReadReplica: s3:GetObject on arn:aws:s3:::rep/r/*',
+      'RetrieveArchivedReplica: s3:RestoreObject on arn:aws:s3:::rep/r/*',
+    ]);
+    const admin = iamPolicy({ role: 'admin', repository: 's3://bkt/laptop-repo' });
+    expect(admin.Statement.find((s) => s.Sid === 'ManageRepository')?.Action).toContain('s3:RestoreObject');
+    const agent = iamPolicy({ role: 'agent', repository: 's3://bkt/laptop-repo', host: 'laptop' });
+    const replicator = iamPolicy({
+      role: 'replicator',
+      repository: 's3://bkt/laptop-repo',
+      replica: 's3://rep',
+    });
+    for (const policy of [agent, replicator])
+      expect(policy.Statement.flatMap((s) => s.Action)).not.toContain('s3:RestoreObject');
+  });
+
+  it('restore reads (and asks for archived copies), never writes; admin manages objects and lifecycle', () => {
     const restore = iamPolicy({ role: 'restore', repository: 's3://bkt/laptop-repo' });
-    expect(restore.Statement.flatMap((s) => s.Action)).toEqual(['s3:ListBucket', 's3:GetObject']);
+    expect(restore.Statement.flatMap((s) => s.Action)).toEqual([
+      's3:ListBucket',
+      's3:GetObject',
+      's3:RestoreObject',
+    ]);
     const admin = iamPolicy({ role: 'admin', repository: 's3://bkt/laptop-repo' });
     expect(admin.Statement.flatMap((s) => s.Action)).toContain('s3:DeleteObject');
     expect(admin.Statement[0]!.Condition).toBeUndefined(); // HeadBucket carries no prefix

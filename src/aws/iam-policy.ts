@@ -88,6 +88,12 @@ export function iamPolicy(request: PolicyRequest): PolicyDocument {
         places.flatMap((place, index) => [
           listing(`List${index === 0 ? 'Repository' : 'Replica'}`, place),
           allow(`Read${index === 0 ? 'Repository' : 'Replica'}`, ['s3:GetObject'], [objects(place, '*')]),
+          // restore --request-archived: a readable copy of archived content (Glacier, Deep Archive).
+          allow(
+            `RetrieveArchived${index === 0 ? 'Repository' : 'Replica'}`,
+            ['s3:RestoreObject'],
+            [objects(place, '*')],
+          ),
         ]),
       );
     }
@@ -97,7 +103,14 @@ export function iamPolicy(request: PolicyRequest): PolicyDocument {
         allow('ListRepository', ['s3:ListBucket'], [bucketArn(repo)]),
         allow(
           'ManageRepository',
-          ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
+          [
+            's3:GetObject',
+            's3:PutObject',
+            's3:DeleteObject',
+            's3:AbortMultipartUpload',
+            // verify --read-data / restore --request-archived
+            's3:RestoreObject',
+          ],
           [objects(repo, '*')],
         ),
         allow(

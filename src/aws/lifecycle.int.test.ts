@@ -80,4 +80,46 @@ describe.skipIf(!moto)('twinvault lifecycle, against moto', () => {
     );
     s3.destroy();
   });
+
+  it('moves content (never .twinvault/) to Deep Archive, warns without a replica, refuses too soon', async () => {
+    const applied = await cli([
+      'lifecycle',
+      '--apply',
+      '--glacier-ir-days',
+      '0',
+      '--deep-archive-days',
+      '180',
+    ]);
+    expect(applied.code).toBe(0);
+    expect(applied.stderr).toContain('warning: no replica is configured');
+    const s3 = adminClient(moto!);
+    const { Rules } = await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }));
+    const withTransitions = (Rules ?? []).filter((r) => (r.Transitions ?? []).length > 0);
+    expect(
+      withTransitions.map((r) => [r.Filter?.Prefix, r.Transitions?.map((t) => [t.Days, t.StorageClass])]),
+    ).toEqual([
+      [
+        'repo/laptop/',
+        [
+          [30, 'STANDARD_IA'],
+          [180, 'DEEP_ARCHIVE'],
+        ],
+      ],
+    ]);
+    const tooSoon = await cli(['lifecycle', '--print', '--glacier-days', '7']);
+    expect(tooSoon.code).toBe(2);
+    expect(tooSoon.stderr).toContain('--glacier-days 7 is too soon');
+
+    // With a replica: it is checked first (fresh objects are weeks away from being archived).
+    await writeFile(
+      join(work, 'twinvault.json'),
+      JSON.stringify({ replicas: [{ url: `s3://${bucket}/replica` }] }),
+    );
+    const checked = await cli(['lifecycle', '--apply', '--glacier-ir-days', '0', '--glacier-days', '90']);
+    expect(checked.code).toBe(0);
+    expect(checked.stderr).toContain(
+      'replicas checked: none lacks an object the rule would archive within 7 days',
+    );
+    s3.destroy();
+  });
 });

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { lifecycleRules } from './lifecycle.js';
+import { contentTransitions } from './lifecycle-transitions.js';
 
 describe('lifecycleRules', () => {
   const base = {
     prefix: 'repo',
     hosts: ['laptop', 'desk', 'laptop'],
-    infrequentAccessDays: 30,
-    glacierInstantDays: 90,
+    transitions: contentTransitions({ infrequentAccess: 30, glacierInstant: 90, glacier: 0, deepArchive: 0 }),
     abortMultipartDays: 7,
   };
 
@@ -24,8 +24,7 @@ describe('lifecycleRules', () => {
     const rules = lifecycleRules({
       ...base,
       prefix: '',
-      infrequentAccessDays: 0,
-      glacierInstantDays: 0,
+      transitions: [],
       versioned: true,
     });
     expect(rules.map((r) => r.ID)).toEqual([

@@ -4,16 +4,15 @@ import {
   PutBucketLifecycleConfigurationCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import type { Transition } from './lifecycle-transitions.js';
 
 export interface LifecycleOptions {
   /** The repository's key prefix ("" for the whole bucket). */
   prefix: string;
   /** Hosts with content in the repository: one rule each (`<prefix>/<host>/`). */
   hosts: string[];
-  /** Days before content moves to Standard-IA (0: never). */
-  infrequentAccessDays: number;
-  /** Days before content moves to Glacier Instant Retrieval (0: never). */
-  glacierInstantDays: number;
+  /** Where content moves with age (contentTransitions): applied to content only, never `.twinvault/`. */
+  transitions: Transition[];
   /** Days before incomplete multipart uploads are aborted. */
   abortMultipartDays: number;
   /**
@@ -27,20 +26,14 @@ const RULE_PREFIX = 'twinvault-';
 
 /**
  * S3 lifecycle rules for a repository: content objects move to cheaper storage classes as they
- * age, and abandoned multipart uploads are cleaned up; `.twinvault/` (config, manifests, locks)
- * stays in Standard, read often and small. Lifecycle filters cannot exclude a prefix, so content
- * gets one rule per host folder; a new host needs `lifecycle --apply` again.
+ * age (archive classes included: the only way content gets there), and abandoned multipart
+ * uploads are cleaned up; `.twinvault/` (config, manifests, locks) stays in Standard, read often
+ * and small, and never archived. Lifecycle filters cannot exclude a prefix, so content gets one
+ * rule per host folder; a new host needs `lifecycle --apply` again.
  */
 export function lifecycleRules(options: LifecycleOptions): LifecycleRule[] {
   const root = options.prefix === '' ? '' : `${options.prefix}/`;
-  const transitions = [
-    ...(options.infrequentAccessDays > 0
-      ? [{ Days: options.infrequentAccessDays, StorageClass: 'STANDARD_IA' as const }]
-      : []),
-    ...(options.glacierInstantDays > 0
-      ? [{ Days: options.glacierInstantDays, StorageClass: 'GLACIER_IR' as const }]
-      : []),
-  ];
+  const transitions = options.transitions;
   const rules: LifecycleRule[] = [
     {
       ID: `${RULE_PREFIX}abort-incomplete-uploads`,

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { ArchiveState, RestoreRequest, RestoreRequestOutcome } from './archive.js';
 
 /**
  * The one storage interface every feature uses (DESIGN §3). Keys are relative to the backend's
@@ -23,6 +24,12 @@ export interface Backend {
   list(prefix?: string, options?: ListOptions): AsyncIterable<ObjectInfo>;
   /** Copies `sourceKey` (in `options.from`, default this backend) to `key` here, keeping metadata. */
   copy(sourceKey: string, key: string, options?: CopyOptions): Promise<void>;
+  /**
+   * Asks the store to make an archived object readable for a while (S3 RestoreObject); see
+   * archive.ts. An object that can be read as it is gives 'not-archived'; a missing key throws
+   * NotFoundError. Nothing is read or changed.
+   */
+  requestRestore(key: string, request: RestoreRequest): Promise<RestoreRequestOutcome>;
   /** Deleting a key that does not exist is not an error. */
   delete(key: string): Promise<void>;
   deleteMany(keys: Iterable<string>): Promise<DeleteManyResult>;
@@ -48,6 +55,11 @@ export interface BackendCapabilities {
   readonly createOnly: 'atomic' | 'best-effort';
   /** Objects are written with Object Lock retention (head() says until when). */
   readonly objectLock?: boolean;
+  /**
+   * Objects may be archived (GLACIER, DEEP_ARCHIVE): unreadable until requestRestore() has made
+   * them readable. When false, nothing ever is, and callers need not look.
+   */
+  readonly archive: boolean;
 }
 
 export interface BodySource {
@@ -66,6 +78,13 @@ export interface PutOptions {
    * integrity headers instead of hashing the body again. It must be right; the store checks it.
    */
   sha256?: string;
+  /**
+   * The object is file content (written once, read rarely): the backend writes it in the
+   * repository's storage class (`repository.storageClass`). Everything else (config, manifests,
+   * locks, indexes) is written without a class, so in the store's hot default: it is read and
+   * rewritten often, and an archive or minimum-duration class would break or overcharge it.
+   */
+  content?: boolean;
 }
 
 export interface GetOptions {
@@ -88,6 +107,8 @@ export interface CopyOptions {
   from?: Backend;
   /** Size and ETag of the source, when a listing gave them: spares a HEAD before a server-side copy. */
   source?: Pick<ObjectInfo, 'size' | 'etag'>;
+  /** The copy is file content: written in this backend's storage class (see PutOptions.content). */
+  content?: boolean;
 }
 
 export interface ObjectInfo {
@@ -98,6 +119,8 @@ export interface ObjectInfo {
   lastModified: Date;
   /** The S3 storage class, when the store says (STANDARD, GLACIER_IR, ...). */
   storageClass?: string;
+  /** Set for an archived object only: whether it can be read now (see archive.ts). */
+  archive?: ArchiveState;
 }
 
 export interface ObjectHead extends ObjectInfo {

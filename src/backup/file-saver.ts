@@ -84,7 +84,7 @@ export async function saveFile(
     bytesRead += readSize;
     try {
       const contentType = mime.lookup(displayPath) || undefined;
-      const options = { metadata: { sha256 }, ...(contentType ? { contentType } : {}) };
+      const options = { metadata: { sha256 }, content: true, ...(contentType ? { contentType } : {}) };
       const stored = await content.store(sha256, async () => {
         const createOnly = content.firstWriteOf(key);
         try {
@@ -223,7 +223,7 @@ async function uploadVerified(
   version: FileStat,
   key: string,
   sha256: string,
-  options: { metadata: Record<string, string>; contentType?: string; createOnly: boolean },
+  options: { metadata: Record<string, string>; content: boolean; contentType?: string; createOnly: boolean },
 ): Promise<void> {
   let sentHash = '';
   let sourceFailure: unknown;

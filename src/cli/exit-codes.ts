@@ -13,6 +13,10 @@ export const EXIT = {
   notFound: 4,
   integrity: 5,
   storage: 6,
+  /** Objects needed are archived (Glacier, Deep Archive); nothing was requested: --request-archived. */
+  archived: 7,
+  /** Retrieval of archived objects requested and under way: run the same command again later. */
+  retrievalPending: 8,
   interrupted: 130,
 } as const;
 
@@ -28,6 +32,8 @@ const BY_CODE: Record<ErrorCode, number> = {
   LOCAL_PATH: EXIT.failure,
   INTEGRITY: EXIT.integrity,
   NOTIFY_FAILED: EXIT.failure,
+  ARCHIVED: EXIT.archived,
+  RETRIEVAL_PENDING: EXIT.retrievalPending,
   INTERNAL: EXIT.failure,
 };
 

@@ -1,6 +1,7 @@
 import { Argument, Command } from 'commander';
 import pkg from '../../package.json' with { type: 'json' };
 import type { GlobalOptions } from './output.js';
+import { withRetrievalFlags } from './retrieval-options.js';
 
 /** A command's action, loaded only when that command runs, so `--help` and others start fast. */
 // biome-ignore lint/suspicious/noExplicitAny: each command declares the flags commander parsed for it
@@ -255,6 +256,16 @@ export function buildProgram(): Command {
       'move content to Glacier Instant Retrieval after this many days (0: never)',
       '90',
     )
+    .option(
+      '--glacier-days <days>',
+      'move content to Glacier Flexible Retrieval (archive: restores need a retrieval) after this many days (0: never; 30 at the earliest)',
+      '0',
+    )
+    .option(
+      '--deep-archive-days <days>',
+      'move content to Glacier Deep Archive (archive: restores need a retrieval) after this many days (0: never; 30 at the earliest)',
+      '0',
+    )
     .option('--abort-days <days>', 'abort incomplete multipart uploads after this many days', '7')
     .exitOverride()
     .action(lazy(() => import('./commands/lifecycle.js')));
@@ -304,6 +315,9 @@ export function buildProgram(): Command {
     .exitOverride()
     .action(lazy(() => import('./commands/iam-policy.js')));
 
+  // Archived objects (Glacier, Deep Archive) that a restore or a read-data check needs.
+  for (const name of ['restore', 'verify'])
+    withRetrievalFlags(program.commands.find((c) => c.name() === name)!);
   return program;
 }
 

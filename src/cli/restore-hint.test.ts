@@ -20,6 +20,10 @@ describe('the command a restore hint gives, to run against a replica', () => {
         host: 'laptop',
         dryRun: true,
         keepSetid: true,
+        requestArchived: true,
+        tier: 'Standard',
+        days: '3',
+        wait: true,
       },
       ['latest'],
       'keep-newer',
@@ -46,6 +50,12 @@ describe('the command a restore hint gives, to run against a replica', () => {
       'laptop',
       '--dry-run',
       '--keep-setid',
+      '--request-archived',
+      '--tier',
+      'Standard',
+      '--days',
+      '3',
+      '--wait',
     ]);
   });
 

@@ -1,6 +1,7 @@
 import type { GlobalOptions } from './output.js';
+import type { RetrievalFlags } from './retrieval-flags.js';
 
-export interface RestoreCommandFlags {
+export interface RestoreCommandFlags extends RetrievalFlags {
   target: string;
   include: string[];
   overwrite: string;
@@ -35,6 +36,10 @@ export function restoreCommandFor(
   if (flags.source !== undefined) words.push('--source', flags.source);
   if (flags.dryRun) words.push('--dry-run');
   if (flags.keepSetid) words.push('--keep-setid');
+  if (flags.requestArchived) words.push('--request-archived');
+  if (flags.tier !== undefined) words.push('--tier', flags.tier);
+  if (flags.days !== undefined) words.push('--days', flags.days);
+  if (flags.wait) words.push('--wait');
   return words.map(shellQuote).join(' ');
 }
 

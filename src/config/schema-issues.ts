@@ -58,6 +58,8 @@ function describeIssue(issue: z.core.$ZodIssue, schema: z.ZodType): string[] {
       ];
     }
     case 'invalid_value':
+      // A schema may explain a refusal itself (an archive storage class); zod's own text is generic.
+      if (!issue.message.startsWith('Invalid ')) return [`${where}: ${issue.message}`];
       return [`${where}: expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`];
     default:
       return [`${where}: ${issue.message}`];

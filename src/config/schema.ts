@@ -3,6 +3,9 @@ import { z } from 'zod';
 import { parseKeepWithin } from '../retention/keep-within.js';
 import { notificationsSchema } from './notifications-schema.js';
 import { byteSize, duration } from './schema-units.js';
+import { STORAGE_CLASSES, unwritableClassMessage, WRITABLE_STORAGE_CLASSES } from './storage-classes.js';
+
+export { STORAGE_CLASSES } from './storage-classes.js';
 
 /**
  * The configuration file's schema: the single source for validation, for the TypeScript types and
@@ -67,18 +70,6 @@ export const retentionSchema = z
       'Which snapshots to keep; the others are forgotten (and pruned) by `twinvault forget` and the agent.',
   });
 
-export const STORAGE_CLASSES = [
-  'STANDARD',
-  'STANDARD_IA',
-  'ONEZONE_IA',
-  'INTELLIGENT_TIERING',
-  'GLACIER_IR',
-  'GLACIER',
-  'DEEP_ARCHIVE',
-  'REDUCED_REDUNDANCY',
-  'EXPRESS_ONEZONE',
-] as const;
-
 const repositoryShape = {
   url: z
     .string()
@@ -123,7 +114,13 @@ const repositoryShape = {
     .optional()
     .meta({ description: 'Server-side encryption.' }),
   kmsKeyId: z.string().min(1).optional().meta({ description: 'KMS key id or ARN for SSE-KMS.' }),
-  storageClass: z.enum(STORAGE_CLASSES).optional().meta({ description: 'Storage class of new objects.' }),
+  storageClass: z
+    .enum(WRITABLE_STORAGE_CLASSES, { error: (issue) => unwritableClassMessage(issue.input) })
+    .optional()
+    .meta({
+      description:
+        'Storage class of new content objects (.twinvault/ stays STANDARD). Archive classes (GLACIER, DEEP_ARCHIVE) only through `twinvault lifecycle`.',
+    }),
   multipartThreshold: partLimited.optional(),
   partSize: partLimited.optional(),
   multipartCopyThreshold: partLimited.optional(),

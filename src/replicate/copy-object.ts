@@ -1,10 +1,12 @@
 import type { Backend, ObjectInfo } from '../backend/backend.js';
-import { isTwinvaultError, type TwinvaultError } from '../errors.js';
+import { ArchivedError, isTwinvaultError, type TwinvaultError } from '../errors.js';
+import { kindOfKey } from '../repository/layout.js';
 
 export type CopyOutcome =
   | { kind: 'copied'; ms: number }
   | { kind: 'vanished' }
-  | { kind: 'failed'; error: TwinvaultError };
+  /** `archived`: the source object is archived (Glacier, Deep Archive), which S3 cannot copy. */
+  | { kind: 'failed'; error: TwinvaultError; archived?: true };
 
 /**
  * Copies one object from source to destination under the same key: server-side where both are
@@ -19,11 +21,15 @@ export async function copyObject(
 ): Promise<CopyOutcome> {
   const started = performance.now();
   try {
-    await destination.copy(info.key, info.key, { from: source, source: info });
+    // Content takes the replica's storage class; manifests and config stay hot there too.
+    const content = kindOfKey(info.key) === 'content';
+    await destination.copy(info.key, info.key, { from: source, source: info, content });
     return { kind: 'copied', ms: performance.now() - started };
   } catch (err) {
     if (!isTwinvaultError(err)) throw err;
     if (err.code === 'NOT_FOUND') return { kind: 'vanished' };
+    if (err.code === 'ARCHIVED')
+      return { kind: 'failed', error: archivedSource(source, info, err), archived: true };
     // One object's: its checksum, a lock or key policy on it. Many in a row stop the pass.
     if (
       err.code === 'INTEGRITY' ||
@@ -34,4 +40,18 @@ export async function copyObject(
     }
     throw err;
   }
+}
+
+/**
+ * A lifecycle transition archived the object before this replica had a copy: S3 refuses to copy
+ * (or read) it until it is restored. Said per object; the pass goes on with the others.
+ */
+function archivedSource(source: Backend, info: ObjectInfo, cause: TwinvaultError): TwinvaultError {
+  return new ArchivedError(
+    `"${info.key}" is archived${info.storageClass ? ` (${info.storageClass})` : ''} in ${source.location}, which S3 cannot copy: it was archived before this replica got it`,
+    {
+      cause,
+      hint: 'restore it in the repository (aws s3api restore-object, or twinvault verify --read-data --request-archived) and replicate again; let the lifecycle transition wait longer than the replicas lag (docs/STORAGE.md)',
+    },
+  );
 }

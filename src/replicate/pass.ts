@@ -321,7 +321,10 @@ class ContentWalk {
         return;
       }
       const outcome = await copyObject(source, destination, info);
-      this.failuresInARow = outcome.kind === 'failed' ? this.failuresInARow + 1 : 0;
+      // An archived object fails alone (a transition came before the replica had it): it says
+      // nothing about the store, so it neither counts towards nor breaks a run of failures.
+      if (!(outcome.kind === 'failed' && outcome.archived))
+        this.failuresInARow = outcome.kind === 'failed' ? this.failuresInARow + 1 : 0;
       if (this.failuresInARow >= MAX_FAILURES_IN_A_ROW && outcome.kind === 'failed') {
         throw new TwinvaultError(
           outcome.error.code,

@@ -1,25 +1,11 @@
 import type { Backend } from '../backend/backend.js';
-import type { StorageClass } from '../config/schema.js';
+import { billedBytes, monthlyCost, priceTable } from './class-billing.js';
 import { kindOfKey } from './layout.js';
 import type { ManifestCache } from './manifest-cache.js';
 import { readHeaders } from './snapshot-headers.js';
 import { listSnapshots } from './snapshots.js';
 
-/**
- * AWS list prices in USD per GiB-month (us-east-1, first 50 TB, late 2026): estimates only, for
- * `twinvault stats`; the config's "prices" override them.
- */
-export const DEFAULT_PRICES: Record<StorageClass, number> = {
-  STANDARD: 0.023,
-  STANDARD_IA: 0.0125,
-  ONEZONE_IA: 0.01,
-  INTELLIGENT_TIERING: 0.023,
-  GLACIER_IR: 0.004,
-  GLACIER: 0.0036,
-  DEEP_ARCHIVE: 0.00099,
-  REDUCED_REDUNDANCY: 0.023,
-  EXPRESS_ONEZONE: 0.11,
-};
+export { DEFAULT_PRICES } from './class-billing.js';
 
 export interface HostStats {
   host: string;
@@ -43,7 +29,8 @@ export interface RepositoryStats {
     storedBytes: number;
     /** Logical bytes not stored thanks to unchanged files being referenced, not uploaded again. */
     dedupSavedBytes: number;
-    byStorageClass: Record<string, { objects: number; bytes: number }>;
+    /** `billedBytes`: what AWS bills (128 KB minimums, 40 KB per archived object; class-billing.ts). */
+    byStorageClass: Record<string, { objects: number; bytes: number; billedBytes: number }>;
     estimatedMonthlyCostUsd: number;
   };
 }
@@ -72,7 +59,9 @@ export async function repositoryStats(
     entry.files = header.summary.files;
     entry.logicalBytes += header.summary.bytes;
   });
-  const byStorageClass: Record<string, { objects: number; bytes: number }> = {};
+  const byStorageClass: RepositoryStats['total']['byStorageClass'] = {};
+  const table = priceTable(prices);
+  let cost = 0;
   let storedBytes = 0;
   let objects = 0;
   let contentBytes = 0;
@@ -81,10 +70,13 @@ export async function repositoryStats(
     objects++;
     storedBytes += object.size;
     const storageClass = object.storageClass ?? 'STANDARD';
-    const slot = byStorageClass[storageClass] ?? { objects: 0, bytes: 0 };
+    const slot = byStorageClass[storageClass] ?? { objects: 0, bytes: 0, billedBytes: 0 };
     byStorageClass[storageClass] = slot;
     slot.objects++;
     slot.bytes += object.size;
+    // Per object: small objects in the cold classes are billed far above their size.
+    slot.billedBytes += billedBytes(object.size, storageClass);
+    cost += monthlyCost(object.size, storageClass, table);
     if (kindOfKey(object.key) !== 'content') continue;
     contentBytes += object.size;
     const host = object.key.slice(0, object.key.indexOf('/'));
@@ -93,12 +85,6 @@ export async function repositoryStats(
       hostOf(host).storedBytes += object.size;
     }
   }
-  const table = { ...DEFAULT_PRICES, ...prices } as Record<string, number>;
-  const cost = Object.entries(byStorageClass).reduce(
-    (sum, [storageClass, slot]) =>
-      sum + (slot.bytes / 1024 ** 3) * (table[storageClass] ?? DEFAULT_PRICES.STANDARD),
-    0,
-  );
   const logicalBytes = [...hosts.values()].reduce((sum, host) => sum + host.logicalBytes, 0);
   return {
     hosts: [...hosts.values()].sort((a, b) => (a.host < b.host ? -1 : 1)),

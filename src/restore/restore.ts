@@ -38,6 +38,11 @@ export interface RestoreOptions {
    * its SHA-256: the restore still succeeds, and says so.
    */
   fallbacks?: Backend[];
+  /**
+   * Run once the files are known, before anything is written (archived content: archived.ts): may
+   * stop the restore, or name per object key another backend to read it from.
+   */
+  prepareDownloads?: (backend: Backend, files: readonly FileEntry[]) => Promise<ReadonlyMap<string, Backend>>;
 }
 
 export type RestoreEvent =
@@ -126,6 +131,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
     fromReplica: manifestFrom,
   };
   const files = entries.filter((entry): entry is FileEntry => entry.type === 'file');
+  const readFrom = (await options.prepareDownloads?.(backend, files)) ?? new Map<string, Backend>();
   options.onEvent?.({
     type: 'planned',
     files: files.length,
@@ -187,7 +193,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
     if (!writes(action)) return record(file, action, 0, destination.localMtimeNs);
     if (summary.dryRun) return record(file, action, file.size);
     const bytes = await downloadWithFallback(
-      backend,
+      readFrom.get(file.key) ?? backend,
       options.fallbacks ?? [],
       file,
       destination.path,

@@ -1,11 +1,13 @@
-import type { AbandonedWrites, Backend } from '../backend/backend.js';
+import type { AbandonedWrites, Backend, ObjectInfo } from '../backend/backend.js';
 import { type Clock, systemClock } from '../clock.js';
 import { IntegrityError, isTwinvaultError } from '../errors.js';
+import { priceTable } from '../repository/class-billing.js';
 import { isSnapshotContentKey } from '../repository/layout.js';
 import { isStale, LOCK_TTL_MS, type LockInfo, liveLocks, readLock } from '../repository/locks.js';
 import { forEachReference } from '../repository/manifest-refs.js';
 import { listMeta } from '../repository/snapshots.js';
 import { runPool } from '../util/pool.js';
+import { type EarlyDeletionCharge, earlyDeletionCharge } from './early-deletion.js';
 import { lockExclusively } from './exclusive-lock.js';
 
 export interface PruneOptions {
@@ -16,6 +18,10 @@ export interface PruneOptions {
   onWait?: (why: string) => void;
   /** Told after each batch of deletes. */
   onProgress?: (deleted: number, total: number) => void;
+  /** Prices (USD per GiB-month) for the early-deletion estimate; AWS list prices by default. */
+  prices?: Partial<Record<string, number>>;
+  /** Told before anything is deleted, when objects go before their class's minimum duration. */
+  onEarlyDeletion?: (charge: EarlyDeletionCharge) => void;
 }
 
 export interface PruneResult {
@@ -33,6 +39,8 @@ export interface PruneResult {
   abandonedWrites: AbandonedWrites;
   failed: Array<{ key: string; message: string }>;
   dryRun: boolean;
+  /** Deleted before their storage class's minimum duration: billed for the rest (early-deletion.ts). */
+  earlyDeletion?: EarlyDeletionCharge;
 }
 
 /** Objects written this long before a running backup's lock was taken count as its own too. */
@@ -95,19 +103,25 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
       failed: [],
       dryRun,
     };
-    const doomed: Array<{ key: string; size: number }> = [];
+    const doomed: ObjectInfo[] = [];
     for await (const object of backend.list()) {
       // Only what backups write: objects beside the repository (init --allow-nonempty) are not ours.
       if (!isSnapshotContentKey(object.key) || referenced.has(object.key)) continue;
       result.unreferenced.objects++;
       result.unreferenced.bytes += object.size;
       if (object.lastModified.getTime() >= keepFrom) result.keptForRunningBackups++;
-      else doomed.push({ key: object.key, size: object.size });
+      else doomed.push(object);
     }
 
     if (backend.capabilities.objectLock) {
       const unlocked = await withoutLocked(backend, doomed, now, result);
       doomed.splice(0, doomed.length, ...unlocked);
+    }
+    // Before anything goes: what deleting early in a minimum-duration class still costs.
+    const early = earlyDeletionCharge(doomed, now, priceTable(options.prices));
+    if (early) {
+      result.earlyDeletion = early;
+      options.onEarlyDeletion?.(early);
     }
     for (let start = 0; start < doomed.length; start += BATCH) {
       const batch = doomed.slice(start, start + BATCH);
@@ -158,13 +172,13 @@ async function runningBackups(
 }
 
 /** The objects whose Object Lock retention is over; the others are counted as locked. */
-async function withoutLocked(
+async function withoutLocked<T extends { key: string; size: number }>(
   backend: Backend,
-  objects: Array<{ key: string; size: number }>,
+  objects: T[],
   now: Date,
   result: PruneResult,
-): Promise<Array<{ key: string; size: number }>> {
-  const free: Array<{ key: string; size: number }> = [];
+): Promise<T[]> {
+  const free: T[] = [];
   await runPool(objects, 16, async (object) => {
     const until = (await backend.head(object.key)).lockedUntil;
     if (until === undefined || until.getTime() <= now.getTime()) {

@@ -199,6 +199,7 @@ async function fetchChecked(
         {
           metadata: { ...head.metadata, sha256: expected.sha256 },
           sha256: expected.sha256,
+          content: true,
           ...(head.contentType ? { contentType: head.contentType } : {}),
         },
       ),

@@ -1,10 +1,16 @@
 import { createHash } from 'node:crypto';
-import type { Backend } from '../backend/backend.js';
+import type { Backend, ObjectInfo } from '../backend/backend.js';
 import { isTwinvaultError } from '../errors.js';
 import { kindOfKey } from '../repository/layout.js';
 import { readRepoConfig } from '../repository/repo-config.js';
 import { listSnapshots } from '../repository/snapshots.js';
 import { runPool } from '../util/pool.js';
+import {
+  type ArchivedReadPolicy,
+  type ArchivedReadReport,
+  noteArchivedOnRead,
+  skipArchived,
+} from './archived.js';
 import { isSelected, type ReadSubset } from './read-subset.js';
 import { expectedObjects, withoutForgotten } from './references.js';
 
@@ -26,12 +32,16 @@ export interface VerifyResult {
   /** Objects the snapshots reference, all checked for presence and size. */
   objects: number;
   readData?: { objects: number; bytes: number };
+  /** With readData: archived objects chosen, and what became of them (archived.ts). */
+  archived?: ArchivedReadReport;
   problems: Problem[];
 }
 
 export interface VerifyOptions {
   readData?: ReadSubset;
   concurrency?: number;
+  /** Which archived objects readData reads; default: none, reported as not read (skipArchived). */
+  archived?: ArchivedReadPolicy;
 }
 
 /**
@@ -63,6 +73,7 @@ export async function verifyRepository(backend: Backend, options: VerifyOptions 
 
   const present: string[] = [];
   const seen = new Set<string>();
+  const archived = new Map<string, ObjectInfo>();
   for await (const object of backend.list()) {
     if (kindOfKey(object.key) !== 'content') continue;
     const wanted = expected.get(object.key);
@@ -77,6 +88,7 @@ export async function verifyRepository(backend: Backend, options: VerifyOptions 
       });
     } else {
       present.push(object.key);
+      if (object.archive !== undefined) archived.set(object.key, object);
     }
     seen.add(object.key);
   }
@@ -100,7 +112,13 @@ export async function verifyRepository(backend: Backend, options: VerifyOptions 
   };
   if (options.readData) {
     const subset = options.readData;
-    const chosen = present.filter((key) => isSelected(subset, key));
+    let chosen = present.filter((key) => isSelected(subset, key));
+    const chosenArchived = chosen.flatMap((key) => archived.get(key) ?? []);
+    if (chosenArchived.length > 0) {
+      const decided = await (options.archived ?? skipArchived)(backend, chosenArchived);
+      chosen = chosen.filter((key) => !archived.has(key) || decided.read.has(key));
+      result.archived = decided.report;
+    }
     const read = { objects: 0, bytes: 0 };
     await runPool(chosen, options.concurrency ?? 16, async (key) => {
       const wanted = expected.get(key)!;
@@ -113,6 +131,10 @@ export async function verifyRepository(backend: Backend, options: VerifyOptions 
         }
       } catch (err) {
         if (!isTwinvaultError(err)) throw err;
+        if (err.code === 'ARCHIVED') {
+          result.archived = noteArchivedOnRead(result.archived, key, wanted.size);
+          return;
+        }
         if (err.code !== 'NOT_FOUND') {
           problems.push({
             kind: 'unreadable',

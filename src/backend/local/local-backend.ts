@@ -13,6 +13,7 @@ import {
   UsageError,
 } from '../../errors.js';
 import { makePrivateFolder, PRIVATE_FILE } from '../../fs/private-files.js';
+import type { RestoreRequest, RestoreRequestOutcome } from '../archive.js';
 import type {
   AbandonedWrites,
   Backend,
@@ -50,7 +51,7 @@ export interface LocalBackendOptions {
  * backed-up file, so it is its user's alone (DESIGN invariant 9), as restic's local backend does.
  */
 export class LocalBackend implements Backend {
-  readonly capabilities: BackendCapabilities = { metadata: false, createOnly: 'atomic' };
+  readonly capabilities: BackendCapabilities = { metadata: false, createOnly: 'atomic', archive: false };
   readonly location: string;
   private readonly root: string;
   private readonly fsync: boolean;
@@ -183,6 +184,12 @@ export class LocalBackend implements Backend {
       await unlink(temp).catch(() => {});
       throw err;
     }
+  }
+
+  /** Files are never archived: nothing to restore (a missing key is still NotFoundError). */
+  async requestRestore(key: string, _request: RestoreRequest): Promise<RestoreRequestOutcome> {
+    await this.head(key);
+    return 'not-archived';
   }
 
   async delete(key: string): Promise<void> {

@@ -28,6 +28,24 @@ describe('mapping S3 errors', () => {
     });
   });
 
+  it('names a read or copy of an archived object as such, with how to get it back', () => {
+    for (const name of ['InvalidObjectState', 'ObjectNotInActiveTierError']) {
+      const error = mapS3Error(sdkError(name, 403), {
+        ...context,
+        operation: 'GetObject',
+        key: 'laptop/s/a',
+      });
+      expect(error).toMatchObject({
+        code: 'ARCHIVED',
+        name: 'ArchivedError',
+        message:
+          'object "laptop/s/a" in s3://backups/repo is archived and cannot be read until S3 has restored a copy of it',
+        isRetryable: false,
+      });
+      expect(error.hint).toContain('--request-archived');
+    }
+  });
+
   it('names bucket, operation and credential source on access denied', () => {
     const error = mapS3Error(sdkError('InvalidAccessKeyId', 403), { ...context, key: 'k' });
     expect(error.code).toBe('ACCESS_DENIED');

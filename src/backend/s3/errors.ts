@@ -9,6 +9,7 @@ import {
   StorageUnreachableError,
   type TwinvaultError,
 } from '../../errors.js';
+import { archivedObjectError } from '../archive.js';
 
 export interface S3ErrorContext {
   operation: string;
@@ -83,14 +84,9 @@ export function mapS3Error(err: unknown, context: S3ErrorContext): TwinvaultErro
       },
     );
   }
-  if (name === 'InvalidObjectState') {
-    return new StorageError(
-      `object ${what} is archived (Glacier/Deep Archive) and must be restored before it can be read`,
-      {
-        ...options,
-        hint: 'restore it with "aws s3api restore-object", or use a storage class that can be read directly',
-      },
-    );
+  // GET or copy of an archived object (moto names the copy's ObjectNotInActiveTierError).
+  if (name === 'InvalidObjectState' || name === 'ObjectNotInActiveTierError') {
+    return archivedObjectError(what, undefined, err);
   }
   if (ACCESS_CODES.has(name) || status === 403) {
     return new AccessDeniedError(

@@ -11,9 +11,12 @@ import {
   HeadObjectCommand,
   PutObjectCommand,
   paginateListObjectsV2,
+  RestoreObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { systemClock } from '../../clock.js';
 import { StorageError, type TwinvaultError } from '../../errors.js';
+import { isArchiveClass, type RestoreRequest, type RestoreRequestOutcome } from '../archive.js';
 import type {
   Backend,
   BackendCapabilities,
@@ -38,6 +41,7 @@ import { multipartUpload } from './multipart-upload.js';
 import { resolveEndpoint, S3_DEFAULTS, type S3BackendOptions } from './options.js';
 import { partSizeFor } from './part-size.js';
 import { type ProviderQuirks, quirksFor } from './providers.js';
+import { archiveStateFromHead } from './restore-status.js';
 import { checksumParams, writeParams } from './write-params.js';
 
 const DELETE_BATCH = 1000;
@@ -81,6 +85,7 @@ export class S3Backend implements Backend {
     this.capabilities = {
       metadata: true,
       createOnly: this.quirks.conditionalWrites ? 'atomic' : 'best-effort',
+      archive: true,
       ...(options.objectLock ? { objectLock: true } : {}),
     };
     this.client = createS3Client(options);
@@ -206,11 +211,14 @@ export class S3Backend implements Backend {
       const result = await this.client.send(
         new HeadObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }),
       );
+      const archive = archiveStateFromHead(result, systemClock.now());
       return {
         key,
         size: result.ContentLength ?? 0,
         etag: result.ETag ?? '',
         lastModified: result.LastModified ?? new Date(0),
+        ...(result.StorageClass ? { storageClass: result.StorageClass } : {}),
+        ...(archive ? { archive } : {}),
         contentType: result.ContentType,
         metadata: result.Metadata ?? {},
         ...(result.ObjectLockRetainUntilDate ? { lockedUntil: result.ObjectLockRetainUntilDate } : {}),
@@ -240,6 +248,8 @@ export class S3Backend implements Backend {
             etag: object.ETag ?? '',
             lastModified: object.LastModified ?? new Date(0),
             ...(object.StorageClass ? { storageClass: object.StorageClass } : {}),
+            // A listing names the class but not how a restore stands: head() says.
+            ...(isArchiveClass(object.StorageClass) ? { archive: { restore: 'unknown' as const } } : {}),
           };
         }
       }
@@ -253,14 +263,15 @@ export class S3Backend implements Backend {
     // Decorators around the source hide its type; look through them to decide on a server-side copy.
     const from = (requested as { innermost?: () => Backend }).innermost?.() ?? requested;
     if (!(from instanceof S3Backend) || from.storeIdentity !== this.storeIdentity) {
-      return streamCopy(requested, sourceKey, this, key);
+      return streamCopy(requested, sourceKey, this, key, { content: options.content ?? false });
     }
     const copySource = encodeCopySource(from.bucket, from.fullKey(sourceKey));
     const known = options.source;
     if (known === undefined || known.size > this.settings.multipartCopyThreshold) {
       const source = await from.head(sourceKey);
-      if (source.size <= this.settings.multipartCopyThreshold) return this.copyObject(copySource, key);
-      const put: PutOptions = { metadata: source.metadata };
+      if (source.size <= this.settings.multipartCopyThreshold)
+        return this.copyObject(copySource, key, options.content ?? false);
+      const put: PutOptions = { metadata: source.metadata, content: options.content ?? false };
       if (source.contentType !== undefined) put.contentType = source.contentType;
       return multipartCopy({
         client: this.client,
@@ -275,10 +286,10 @@ export class S3Backend implements Backend {
         mapError: (err, operation) => this.error(err, operation, key),
       });
     }
-    return this.copyObject(copySource, key);
+    return this.copyObject(copySource, key, options.content ?? false);
   }
 
-  private async copyObject(copySource: string, key: string): Promise<void> {
+  private async copyObject(copySource: string, key: string, content: boolean): Promise<void> {
     try {
       await this.client.send(
         new CopyObjectCommand({
@@ -286,11 +297,31 @@ export class S3Backend implements Backend {
           Key: this.fullKey(key),
           CopySource: copySource,
           MetadataDirective: 'COPY',
-          ...writeParams(this.options, {}, key),
+          ...writeParams(this.options, { content }, key),
         }),
       );
     } catch (err) {
       throw this.error(err, 'CopyObject', key);
+    }
+  }
+
+  /** RestoreObject: 202 when a retrieval starts, 200 when a restored copy is only kept longer. */
+  async requestRestore(key: string, request: RestoreRequest): Promise<RestoreRequestOutcome> {
+    try {
+      const result = await this.client.send(
+        new RestoreObjectCommand({
+          Bucket: this.bucket,
+          Key: this.fullKey(key),
+          RestoreRequest: { Days: request.days, GlacierJobParameters: { Tier: request.tier } },
+        }),
+      );
+      return result.$metadata.httpStatusCode === 200 ? 'restored' : 'started';
+    } catch (err) {
+      const name = (err as { name?: string }).name;
+      if (name === 'RestoreAlreadyInProgress') return 'in-progress';
+      // S3's answer to a restore of an object that is not archived.
+      if (name === 'InvalidObjectState') return 'not-archived';
+      throw this.error(err, 'RestoreObject', key);
     }
   }
 

@@ -51,10 +51,14 @@ describe.skipIf(!minio)('S3 settings against MinIO', () => {
     expect((await readAll(await sseKms.get('sse/kms-copy'))).equals(data)).toBe(true);
   });
 
-  it('writes new objects in the configured storage class', async () => {
+  it('writes content in the configured storage class, anything else in the default one', async () => {
     const backend = testBackend(minio!, bucket, { storageClass: 'REDUCED_REDUNDANCY' });
-    await backend.put('class/rr', bodyFromBuffer('x'));
+    await backend.put('class/rr', bodyFromBuffer('x'), { content: true });
     expect((await headRaw('class/rr')).StorageClass).toBe('REDUCED_REDUNDANCY');
+    await backend.put('class/hot', bodyFromBuffer('x'));
+    expect((await headRaw('class/hot')).StorageClass ?? 'STANDARD').toBe('STANDARD');
+    await backend.copy('class/hot', 'class/rr-copy', { content: true });
+    expect((await headRaw('class/rr-copy')).StorageClass).toBe('REDUCED_REDUNDANCY');
   });
 
   it('uses a named profile from the shared credentials file, from config or AWS_PROFILE', async () => {

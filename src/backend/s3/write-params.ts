@@ -17,7 +17,8 @@ export function writeParams(
   if (put.contentType !== undefined) params.ContentType = put.contentType;
   if (put.metadata !== undefined) params.Metadata = { ...put.metadata };
   Object.assign(params, encryptionParams(options));
-  if (options.storageClass !== undefined) params.StorageClass = options.storageClass;
+  // Only content: config, manifests and locks stay hot (see PutOptions.content).
+  if (options.storageClass !== undefined && put.content) params.StorageClass = options.storageClass;
   return params;
 }
 

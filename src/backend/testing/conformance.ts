@@ -242,6 +242,19 @@ export function describeBackendConformance(
         await expect(backend.head(key)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     });
 
+    it('reports a hot object as not archived, and a restore request for it as needless', async () => {
+      expect(typeof backend.capabilities.archive).toBe('boolean');
+      await backend.put('hot/object', bodyFromBuffer('readable now'));
+      expect((await backend.head('hot/object')).archive).toBeUndefined();
+      const [listed] = await collect(backend.list('hot/'));
+      expect(listed?.archive).toBeUndefined();
+      expect(await backend.requestRestore('hot/object', { tier: 'Bulk', days: 1 })).toBe('not-archived');
+      await expect(backend.requestRestore('hot/missing', { tier: 'Bulk', days: 1 })).rejects.toMatchObject({
+        code: 'NOT_FOUND',
+      });
+      expect(await text('hot/object')).toBe('readable now');
+    });
+
     it('rejects keys that could escape the repository or that no store can hold', async () => {
       for (const key of [
         '../escape',
@@ -258,6 +271,9 @@ export function describeBackendConformance(
         await expect(backend.head(key)).rejects.toMatchObject({ code: 'USAGE' });
         await expect(backend.delete(key)).rejects.toMatchObject({ code: 'USAGE' });
         await expect(backend.copy('small/hello.txt', key)).rejects.toMatchObject({ code: 'USAGE' });
+        await expect(backend.requestRestore(key, { tier: 'Bulk', days: 1 })).rejects.toMatchObject({
+          code: 'USAGE',
+        });
       }
       await expect(collect(backend.list('../'))).rejects.toMatchObject({ code: 'USAGE' });
     });

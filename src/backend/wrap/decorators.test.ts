@@ -42,6 +42,29 @@ describe('fault-injecting wrapper', () => {
   });
 });
 
+describe('restore requests through the decorators', () => {
+  it('are forwarded, counted, and can be made to fail', async () => {
+    const inner = new MemoryBackend();
+    await inner.put('cold/a', bodyFromBuffer('a'));
+    inner.archive('cold/a');
+    const faulty = new FaultyBackend(inner).failNext(
+      'restore',
+      () => new StorageUnreachableError('injected'),
+    );
+    const backend = new CountingBackend(faulty);
+    await expect(backend.requestRestore('cold/a', { tier: 'Bulk', days: 1 })).rejects.toThrow('injected');
+    expect(await backend.requestRestore('cold/a', { tier: 'Bulk', days: 1 })).toBe('started');
+    expect((await backend.head('cold/a')).archive).toEqual({ restore: 'in-progress' });
+    expect(backend.snapshot()).toEqual(
+      expect.arrayContaining([
+        { operation: 'restore', outcome: 'STORAGE_UNREACHABLE', count: 1 },
+        { operation: 'restore', outcome: 'ok', count: 1 },
+      ]),
+    );
+    expect(backend.capabilities.archive).toBe(true);
+  });
+});
+
 // The decorators must not change behaviour: they pass the whole conformance suite.
 describeBackendConformance(
   'counting(faulty(memory)) with no faults',

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { RestoreRequest, RestoreRequestOutcome } from '../archive.js';
 import type {
   AbandonedWrites,
   Backend,
@@ -21,7 +22,8 @@ export type Operation =
   | 'list'
   | 'copy'
   | 'delete'
-  | 'deleteMany';
+  | 'deleteMany'
+  | 'restore';
 
 /**
  * Base of the backend decorators: forwards every call to `inner` through `around()`, so a
@@ -73,6 +75,9 @@ export class ForwardingBackend implements Backend {
   }
   copy(sourceKey: string, key: string, options?: CopyOptions): Promise<void> {
     return this.around('copy', key, () => this.inner.copy(sourceKey, key, options));
+  }
+  requestRestore(key: string, request: RestoreRequest): Promise<RestoreRequestOutcome> {
+    return this.around('restore', key, () => this.inner.requestRestore(key, request));
   }
   delete(key: string): Promise<void> {
     return this.around('delete', key, () => this.inner.delete(key));

@@ -54,7 +54,9 @@ export async function run(global: GlobalOptions, flags: ForgetFlags): Promise<vo
         if (!global.quiet) process.stderr.write(`${why}\n`);
       },
     });
-    const pruned = flags.prune ? await runPrune(global, backend, flags.dryRun ?? false) : undefined;
+    const pruned = flags.prune
+      ? await runPrune(global, backend, flags.dryRun ?? false, config.prices)
+      : undefined;
     const groups = result.groups
       .filter((group) => flags.source === undefined || group.group.source === flags.source)
       .map((group) => ({

@@ -4,6 +4,7 @@ import { isTwinvaultError, TwinvaultError, UsageError } from '../../errors.js';
 import { targetOf } from '../../replicate/targets.js';
 import { openRepository } from '../../repository/repository.js';
 import type { SnapshotRef } from '../../repository/snapshots.js';
+import { archivedContentStep } from '../../restore/archived.js';
 import { DEFAULT_OVERWRITE, OVERWRITE_MODES, type OverwriteMode } from '../../restore/overwrite.js';
 import { type RestoreSummary, restore } from '../../restore/restore.js';
 import { type CommandContext, loadCliConfig, withRepository } from '../context.js';
@@ -13,6 +14,7 @@ import { formatBytes, formatDuration } from '../format.js';
 import { type GlobalOptions, printResult } from '../output.js';
 import { restoreProgress } from '../progress.js';
 import { type RestoreCommandFlags, restoreCommandFor } from '../restore-hint.js';
+import { archivedContentReporter, retrievalPolicy } from '../retrieval-flags.js';
 import { findSnapshot, selectionOf } from '../snapshot-arg.js';
 
 interface RestoreFlags extends RestoreCommandFlags {
@@ -108,6 +110,12 @@ async function restoreFrom(
       dryRun: flags.dryRun ?? false,
       keepSetid: flags.keepSetid ?? false,
       fallbacks,
+      // Archived content: from a replica that has it readable, else retrieved, before any write.
+      prepareDownloads: archivedContentStep({
+        replicas: fallbacks,
+        policy: retrievalPolicy(global, flags, flags.dryRun ?? false),
+        onReport: archivedContentReporter(global, flags.dryRun ?? false),
+      }),
       onEvent: (event) => {
         if (event.type === 'fallback' && !global.quiet && !global.json) {
           process.stderr.write(

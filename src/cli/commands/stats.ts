@@ -5,6 +5,15 @@ import { withRepository } from '../context.js';
 import { formatBytes, table } from '../format.js';
 import { type GlobalOptions, printResult } from '../output.js';
 
+/** Why a class bills more bytes than it holds (repository/class-billing.ts). */
+const BILLING_NOTE: Record<string, string> = {
+  STANDARD_IA: '128 KB at least per object',
+  ONEZONE_IA: '128 KB at least per object',
+  GLACIER_IR: '128 KB at least per object',
+  GLACIER: '32 KB of index per object, and 8 KB at the STANDARD rate',
+  DEEP_ARCHIVE: '32 KB of index per object, and 8 KB at the STANDARD rate',
+};
+
 /** `twinvault stats`: per host and in total, snapshots, files, bytes, dedup, storage classes, cost. */
 export async function run(global: GlobalOptions): Promise<void> {
   await withRepository(global, async ({ backend, repository, config }) => {
@@ -30,7 +39,12 @@ export async function run(global: GlobalOptions): Promise<void> {
       `total: ${total.snapshots} snapshot(s), ${formatBytes(total.logicalBytes)} logical, ${formatBytes(total.storedBytes)} stored in ${total.objects} object(s)`,
       `deduplication saved ${formatBytes(total.dedupSavedBytes)}`,
       ...Object.entries(total.byStorageClass).map(
-        ([c, slot]) => `  ${c}: ${slot.objects} object(s), ${formatBytes(slot.bytes)}`,
+        ([c, slot]) =>
+          `  ${c}: ${slot.objects} object(s), ${formatBytes(slot.bytes)}${
+            slot.billedBytes > slot.bytes
+              ? ` (billed as ${formatBytes(slot.billedBytes)}: ${BILLING_NOTE[c] ?? ''})`
+              : ''
+          }`,
       ),
       `estimated storage cost: $${total.estimatedMonthlyCostUsd.toFixed(4)} per month (list prices; "prices" in the config overrides them; requests and transfer not included)`,
     ]);

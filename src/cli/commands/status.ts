@@ -64,7 +64,8 @@ function describeVerify(verify: VerifyStatus | undefined): string[] {
       'last verify: none yet (the agent verifies after backups: daily, and reads a slice of the data weekly)',
     ];
   if (verify.error) return [`last verify: ${verify.at}: could not run: ${verify.error}`];
-  const read = verify.readData ? `, data slice ${verify.readData} read and checked` : '';
+  const archived = verify.notReadArchived ? `; ${verify.notReadArchived} not read (archived)` : '';
+  const read = verify.readData ? `, data slice ${verify.readData} read and checked${archived}` : '';
   return [
     `last verify: ${verify.at}: ${verify.ok ? 'ok' : `${verify.problems} PROBLEM(S)`} (${verify.snapshots} snapshots, ${verify.objects} objects${read})`,
     ...(verify.firstProblems ?? []).map((problem) => `  ${problem}`),

@@ -1,14 +1,16 @@
 import type { Backend } from '../../backend/backend.js';
 import { openBackend } from '../../backend/registry.js';
-import { isTwinvaultError } from '../../errors.js';
+import { isTwinvaultError, UsageError } from '../../errors.js';
 import { replicatePass } from '../../replicate/pass.js';
 import { replicaTargets } from '../../replicate/targets.js';
+import { readArchived } from '../../verify/archived.js';
 import { parseReadSubset } from '../../verify/read-subset.js';
 import { type VerifyResult, verifyRepository } from '../../verify/verify.js';
 import { withRepository } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes } from '../format.js';
 import { type GlobalOptions, printResult } from '../output.js';
+import { describeArchivedReads, type RetrievalFlags, retrievalPolicy } from '../retrieval-flags.js';
 
 const FIXES: Record<string, string> = {
   config: 'twinvault repair --from REPLICA_URL',
@@ -23,19 +25,23 @@ const FIXES: Record<string, string> = {
 /** `twinvault verify`: checks the repository (and its replicas); exit code 5 when anything is wrong. */
 export async function run(
   global: GlobalOptions,
-  flags: { replicas?: boolean; readData?: string | true },
+  flags: RetrievalFlags & { replicas?: boolean; readData?: string | true },
 ): Promise<void> {
   const readData = flags.readData === undefined ? undefined : parseReadSubset(flags.readData);
+  if (!readData && (flags.requestArchived || flags.wait || flags.tier || flags.days))
+    throw new UsageError('--request-archived, --tier, --days and --wait go with --read-data');
+  // Archived objects chosen for reading: restored copies are read, the rest asked for or reported.
+  const options = readData ? { readData, archived: readArchived(retrievalPolicy(global, flags)) } : {};
   await withRepository(global, async ({ backend, config }) => {
     const results: Array<
       VerifyResult & { drift?: { behind: number; bytes: number; extra: number }; error?: string }
-    > = [await verifyRepository(backend, readData ? { readData } : {})];
+    > = [await verifyRepository(backend, options)];
     if (flags.replicas) {
       for (const target of replicaTargets(config)) {
         let replica: Backend | undefined;
         try {
           replica = await openBackend(target.settings);
-          const verified = await verifyRepository(replica, readData ? { readData } : {});
+          const verified = await verifyRepository(replica, options);
           const pass = await replicatePass({ source: backend, destination: replica, dryRun: true });
           results.push({
             ...verified,
@@ -68,6 +74,7 @@ export async function run(
                   ? `; ${r.readData.objects} read (${formatBytes(r.readData.bytes)}) and checked against SHA-256`
                   : ''
               }`,
+              ...describeArchivedReads(r.archived),
               ...(r.drift && r.drift.behind > 0
                 ? [
                     `  behind the repository by ${r.drift.behind} object(s) (${formatBytes(r.drift.bytes)}): twinvault replicate`,
@@ -82,5 +89,7 @@ export async function run(
       ),
     );
     if (bad) process.exitCode = EXIT.integrity;
+    else if (results.some((r) => (r.archived?.notRead.objects ?? 0) > 0)) process.exitCode = EXIT.archived;
+    else if (results.some((r) => (r.archived?.pending ?? 0) > 0)) process.exitCode = EXIT.retrievalPending;
   });
 }
