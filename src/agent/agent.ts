@@ -16,7 +16,7 @@ import type { AgentMetrics } from './metrics.js';
 import { type OverdueReporter, OverdueWatch } from './overdue.js';
 import { AfterBackupReplication } from './replication.js';
 import { AgentRetention } from './retention.js';
-import { checkSourceFolder, describe, logSummary, outcomeOf } from './run-report.js';
+import { describe, logSummary, outcomeOf } from './run-report.js';
 import { describeSchedule, nextFullScan } from './schedule.js';
 import { SourceWork } from './source-work.js';
 import type { AgentState, SourceStatus } from './state.js';
@@ -300,9 +300,7 @@ export class Agent {
     const log = this.log.child({ source: source.name });
     log.info({ path: source.config.path, full: run.full, changes: run.paths.length }, 'backup started');
     try {
-      // An unmounted disk or a deleted folder would "succeed" as an empty snapshot, which would
-      // then be the parent of the next one and could push good ones out of retention.
-      await checkSourceFolder(source.config.path);
+      // A missing or unreadable source folder fails the run in backup() (backup/source-folder.ts).
       const repo = await this.openedRepository();
       const summary = await backup({
         repository: repo.repository,

@@ -2,7 +2,7 @@ import { basename, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { bodyFromBuffer } from '../backend/body.js';
 import { type Clock, systemClock } from '../clock.js';
-import { isTwinvaultError, UsageError } from '../errors.js';
+import { isTwinvaultError, LocalPathError, UsageError } from '../errors.js';
 import { isValidHost, stampFor } from '../repository/layout.js';
 import { LockedError, liveExclusiveLocks, RepositoryLock } from '../repository/locks.js';
 import {
@@ -28,6 +28,7 @@ import { DEFAULT_SCAN_THREADS, ScanHandle } from './scan/parallel-scan.js';
 import { sizeOf } from './scan/records.js';
 import { reason } from './scan/walker.js';
 import { type ScanRecord, SnapshotBuilder } from './snapshot-builder.js';
+import { checkSourceFolders, checkSourcesUnchanged } from './source-folder.js';
 
 export interface BackupSource {
   path: string;
@@ -129,7 +130,12 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     skipped: [],
     notes: [],
   };
+  // A source root that cannot be read during the scan fails the run (see source-folder.ts).
+  const rootNames = new Map(sources.map((source) => [source.name, source.path]));
+  const unreadableRoots: string[] = [];
   const skip = (path: string, why: string) => {
+    const root = rootNames.get(path);
+    if (root !== undefined) unreadableRoots.push(`the source folder ${root} could not be read: ${why}`);
     summary.skipped.push({ path, reason: why });
     summary.files.skipped++;
     onEvent({ type: 'skip', path, reason: why });
@@ -208,6 +214,13 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     }
   };
 
+  let roots: Awaited<ReturnType<typeof checkSourceFolders>>;
+  try {
+    roots = await checkSourceFolders(sources.map((source) => source.path));
+  } catch (err) {
+    options.scan?.stop();
+    throw err;
+  }
   // A focused scan needs the parents (to know what it may leave out), so it starts after them.
   let scan = options.changedPaths ? undefined : (options.scan ?? startBackupScan(options));
   let scanned = scan?.consume(builder);
@@ -245,6 +258,11 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
       }
       builder.useParents(parents.bySource);
       await scanned;
+      if (unreadableRoots.length > 0)
+        throw new LocalPathError(unreadableRoots.join('; '), {
+          hint: 'run the backup again once the source is back; no snapshot was written',
+        });
+      await checkSourcesUnchanged(roots);
       onEvent({ type: 'scanned', ...builder.totals });
       await queue.drain();
       // Only a single parent holding exactly these sources can be equal to the new snapshot.
