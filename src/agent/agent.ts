@@ -308,6 +308,16 @@ export class Agent {
         host: this.options.host(this.config),
         stateFolder: this.options.stateFolder,
         skipIfUnchanged: true,
+        ...(this.config.repository.retryFor === undefined
+          ? {}
+          : { storeRetryMs: this.config.repository.retryFor }),
+        onEvent: (event) => {
+          if (event.type === 'retrying')
+            log.warn(
+              { operation: event.operation, key: event.key, reason: event.reason },
+              'store failing; retrying',
+            );
+        },
         ...(source.status.lastSuccess?.snapshot ? { parentHints: [source.status.lastSuccess.snapshot] } : {}),
         // Between full scans, only what the watcher reported is looked at.
         ...(run.full ? {} : { changedPaths: run.paths }),

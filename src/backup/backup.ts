@@ -1,6 +1,8 @@
 import { basename, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
+import type { Backend } from '../backend/backend.js';
 import { bodyFromBuffer } from '../backend/body.js';
+import { RetryingBackend } from '../backend/wrap/retry.js';
 import { type Clock, systemClock } from '../clock.js';
 import { isTwinvaultError, LocalPathError, UsageError } from '../errors.js';
 import { isValidHost, stampFor } from '../repository/layout.js';
@@ -67,6 +69,11 @@ export interface BackupOptions {
   skipIfUnchanged?: boolean;
   /** How long to wait for an exclusive lock (a prune) to go before giving up. */
   lockWaitMs?: number;
+  /**
+   * How long a call to the store that fails for a transient reason (unreachable, 5xx, throttled)
+   * is retried before the run fails: default 2 minutes (backend/wrap/retry.ts).
+   */
+  storeRetryMs?: number;
   onEvent?: BackupEventHandler;
 }
 
@@ -103,7 +110,14 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
   const clock = options.clock ?? systemClock;
   const onEvent = options.onEvent ?? (() => {});
   const started = clock.now();
-  const { backend, config } = options.repository;
+  const { config } = options.repository;
+  // A store restarted or a network gone for a moment does not end the run: each call is retried
+  // for a while, and each retry is reported (the CLI prints it).
+  const backend = new RetryingBackend(options.repository.backend, {
+    clock,
+    ...(options.storeRetryMs === undefined ? {} : { retryForMs: options.storeRetryMs }),
+    onRetry: (retry) => onEvent({ type: 'retrying', ...retry }),
+  });
   if (!isValidHost(options.host)) {
     throw new UsageError(
       `"${options.host}" cannot be used as a host name (letters, digits, ".", "_" and "-")`,
@@ -227,7 +241,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
   let lock: RepositoryLock;
   let meta: MetaListing;
   try {
-    ({ lock, meta } = await lockForBackup(options, clock));
+    ({ lock, meta } = await lockForBackup(backend, options, clock));
   } catch (err) {
     scan?.stop();
     throw err;
@@ -377,10 +391,10 @@ export function startBackupScan(
 
 /** Takes a shared lock, then lists; waits (saying why) while a prune holds an exclusive lock. */
 async function lockForBackup(
+  backend: Backend,
   options: BackupOptions,
   clock: Clock,
 ): Promise<{ lock: RepositoryLock; meta: MetaListing }> {
-  const { backend } = options.repository;
   const deadline = clock.now().getTime() + (options.lockWaitMs ?? 30 * 60_000);
   for (;;) {
     const lock = await RepositoryLock.acquire(backend, 'shared', 'backup', clock);

@@ -1,3 +1,4 @@
+import { observeAttempts } from '../../backend/attempts.js';
 import { type BackupSource, backup, startBackupScan } from '../../backup/backup.js';
 import type { ScanHandle } from '../../backup/scan/parallel-scan.js';
 import type { ResolvedConfig } from '../../config/load.js';
@@ -7,7 +8,7 @@ import { type CommandContext, hostOf, withRepository } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { type GlobalOptions, printResult } from '../output.js';
-import { backupProgress } from '../progress.js';
+import { backupProgress, sayAttempt } from '../progress.js';
 
 interface BackupFlags {
   host?: string;
@@ -22,15 +23,15 @@ export async function run(global: GlobalOptions, flags: BackupFlags, paths: stri
   // The scan starts as soon as the sources are known, while the repository is being opened.
   let scan: ScanHandle | undefined;
   try {
-    await withRepository(
-      global,
-      (context) => report(global, flags, context, sourcesOf(context.config), scan),
-      {
+    // Opening the repository is not retried (a wrong endpoint should fail at once), but a store
+    // that stalls says so; during the backup itself, backup() reports its retries as events.
+    await observeAttempts(sayAttempt(global), () =>
+      withRepository(global, (context) => report(global, flags, context, sourcesOf(context.config), scan), {
         autoInit: true,
         beforeOpen: (config) => {
           scan = startBackupScan({ sources: sourcesOf(config), exclude: flags.exclude });
         },
-      },
+      }),
     );
   } finally {
     scan?.stop();
@@ -56,6 +57,7 @@ async function report(
         exclude: flags.exclude,
         stateFolder: stateFolder(),
         ...(scan ? { scan } : {}),
+        ...(config.repository.retryFor === undefined ? {} : { storeRetryMs: config.repository.retryFor }),
         onEvent: (event) => progress.onEvent(event),
       });
     } finally {
