@@ -23,6 +23,7 @@ import { baseEntry, changeFields, contentKey, isRacy, type ScanItem } from './en
 import type { BackupEventHandler } from './events.js';
 import { ChangedWhileReadingError, SMALL_FILE_LIMIT, saveFile } from './file-saver.js';
 import { focusOf } from './focus-plan.js';
+import { Leftovers } from './leftovers.js';
 import { LocalIndexError } from './parent-manifest.js';
 import { loadParents, type Parents } from './parents.js';
 import { IgnoreRules } from './scan/ignore-rules.js';
@@ -91,6 +92,11 @@ export interface BackupSummary {
   bytesTotal: number;
   bytesRead: number;
   bytesUploaded: number;
+  /**
+   * Files whose content an interrupted earlier run had uploaded already: referenced where it lies
+   * (leftovers.ts), not uploaded again.
+   */
+  resumed: { files: number; bytes: number };
   durationMs: number;
   /** False when skipIfUnchanged found nothing to write (id and stamp are then the parent's). */
   written: boolean;
@@ -139,6 +145,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     bytesTotal: 0,
     bytesRead: 0,
     bytesUploaded: 0,
+    resumed: { files: 0, bytes: 0 },
     durationMs: 0,
     written: true,
     skipped: [],
@@ -209,6 +216,10 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
       summary.bytesTotal += entry.size;
       summary.bytesRead += saved.bytesRead;
       summary.bytesUploaded += saved.bytesUploaded;
+      if (saved.resumed) {
+        summary.resumed.files++;
+        summary.resumed.bytes += entry.size;
+      }
       onEvent({
         type: 'file',
         path: item.path,
@@ -252,7 +263,6 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     const ref = refFor(options.host, stamp);
     summary.id = ref.id;
     summary.stamp = stamp;
-    saving = { stamp, content: new RunContentStore(backend, cache, meta.snapshots) };
     let parents: Parents;
     try {
       parents = await loadParents(backend, cache, hostSnapshots, sources, options.parentHints);
@@ -260,6 +270,15 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
       scan?.stop();
       throw err;
     }
+    // Saves start only once records are matched against the parents, which is after this.
+    const leftovers = new Leftovers(
+      backend,
+      options.host,
+      stamp,
+      new Set(hostSnapshots.map((snapshot) => snapshot.stamp)),
+      resumeFrom(sources, parents, started),
+    );
+    saving = { stamp, content: new RunContentStore(backend, cache, meta.snapshots, leftovers) };
     summary.parent = parents.parent?.id;
     let built: Awaited<ReturnType<SnapshotBuilder['write']>>;
     try {
@@ -356,6 +375,24 @@ const SAVES_WAITING = 1024;
 /** Small files are read whole into memory before upload: at most this much of them at once. */
 const IN_FLIGHT_BYTES = 128 * 1024 * 1024;
 
+/**
+ * Where leftovers of interrupted runs are looked for (leftovers.ts): after the oldest snapshot
+ * the sources build on (none without a parent), and within the resume window.
+ */
+function resumeFrom(sources: Array<{ name: string }>, parents: Parents, now: Date): string {
+  let oldest: string | undefined;
+  for (const { name } of sources) {
+    const stamp = parents.bySource.get(name)?.ref.stamp;
+    if (stamp === undefined) {
+      oldest = undefined;
+      break;
+    }
+    if (oldest === undefined || stamp < oldest) oldest = stamp;
+  }
+  const window = Leftovers.windowStart(now);
+  return oldest !== undefined && oldest > window ? oldest : window;
+}
+
 /** A parent's local index is kept only while some source has no newer snapshot. */
 async function dropSupersededIndexes(
   cache: ManifestCache,
@@ -397,7 +434,10 @@ async function lockForBackup(
 ): Promise<{ lock: RepositoryLock; meta: MetaListing }> {
   const deadline = clock.now().getTime() + (options.lockWaitMs ?? 30 * 60_000);
   for (;;) {
-    const lock = await RepositoryLock.acquire(backend, 'shared', 'backup', clock);
+    // The lock names the host folder: prune then keeps what this run may reuse (leftovers.ts).
+    const lock = await RepositoryLock.acquire(backend, 'shared', 'backup', clock, {
+      snapshotHost: options.host,
+    });
     let meta: MetaListing;
     let blocking: Awaited<ReturnType<typeof liveExclusiveLocks>>;
     try {

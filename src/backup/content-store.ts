@@ -3,6 +3,7 @@ import type { ManifestCache } from '../repository/manifest-cache.js';
 import type { SnapshotRef } from '../repository/snapshots.js';
 import { BlobIndex } from './blob-index.js';
 import type { ContentStore } from './file-saver.js';
+import type { Leftovers } from './leftovers.js';
 
 /**
  * The ContentStore of one backup run: the repository-wide blob index, loaded only when the first
@@ -17,6 +18,7 @@ export class RunContentStore implements ContentStore {
     private readonly backend: Backend,
     private readonly cache: ManifestCache,
     private readonly snapshots: SnapshotRef[],
+    private readonly leftovers?: Leftovers,
   ) {}
 
   async find(sha256: string): Promise<string | undefined> {
@@ -45,6 +47,10 @@ export class RunContentStore implements ContentStore {
     } finally {
       this.inFlight.delete(sha256);
     }
+  }
+
+  leftover(key: string, size: number, sha256: string): Promise<string | undefined> {
+    return this.leftovers?.find(key, size, sha256) ?? Promise.resolve(undefined);
   }
 
   firstWriteOf(key: string): boolean {

@@ -16,6 +16,12 @@ export interface LockInfo {
   created: string;
   /** Past this time the lock is stale: its holder is presumed dead. */
   expires: string;
+  /**
+   * A backup's host folder (`--host`, not always the machine's name): while the lock is live, prune
+   * keeps every unreferenced object under `<snapshotHost>/`, which the backup may be reusing as
+   * leftovers of an interrupted run (backup/leftovers.ts).
+   */
+  snapshotHost?: string;
 }
 
 /** A lock is refreshed this often while held... */
@@ -67,6 +73,7 @@ export class RepositoryLock {
     kind: LockKind,
     operation: string,
     clock: Clock,
+    extra: Pick<LockInfo, 'snapshotHost'> = {},
   ): Promise<RepositoryLock> {
     const now = clock.now();
     const info: LockInfo = {
@@ -76,6 +83,7 @@ export class RepositoryLock {
       operation,
       created: now.toISOString(),
       expires: new Date(now.getTime() + LOCK_TTL_MS).toISOString(),
+      ...extra,
     };
     const lock = new RepositoryLock(backend, lockKey(kind, randomBytes(8).toString('hex')), info, clock);
     await lock.write();

@@ -68,6 +68,11 @@ async function report(
       `snapshot ${summary.id.slice(0, 8)} (${summary.host}/${summary.stamp}) saved`,
       `  files: ${files.new} new, ${files.changed} changed, ${files.unchanged} unchanged, ${files.skipped} skipped`,
       `  ${formatBytes(summary.bytesTotal)} in snapshot, ${formatBytes(summary.bytesRead)} read, ${formatBytes(summary.bytesUploaded)} uploaded in ${formatDuration(summary.durationMs)}`,
+      ...(summary.resumed.files > 0
+        ? [
+            `  ${summary.resumed.files} files (${formatBytes(summary.resumed.bytes)}) were already uploaded by an interrupted backup and were not sent again`,
+          ]
+        : []),
       ...(files.skipped > 0
         ? [`  ${files.skipped} could not be read and were skipped (listed above); exit code 3`]
         : []),
