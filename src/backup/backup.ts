@@ -24,6 +24,7 @@ import type { BackupEventHandler } from './events.js';
 import { ChangedWhileReadingError, SMALL_FILE_LIMIT, saveFile } from './file-saver.js';
 import { focusOf } from './focus-plan.js';
 import { Leftovers } from './leftovers.js';
+import { CHECK_STORED_EVERY_MS, checkDue, markMissingObjects, recordCheck } from './missing-objects.js';
 import { LocalIndexError } from './parent-manifest.js';
 import { loadParents, type Parents } from './parents.js';
 import { IgnoreRules } from './scan/ignore-rules.js';
@@ -75,6 +76,11 @@ export interface BackupOptions {
    * is retried before the run fails: default 2 minutes (backend/wrap/retry.ts).
    */
   storeRetryMs?: number;
+  /**
+   * How often (per host, in full scans) the objects carried over from the parents are checked to
+   * be still stored, those gone being uploaded again from the files: default daily; 0 every run.
+   */
+  checkStoredEveryMs?: number;
   onEvent?: BackupEventHandler;
 }
 
@@ -97,6 +103,11 @@ export interface BackupSummary {
    * (leftovers.ts), not uploaded again.
    */
   resumed: { files: number; bytes: number };
+  /**
+   * Objects the parents referenced that the store no longer had, found by the periodic check
+   * (missing-objects.ts): the files are uploaded again. Each is also in `notes`.
+   */
+  missingObjects: number;
   durationMs: number;
   /** False when skipIfUnchanged found nothing to write (id and stamp are then the parent's). */
   written: boolean;
@@ -146,6 +157,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     bytesRead: 0,
     bytesUploaded: 0,
     resumed: { files: 0, bytes: 0 },
+    missingObjects: 0,
     durationMs: 0,
     written: true,
     skipped: [],
@@ -264,10 +276,28 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     summary.id = ref.id;
     summary.stamp = stamp;
     let parents: Parents;
+    // Now and then (per host, full scans only): is what is carried over still stored?
+    let checkedStored = false;
+    let gone = new Set<string>();
     try {
       parents = await loadParents(backend, cache, hostSnapshots, sources, options.parentHints);
+      const bases = [...new Set(parents.bySource.values())];
+      const every = options.checkStoredEveryMs ?? CHECK_STORED_EVERY_MS;
+      if (
+        !options.changedPaths &&
+        bases.length > 0 &&
+        (await checkDue(cache, options.host, started, every))
+      ) {
+        gone = await markMissingObjects(backend, bases, options.host);
+        checkedStored = true;
+        summary.missingObjects = gone.size;
+        for (const key of gone)
+          note(key, 'missing from the repository: uploaded again from the file on disk');
+      }
     } catch (err) {
       scan?.stop();
+      // The check reads every parent entry: a damaged local index shows here too, and is dropped.
+      if (err instanceof LocalIndexError) await cache.dropIndex(err.ref).catch(() => {});
       throw err;
     }
     // Saves start only once records are matched against the parents, which is after this.
@@ -278,7 +308,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
       new Set(hostSnapshots.map((snapshot) => snapshot.stamp)),
       resumeFrom(sources, parents, started),
     );
-    saving = { stamp, content: new RunContentStore(backend, cache, meta.snapshots, leftovers) };
+    saving = { stamp, content: new RunContentStore(backend, cache, meta.snapshots, leftovers, gone) };
     summary.parent = parents.parent?.id;
     let built: Awaited<ReturnType<SnapshotBuilder['write']>>;
     try {
@@ -308,6 +338,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
         (await builder.sameAs(only))
       ) {
         Object.assign(summary, { id: only.ref.id, stamp: only.ref.stamp, written: false });
+        if (checkedStored) await recordCheck(cache, options.host, started).catch(() => {});
         summary.durationMs = clock.now().getTime() - started.getTime();
         return summary;
       }
@@ -357,6 +388,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     await (await staged)?.commit().catch(() => {});
     await dropSupersededIndexes(cache, parents, summary.sources).catch(() => {});
     await saving.content.finish(ref).catch(() => {});
+    if (checkedStored) await recordCheck(cache, options.host, started).catch(() => {});
     summary.durationMs = clock.now().getTime() - started.getTime();
     return summary;
   } finally {

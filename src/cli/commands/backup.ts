@@ -14,6 +14,7 @@ interface BackupFlags {
   host?: string;
   tag: string[];
   exclude: string[];
+  checkStored?: boolean;
 }
 
 export async function run(global: GlobalOptions, flags: BackupFlags, paths: string[]): Promise<void> {
@@ -57,6 +58,7 @@ async function report(
         exclude: flags.exclude,
         stateFolder: stateFolder(),
         ...(scan ? { scan } : {}),
+        ...(flags.checkStored ? { checkStoredEveryMs: 0 } : {}),
         ...(config.repository.retryFor === undefined ? {} : { storeRetryMs: config.repository.retryFor }),
         onEvent: (event) => progress.onEvent(event),
       });
@@ -68,6 +70,11 @@ async function report(
       `snapshot ${summary.id.slice(0, 8)} (${summary.host}/${summary.stamp}) saved`,
       `  files: ${files.new} new, ${files.changed} changed, ${files.unchanged} unchanged, ${files.skipped} skipped`,
       `  ${formatBytes(summary.bytesTotal)} in snapshot, ${formatBytes(summary.bytesRead)} read, ${formatBytes(summary.bytesUploaded)} uploaded in ${formatDuration(summary.durationMs)}`,
+      ...(summary.missingObjects > 0
+        ? [
+            `  ${summary.missingObjects} objects the last snapshot needed were missing from the repository; their files were uploaded again`,
+          ]
+        : []),
       ...(summary.resumed.files > 0
         ? [
             `  ${summary.resumed.files} files (${formatBytes(summary.resumed.bytes)}) were already uploaded by an interrupted backup and were not sent again`,
