@@ -18,9 +18,9 @@ const FILE = 'stored-check.json';
  * would be inherited as "unchanged" by every later snapshot.
  *
  * One listing of `<host>/` (plus a HEAD per key, or a listing, for content deduplicated from
- * other hosts): on D2 (100,000 files) that is 100 LIST requests, several times a no-change
- * backup's cost, so it runs once a day per host (checkDue), in full scans only, not in every run.
- * Returns the missing keys.
+ * other hosts). On D2 (100,000 files, MinIO on loopback, bench/stored-check.ts) that is 100 LIST
+ * pages: a no-change backup took 4.8 s, with the check 17.7 s. So it runs once a day per host
+ * (checkDue), in full scans only, not in every run. Returns the missing keys.
  */
 export async function markMissingObjects(
   backend: Backend,
