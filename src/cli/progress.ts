@@ -2,6 +2,7 @@ import { SingleBar } from 'cli-progress';
 import type { FailedAttempt } from '../backend/attempts.js';
 import type { BackupEvent } from '../backup/events.js';
 import type { RestoreEvent } from '../restore/restore.js';
+import { escapeForTerminal as shown } from './escape.js';
 import { formatBytes, formatDuration } from './format.js';
 import type { GlobalOptions } from './output.js';
 
@@ -67,8 +68,8 @@ export function backupProgress(global: GlobalOptions): Progress<BackupEvent> {
   return {
     onEvent(event) {
       if (event.type === 'waiting') say(event.reason);
-      else if (event.type === 'retrying') say(retryLine(event));
-      else if (event.type === 'skip') say(`skipped ${event.path}: ${event.reason}`);
+      else if (event.type === 'retrying') say(shown(retryLine(event)));
+      else if (event.type === 'skip') say(`skipped ${shown(event.path)}: ${shown(event.reason)}`);
       else if (event.type === 'scanned') bar.start(event.bytesToRead);
       else if (event.type === 'file' && event.read) bar.add(event.size);
     },
