@@ -308,9 +308,9 @@ export class Agent {
         host: this.options.host(this.config),
         stateFolder: this.options.stateFolder,
         skipIfUnchanged: true,
-        ...(this.config.repository.retryFor === undefined
-          ? {}
-          : { storeRetryMs: this.config.repository.retryFor }),
+        // A failed run is retried by the agent itself, with its own backoff (agent.retry), and the
+        // changes wait; a run does not also wait inside unless the config asks for it.
+        storeRetryMs: this.config.repository.retryFor ?? 0,
         onEvent: (event) => {
           if (event.type === 'retrying')
             log.warn(

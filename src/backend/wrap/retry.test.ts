@@ -53,6 +53,14 @@ describe('retry decorator', () => {
     expect(clock.now().getTime() - start).toBe(120_000);
   });
 
+  it('with no time for retries, fails with the error itself at once', async () => {
+    const { faulty, retries, backend } = setup(0);
+    faulty.failNext('put', unreachable, { times: 1 });
+    const error = await backend.put('a', bodyFromBuffer('x')).catch((err: unknown) => err);
+    expect((error as Error).message).toBe(unreachable().message);
+    expect(retries).toEqual([]);
+  });
+
   it('does not retry refusals, missing objects or integrity errors', async () => {
     for (const error of [
       () => new AccessDeniedError('denied'),

@@ -25,7 +25,7 @@ export interface StoreRetry {
 
 export interface RetryOptions {
   clock?: Clock;
-  /** How long a call is retried, from its first failure, before it fails: default 2 minutes. */
+  /** How long a call is retried, from its first failure, before it fails: default 2 minutes; 0: never. */
   retryForMs?: number;
   onRetry?: (retry: StoreRetry) => void;
 }
@@ -166,6 +166,7 @@ export class RetryingBackend extends ForwardingBackend {
 
   /** Waits before the next attempt, saying so; throws when the time for retries is up. */
   private async wait(patience: Patience, operation: Operation, key: string | undefined, err: unknown) {
+    if (this.retryForMs <= 0) throw err; // retries are someone else's (the agent's own backoff)
     const failure = err as TwinvaultError;
     const delay = patience.failed();
     if (delay === undefined) {
