@@ -7,7 +7,10 @@ import { escapeForTerminal as shown } from '../escape.js';
 import { formatBytes, table } from '../format.js';
 import { type GlobalOptions, printResult } from '../output.js';
 
-export async function run(global: GlobalOptions, flags: { host?: string; tag: string[] }): Promise<void> {
+export async function run(
+  global: GlobalOptions,
+  flags: { host?: string; tag: string[]; source?: string },
+): Promise<void> {
   await withRepository(global, async ({ backend, repository }) => {
     const refs = (await listSnapshots(backend)).filter((ref) => !flags.host || ref.host === flags.host);
     const cache = ManifestCache.forRepository(stateFolder(), repository.config.id);
@@ -15,6 +18,7 @@ export async function run(global: GlobalOptions, flags: { host?: string; tag: st
     const rows = headers
       .map((header, index) => ({ header, ref: refs[index]! }))
       .filter(({ header }) => flags.tag.every((tag) => header.tags.includes(tag)))
+      .filter(({ header }) => !flags.source || header.sources.some((source) => source.name === flags.source))
       .map(({ header, ref }) => ({
         id: ref.id,
         host: header.host,
