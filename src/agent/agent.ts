@@ -16,7 +16,7 @@ import type { AgentMetrics } from './metrics.js';
 import { type OverdueReporter, OverdueWatch } from './overdue.js';
 import { AfterBackupReplication } from './replication.js';
 import { AgentRetention } from './retention.js';
-import { checkSourceFolder, describe, logSummary, outcomeOf } from './run-report.js';
+import { describe, logSummary, outcomeOf } from './run-report.js';
 import { describeSchedule, nextFullScan } from './schedule.js';
 import { SerialTasks } from './serial-tasks.js';
 import { SourceWork } from './source-work.js';
@@ -311,9 +311,7 @@ export class Agent {
     const log = this.log.child({ source: source.name });
     log.info({ path: source.config.path, full: run.full, changes: run.paths.length }, 'backup started');
     try {
-      // An unmounted disk or a deleted folder would "succeed" as an empty snapshot, which would
-      // then be the parent of the next one and could push good ones out of retention.
-      await checkSourceFolder(source.config.path);
+      // A missing or unreadable source folder fails the run in backup() (backup/source-folder.ts).
       const repo = await this.openedRepository();
       const summary = await backup({
         repository: repo.repository,
@@ -321,6 +319,16 @@ export class Agent {
         host: this.options.host(this.config),
         stateFolder: this.options.stateFolder,
         skipIfUnchanged: true,
+        // A failed run is retried by the agent itself, with its own backoff (agent.retry), and the
+        // changes wait; a run does not also wait inside unless the config asks for it.
+        storeRetryMs: this.config.repository.retryFor ?? 0,
+        onEvent: (event) => {
+          if (event.type === 'retrying')
+            log.warn(
+              { operation: event.operation, key: event.key, reason: event.reason },
+              'store failing; retrying',
+            );
+        },
         ...(source.status.lastSuccess?.snapshot ? { parentHints: [source.status.lastSuccess.snapshot] } : {}),
         // Between full scans, only what the watcher reported is looked at.
         ...(run.full ? {} : { changedPaths: run.paths }),

@@ -202,7 +202,7 @@ describe("the agent's alerts", () => {
     const t = await agentWithAlerts({ sourceExists: false });
     await t.agent.start();
     const failed = await eventually('the alert', () => t.hooks().find((h) => h.event === 'backup-failed'));
-    expect(failed.error).toMatch(/cannot read the source folder .*Documents: ENOENT/);
+    expect(failed.error).toMatch(/the source folder .*Documents does not exist/);
     expect(failed.text).toMatch(
       /What to do: check that it exists and is readable .*a disk that is not mounted/,
     );

@@ -1,29 +1,10 @@
-import { opendir } from 'node:fs/promises';
 import type { BackupSummary } from '../backup/backup.js';
 import { redactUrlPassword } from '../config/redact.js';
-import { isTwinvaultError, LocalPathError } from '../errors.js';
+import { isTwinvaultError } from '../errors.js';
 import type { Logger } from './log.js';
 import type { SourceStatus } from './state.js';
 
-/** What the agent checks before a backup and says after one: helpers of agent.ts. */
-
-/** Fails when the folder is missing, not a folder, or unreadable (a disk that is not mounted). */
-export async function checkSourceFolder(path: string): Promise<void> {
-  try {
-    const folder = await opendir(path);
-    await folder.close();
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new LocalPathError(
-      code === 'ENOTDIR'
-        ? `the source ${path} is not a folder`
-        : `cannot read the source folder ${path}: ${code ?? (err as Error).message}`,
-      {
-        hint: 'check that it exists and is readable by the user the agent runs as (a disk that is not mounted?)',
-      },
-    );
-  }
-}
+/** What the agent says after a backup: helpers of agent.ts. */
 
 export function outcomeOf(
   summary: BackupSummary,

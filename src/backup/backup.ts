@@ -1,8 +1,10 @@
 import { basename, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
+import type { Backend } from '../backend/backend.js';
 import { bodyFromBuffer } from '../backend/body.js';
+import { RetryingBackend } from '../backend/wrap/retry.js';
 import { type Clock, systemClock } from '../clock.js';
-import { isTwinvaultError, UsageError } from '../errors.js';
+import { isTwinvaultError, LocalPathError, UsageError } from '../errors.js';
 import { isValidHost, stampFor } from '../repository/layout.js';
 import { describeLock, lockedError } from '../repository/lock-message.js';
 import { liveExclusiveLocks, RepositoryLock } from '../repository/locks.js';
@@ -22,6 +24,8 @@ import { baseEntry, changeFields, contentKey, isRacy, type ScanItem } from './en
 import type { BackupEventHandler } from './events.js';
 import { ChangedWhileReadingError, SMALL_FILE_LIMIT, saveFile } from './file-saver.js';
 import { focusOf } from './focus-plan.js';
+import { Leftovers } from './leftovers.js';
+import { CHECK_STORED_EVERY_MS, checkDue, markMissingObjects, recordCheck } from './missing-objects.js';
 import { LocalIndexError } from './parent-manifest.js';
 import { loadParents, type Parents } from './parents.js';
 import { IgnoreRules } from './scan/ignore-rules.js';
@@ -29,6 +33,7 @@ import { DEFAULT_SCAN_THREADS, ScanHandle } from './scan/parallel-scan.js';
 import { sizeOf } from './scan/records.js';
 import { reason } from './scan/walker.js';
 import { type ScanRecord, SnapshotBuilder } from './snapshot-builder.js';
+import { checkSourceFolders, checkSourcesUnchanged } from './source-folder.js';
 
 export interface BackupSource {
   path: string;
@@ -67,6 +72,16 @@ export interface BackupOptions {
   skipIfUnchanged?: boolean;
   /** How long to wait for an exclusive lock (a prune) to go before giving up. */
   lockWaitMs?: number;
+  /**
+   * How long a call to the store that fails for a transient reason (unreachable, 5xx, throttled)
+   * is retried before the run fails: default 2 minutes (backend/wrap/retry.ts).
+   */
+  storeRetryMs?: number;
+  /**
+   * How often (per host, in full scans) the objects carried over from the parents are checked to
+   * be still stored, those gone being uploaded again from the files: default daily; 0 every run.
+   */
+  checkStoredEveryMs?: number;
   onEvent?: BackupEventHandler;
 }
 
@@ -84,6 +99,16 @@ export interface BackupSummary {
   bytesTotal: number;
   bytesRead: number;
   bytesUploaded: number;
+  /**
+   * Files whose content an interrupted earlier run had uploaded already: referenced where it lies
+   * (leftovers.ts), not uploaded again.
+   */
+  resumed: { files: number; bytes: number };
+  /**
+   * Objects the parents referenced that the store no longer had, found by the periodic check
+   * (missing-objects.ts): the files are uploaded again. Each is also in `notes`.
+   */
+  missingObjects: number;
   durationMs: number;
   /** False when skipIfUnchanged found nothing to write (id and stamp are then the parent's). */
   written: boolean;
@@ -103,7 +128,14 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
   const clock = options.clock ?? systemClock;
   const onEvent = options.onEvent ?? (() => {});
   const started = clock.now();
-  const { backend, config } = options.repository;
+  const { config } = options.repository;
+  // A store restarted or a network gone for a moment does not end the run: each call is retried
+  // for a while, and each retry is reported (the CLI prints it).
+  const backend = new RetryingBackend(options.repository.backend, {
+    clock,
+    ...(options.storeRetryMs === undefined ? {} : { retryForMs: options.storeRetryMs }),
+    onRetry: (retry) => onEvent({ type: 'retrying', ...retry }),
+  });
   if (!isValidHost(options.host)) {
     throw new UsageError(
       `"${options.host}" cannot be used as a host name (letters, digits, ".", "_" and "-")`,
@@ -125,12 +157,19 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     bytesTotal: 0,
     bytesRead: 0,
     bytesUploaded: 0,
+    resumed: { files: 0, bytes: 0 },
+    missingObjects: 0,
     durationMs: 0,
     written: true,
     skipped: [],
     notes: [],
   };
+  // A source root that cannot be read during the scan fails the run (see source-folder.ts).
+  const rootNames = new Map(sources.map((source) => [source.name, source.path]));
+  const unreadableRoots: string[] = [];
   const skip = (path: string, why: string) => {
+    const root = rootNames.get(path);
+    if (root !== undefined) unreadableRoots.push(`the source folder ${root} could not be read: ${why}`);
     summary.skipped.push({ path, reason: why });
     summary.files.skipped++;
     onEvent({ type: 'skip', path, reason: why });
@@ -190,6 +229,10 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
       summary.bytesTotal += entry.size;
       summary.bytesRead += saved.bytesRead;
       summary.bytesUploaded += saved.bytesUploaded;
+      if (saved.resumed) {
+        summary.resumed.files++;
+        summary.resumed.bytes += entry.size;
+      }
       onEvent({
         type: 'file',
         path: item.path,
@@ -209,13 +252,20 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     }
   };
 
+  let roots: Awaited<ReturnType<typeof checkSourceFolders>>;
+  try {
+    roots = await checkSourceFolders(sources.map((source) => source.path));
+  } catch (err) {
+    options.scan?.stop();
+    throw err;
+  }
   // A focused scan needs the parents (to know what it may leave out), so it starts after them.
   let scan = options.changedPaths ? undefined : (options.scan ?? startBackupScan(options));
   let scanned = scan?.consume(builder);
   let lock: RepositoryLock;
   let meta: MetaListing;
   try {
-    ({ lock, meta } = await lockForBackup(options, clock));
+    ({ lock, meta } = await lockForBackup(backend, options, clock));
   } catch (err) {
     scan?.stop();
     throw err;
@@ -226,14 +276,40 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     const ref = refFor(options.host, stamp);
     summary.id = ref.id;
     summary.stamp = stamp;
-    saving = { stamp, content: new RunContentStore(backend, cache, meta.snapshots) };
     let parents: Parents;
+    // Now and then (per host, full scans only): is what is carried over still stored?
+    let checkedStored = false;
+    let gone = new Set<string>();
     try {
       parents = await loadParents(backend, cache, hostSnapshots, sources, options.parentHints);
+      const bases = [...new Set(parents.bySource.values())];
+      const every = options.checkStoredEveryMs ?? CHECK_STORED_EVERY_MS;
+      if (
+        !options.changedPaths &&
+        bases.length > 0 &&
+        (await checkDue(cache, options.host, started, every))
+      ) {
+        gone = await markMissingObjects(backend, bases, options.host);
+        checkedStored = true;
+        summary.missingObjects = gone.size;
+        for (const key of gone)
+          note(key, 'missing from the repository: uploaded again from the file on disk');
+      }
     } catch (err) {
       scan?.stop();
+      // The check reads every parent entry: a damaged local index shows here too, and is dropped.
+      if (err instanceof LocalIndexError) await cache.dropIndex(err.ref).catch(() => {});
       throw err;
     }
+    // Saves start only once records are matched against the parents, which is after this.
+    const leftovers = new Leftovers(
+      backend,
+      options.host,
+      stamp,
+      new Set(hostSnapshots.map((snapshot) => snapshot.stamp)),
+      resumeFrom(sources, parents, started),
+    );
+    saving = { stamp, content: new RunContentStore(backend, cache, meta.snapshots, leftovers, gone) };
     summary.parent = parents.parent?.id;
     let built: Awaited<ReturnType<SnapshotBuilder['write']>>;
     try {
@@ -246,6 +322,11 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
       }
       builder.useParents(parents.bySource);
       await scanned;
+      if (unreadableRoots.length > 0)
+        throw new LocalPathError(unreadableRoots.join('; '), {
+          hint: 'run the backup again once the source is back; no snapshot was written',
+        });
+      await checkSourcesUnchanged(roots);
       onEvent({ type: 'scanned', ...builder.totals });
       await queue.drain();
       // Only a single parent holding exactly these sources can be equal to the new snapshot.
@@ -258,6 +339,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
         (await builder.sameAs(only))
       ) {
         Object.assign(summary, { id: only.ref.id, stamp: only.ref.stamp, written: false });
+        if (checkedStored) await recordCheck(cache, options.host, started).catch(() => {});
         summary.durationMs = clock.now().getTime() - started.getTime();
         return summary;
       }
@@ -307,6 +389,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     await (await staged)?.commit().catch(() => {});
     await dropSupersededIndexes(cache, parents, summary.sources).catch(() => {});
     await saving.content.finish(ref).catch(() => {});
+    if (checkedStored) await recordCheck(cache, options.host, started).catch(() => {});
     summary.durationMs = clock.now().getTime() - started.getTime();
     return summary;
   } finally {
@@ -324,6 +407,24 @@ const SAVES_WAITING = 1024;
 
 /** Small files are read whole into memory before upload: at most this much of them at once. */
 const IN_FLIGHT_BYTES = 128 * 1024 * 1024;
+
+/**
+ * Where leftovers of interrupted runs are looked for (leftovers.ts): after the oldest snapshot
+ * the sources build on (none without a parent), and within the resume window.
+ */
+function resumeFrom(sources: Array<{ name: string }>, parents: Parents, now: Date): string {
+  let oldest: string | undefined;
+  for (const { name } of sources) {
+    const stamp = parents.bySource.get(name)?.ref.stamp;
+    if (stamp === undefined) {
+      oldest = undefined;
+      break;
+    }
+    if (oldest === undefined || stamp < oldest) oldest = stamp;
+  }
+  const window = Leftovers.windowStart(now);
+  return oldest !== undefined && oldest > window ? oldest : window;
+}
 
 /** A parent's local index is kept only while some source has no newer snapshot. */
 async function dropSupersededIndexes(
@@ -360,13 +461,16 @@ export function startBackupScan(
 
 /** Takes a shared lock, then lists; waits (saying why) while a prune holds an exclusive lock. */
 async function lockForBackup(
+  backend: Backend,
   options: BackupOptions,
   clock: Clock,
 ): Promise<{ lock: RepositoryLock; meta: MetaListing }> {
-  const { backend } = options.repository;
   const deadline = clock.now().getTime() + (options.lockWaitMs ?? 30 * 60_000);
   for (;;) {
-    const lock = await RepositoryLock.acquire(backend, 'shared', 'backup', clock);
+    // The lock names the host folder: prune then keeps what this run may reuse (leftovers.ts).
+    const lock = await RepositoryLock.acquire(backend, 'shared', 'backup', clock, {
+      snapshotHost: options.host,
+    });
     let meta: MetaListing;
     let blocking: Awaited<ReturnType<typeof liveExclusiveLocks>>;
     try {

@@ -168,3 +168,34 @@ describe('bringing the dedup index up to date', () => {
     load.mockRestore();
   });
 });
+
+describe('the dedup index, when a key it knows is gone from the store', () => {
+  it('keeps only the new key for that content once saved and loaded again', async () => {
+    const { ManifestCache } = await import('../repository/manifest-cache.js');
+    const { BlobIndex } = await import('./blob-index.js');
+    const cache = new ManifestCache(join(dir, 'cache'));
+    const backend = new MemoryBackend();
+    const digest = (n: number) => n.toString(16).padStart(64, '0');
+    const index = await BlobIndex.load(cache, backend, []);
+    for (let n = 1; n <= 5; n++) index.add(digest(n), `old/${n}`);
+    await index.save();
+    const loaded = await BlobIndex.load(cache, backend, []);
+    loaded.replace(digest(3), 'new/3');
+    loaded.add(digest(6), 'new/6');
+    await loaded.save();
+    const again = await BlobIndex.load(cache, backend, []);
+    expect([1, 2, 3, 4, 5, 6].map((n) => again.get(digest(n)))).toEqual([
+      'old/1',
+      'old/2',
+      'new/3',
+      'old/4',
+      'old/5',
+      'new/6',
+    ]);
+    // One entry per digest: the file says 6, and the keys after the digests are exactly those.
+    const { readFile } = await import('node:fs/promises');
+    const file = await readFile(cache.filePath('blobs.idx'));
+    const head = JSON.parse(file.toString('utf8', 0, file.indexOf(0x0a)));
+    expect(head.count).toBe(6);
+  });
+});

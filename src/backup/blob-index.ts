@@ -71,6 +71,11 @@ export class BlobIndex {
     if (this.get(sha256) === undefined) this.added.set(sha256, key);
   }
 
+  /** Another key for this content, because the one known is gone from the store. */
+  replace(sha256: string, key: string): void {
+    this.added.set(sha256, key);
+  }
+
   async addManifest(backend: Backend, ref: SnapshotRef): Promise<void> {
     const { entries } = await this.cache.load(backend, ref);
     for (const entry of entries) if (entry.type === 'file') this.add(entry.sha256, entry.key);
@@ -110,7 +115,7 @@ export class BlobIndex {
     return undefined;
   }
 
-  /** The stored entries and this run's, merged in digest order. */
+  /** The stored entries and this run's (which win: replace()), merged in digest order. */
   private merged(): { digests: Buffer; keys: string[] } {
     const fresh = [...this.added].map(([sha, key]) => ({ digest: Buffer.from(sha, 'hex'), key }));
     fresh.sort((a, b) => Buffer.compare(a.digest, b.digest));
@@ -129,11 +134,14 @@ export class BlobIndex {
         old.copy(digests, keys.length * DIGEST, i * DIGEST, (i + 1) * DIGEST);
         keys.push(oldKeys[i++]!);
       } else {
+        const same =
+          i < oldKeys.length && old.compare(fresh[j]!.digest, 0, DIGEST, i * DIGEST, (i + 1) * DIGEST) === 0;
+        if (same) i++; // replaced
         fresh[j]!.digest.copy(digests, keys.length * DIGEST);
         keys.push(fresh[j++]!.key);
       }
     }
-    return { digests, keys };
+    return { digests: digests.subarray(0, keys.length * DIGEST), keys };
   }
 }
 

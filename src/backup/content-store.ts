@@ -3,6 +3,7 @@ import type { ManifestCache } from '../repository/manifest-cache.js';
 import type { SnapshotRef } from '../repository/snapshots.js';
 import { BlobIndex } from './blob-index.js';
 import type { ContentStore } from './file-saver.js';
+import type { Leftovers } from './leftovers.js';
 
 /**
  * The ContentStore of one backup run: the repository-wide blob index, loaded only when the first
@@ -17,6 +18,9 @@ export class RunContentStore implements ContentStore {
     private readonly backend: Backend,
     private readonly cache: ManifestCache,
     private readonly snapshots: SnapshotRef[],
+    private readonly leftovers?: Leftovers,
+    /** Keys known to be gone from the store (missing-objects.ts): never deduplicated against. */
+    private readonly gone: Set<string> = new Set(),
   ) {}
 
   async find(sha256: string): Promise<string | undefined> {
@@ -26,7 +30,7 @@ export class RunContentStore implements ContentStore {
   async store(sha256: string, upload: () => Promise<string>): Promise<{ key: string; uploaded: boolean }> {
     const index = await this.loadIndex();
     const known = index.get(sha256);
-    if (known) return { key: known, uploaded: false };
+    if (known && !this.gone.has(known)) return { key: known, uploaded: false };
     const pending = this.inFlight.get(sha256);
     if (pending) {
       // Another file with this content is being uploaded. If that fails (it changed, it vanished),
@@ -36,7 +40,9 @@ export class RunContentStore implements ContentStore {
       return this.store(sha256, upload);
     }
     const started = upload().then((key) => {
-      index.add(sha256, key);
+      // Replaces a gone key, so later runs do not point at it again.
+      if (known) index.replace(sha256, key);
+      else index.add(sha256, key);
       return key;
     });
     this.inFlight.set(sha256, started);
@@ -45,6 +51,10 @@ export class RunContentStore implements ContentStore {
     } finally {
       this.inFlight.delete(sha256);
     }
+  }
+
+  leftover(key: string, size: number, sha256: string): Promise<string | undefined> {
+    return this.leftovers?.find(key, size, sha256) ?? Promise.resolve(undefined);
   }
 
   firstWriteOf(key: string): boolean {

@@ -71,10 +71,15 @@ export async function symlinkEntry(item: ScanItem): Promise<SymlinkEntry> {
   };
 }
 
-/** `<host>/<stamp>/<path>`, or a fallback key when the path cannot be an S3 key as it is. */
+/**
+ * `<host>/<stamp>/<path>`, or a fallback key when the path cannot be an S3 key as it is. A source
+ * named like the fallback folder gets fallback keys throughout: its natural keys would share that
+ * folder, and a file named like another file's digest would take (and overwrite) its key.
+ */
 export function contentKey(host: string, stamp: string, item: ScanItem): string {
   const natural = `${host}/${stamp}/${item.path}`;
-  if (!item.pathBytes && isValidKey(natural)) return natural;
+  const inFallbackFolder = item.path.startsWith(`${FALLBACK_FOLDER}/`);
+  if (!item.pathBytes && !inFallbackFolder && isValidKey(natural)) return natural;
   const digest = createHash('sha256')
     .update(item.pathBytes ?? item.path)
     .digest('hex');

@@ -1,3 +1,5 @@
+import type { StoreRetry } from '../backend/wrap/retry.js';
+
 /** What a backup reports while it runs; the CLI draws bars from these, the agent logs them. */
 export type BackupEvent =
   | { type: 'scanned'; files: number; dirs: number; bytes: number; toRead: number; bytesToRead: number }
@@ -12,6 +14,8 @@ export type BackupEvent =
     }
   | { type: 'skip'; path: string; reason: string }
   | { type: 'note'; path: string; message: string }
-  | { type: 'waiting'; reason: string };
+  | { type: 'waiting'; reason: string }
+  /** The store failed and the call is tried again (for a bounded time: `remainingMs`). */
+  | ({ type: 'retrying' } & StoreRetry);
 
 export type BackupEventHandler = (event: BackupEvent) => void;

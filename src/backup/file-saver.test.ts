@@ -1,9 +1,12 @@
-import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, open, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { BodySource, PutOptions } from '../backend/backend.js';
 import { readAll } from '../backend/body.js';
 import { MemoryBackend } from '../backend/memory/memory-backend.js';
+import { ForwardingBackend } from '../backend/wrap/forwarding.js';
 import { lstatExact } from '../fs/file-stat.js';
 import { type ContentStore, saveFile } from './file-saver.js';
 
@@ -62,5 +65,45 @@ describe('saveFile and growing files', () => {
     const saved = await saveFile(backend, noDedup, path, 'k', scanned, 'log.txt');
     expect(saved.stat.size).toBe(3 * 1024 * 1024);
     expect((await readAll(await backend.get('k'))).equals(Buffer.alloc(3 * 1024 * 1024, 7))).toBe(true);
+  });
+});
+
+describe('saveFile and files rewritten in place while they are uploaded', () => {
+  it('stores nothing under the key while the bytes sent are not the bytes hashed', async () => {
+    // Large enough to be hashed first and then streamed from disk (not read into memory once).
+    const size = 9 * 1024 * 1024;
+    const path = join(dir, 'disk.img');
+    await writeFile(path, Buffer.alloc(size, 1));
+    const scanned = await lstatExact(path);
+    const inner = new MemoryBackend();
+    const landed: boolean[] = [];
+    let rewrite = true;
+    class RewritingDuringUpload extends ForwardingBackend {
+      override async put(key: string, body: BodySource, options?: PutOptions) {
+        if (rewrite) {
+          rewrite = false;
+          // Same size, same inode, other bytes: only the hash of what is sent can tell.
+          const handle = await open(path, 'r+');
+          await handle.write(Buffer.alloc(1024, 2), 0, 1024, size / 2);
+          await handle.close();
+        }
+        try {
+          await this.inner.put(key, body, options);
+        } finally {
+          landed.push(
+            await this.inner.head(key).then(
+              () => true,
+              () => false,
+            ),
+          );
+        }
+      }
+    }
+    const saved = await saveFile(new RewritingDuringUpload(inner), noDedup, path, 'k', scanned, 'disk.img');
+    // The first upload failed and left nothing; the second stored the new version whole.
+    expect(landed).toEqual([false, true]);
+    const stored = await readAll(await inner.get('k'));
+    expect(createHash('sha256').update(stored).digest('hex')).toBe(saved.sha256);
+    expect((await inner.head('k')).metadata.sha256).toBe(saved.sha256);
   });
 });

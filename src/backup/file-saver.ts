@@ -19,6 +19,8 @@ export interface SavedContent {
   stat: FileStat;
   bytesRead: number;
   bytesUploaded: number;
+  /** The content was found complete where an interrupted earlier run had uploaded it. */
+  resumed: boolean;
 }
 
 /** A file that changed, or was replaced, while it was read: retried, then skipped; never stored torn. */
@@ -42,6 +44,12 @@ export interface ContentStore {
   store(sha256: string, upload: () => Promise<string>): Promise<{ key: string; uploaded: boolean }>;
   /** True the first time this run writes `key`: that write must not replace anything. */
   firstWriteOf(key: string): boolean;
+  /**
+   * The object an interrupted earlier run of this host left for this file (`key` is the one this
+   * run would write), if it holds exactly `size` bytes with this SHA-256: referenced instead of
+   * uploading again (leftovers.ts).
+   */
+  leftover?(key: string, size: number, sha256: string): Promise<string | undefined>;
 }
 
 /** No symlink followed; non-blocking, so a path swapped for a fifo cannot hang the open. */
@@ -82,10 +90,16 @@ export async function saveFile(
     const { data, sha256, stat: after } = version;
     const readSize = after.size;
     bytesRead += readSize;
+    let resumed = false;
     try {
       const contentType = mime.lookup(displayPath) || undefined;
       const options = { metadata: { sha256 }, content: true, ...(contentType ? { contentType } : {}) };
       const stored = await content.store(sha256, async () => {
+        const left = await content.leftover?.(key, readSize, sha256);
+        if (left !== undefined) {
+          resumed = true;
+          return left;
+        }
         const createOnly = content.firstWriteOf(key);
         try {
           if (data) {
@@ -115,7 +129,8 @@ export async function saveFile(
         key: stored.key,
         stat: after,
         bytesRead,
-        bytesUploaded: stored.uploaded ? readSize : 0,
+        bytesUploaded: stored.uploaded && !resumed ? readSize : 0,
+        resumed: stored.uploaded && resumed,
       };
     } catch (err) {
       if (!(err instanceof ChangedWhileReadingError)) throw err;
@@ -245,7 +260,16 @@ async function uploadVerified(
             },
             flush(callback) {
               sentHash = hash.digest('hex');
-              callback();
+              if (sentHash === sha256) {
+                callback();
+                return;
+              }
+              // Not the bytes that were hashed (changed in place, same size): the body fails
+              // before its end, so the store keeps nothing under this key. An object there is
+              // then always the content its sha256 metadata names, which is what lets a later
+              // run reuse it (leftovers.ts).
+              sourceFailure = new ChangedWhileReadingError();
+              callback(sourceFailure as Error);
             },
           });
           const file = handle.createReadStream({ start: 0, highWaterMark: 1024 * 1024 });

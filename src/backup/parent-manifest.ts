@@ -99,6 +99,18 @@ export class ParentManifest {
     return this.paths.length;
   }
 
+  /** Entries whose object the store no longer has (missing-objects.ts): never carried over. */
+  private gone: Set<number> | undefined;
+
+  markGone(i: number): void {
+    this.gone ??= new Set();
+    this.gone.add(i);
+  }
+
+  isGone(i: number): boolean {
+    return this.gone?.has(i) ?? false;
+  }
+
   /** The entry number of a path (lookupKey), if the snapshot has it. */
   indexOf(key: string): number | undefined {
     if (!this.keys) {

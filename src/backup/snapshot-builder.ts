@@ -213,7 +213,8 @@ export class SnapshotBuilder implements ScanConsumer {
     const slash = path.indexOf('/');
     const parent = this.parents!.get(slash < 0 ? path : path.slice(0, slash));
     const previous = parent?.indexOf(lookupKey(path, pathBytes));
-    if (previous !== undefined && matchesSignature(stat, parent!.signature(previous))) {
+    const usable = previous !== undefined && !parent!.isGone(previous);
+    if (usable && matchesSignature(stat, parent!.signature(previous))) {
       parent!.carried[previous] = 1;
       this.countCarried(path, stat);
     } else {
@@ -287,9 +288,11 @@ export class SnapshotBuilder implements ScanConsumer {
     }
     const old = previous === undefined ? undefined : parent!.entry(previous);
     const before = old?.type === 'file' ? old : undefined;
+    // Its object is gone from the store: read and stored again, whatever its times say.
+    const lost = previous !== undefined && parent!.isGone(previous);
     this.totals.files++;
     this.totals.bytes += item.stat.size;
-    if (before && isUnchanged(before, item)) {
+    if (before && !lost && isUnchanged(before, item)) {
       // Same ctime means same metadata too; what differs is only how hard links are numbered.
       const entry =
         item.stat.nlink <= 1 && before.linkGroup === undefined && sameMetadata(before, item)

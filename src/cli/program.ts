@@ -78,6 +78,10 @@ export function buildProgram(): Command {
     .option('--host <name>', "host name recorded in the snapshot (default: this machine's)")
     .option('--tag <tag>', 'tag the snapshot (repeatable)', collect, [])
     .option('--exclude <pattern>', 'leave out what matches (gitignore syntax; repeatable)', collect, [])
+    .option(
+      '--check-stored',
+      'check now (not only once a day) that what is carried over is still stored; upload what is not',
+    )
     .exitOverride()
     .action(lazy(() => import('./commands/backup.js')));
   program

@@ -1,8 +1,9 @@
 import { SingleBar } from 'cli-progress';
+import type { FailedAttempt } from '../backend/attempts.js';
 import type { BackupEvent } from '../backup/events.js';
 import type { RestoreEvent } from '../restore/restore.js';
 import { escapeForTerminal as shown } from './escape.js';
-import { formatBytes } from './format.js';
+import { formatBytes, formatDuration } from './format.js';
 import type { GlobalOptions } from './output.js';
 
 export interface Progress<E> {
@@ -67,12 +68,33 @@ export function backupProgress(global: GlobalOptions): Progress<BackupEvent> {
   return {
     onEvent(event) {
       if (event.type === 'waiting') say(event.reason);
+      else if (event.type === 'retrying') say(shown(retryLine(event)));
       else if (event.type === 'skip') say(`skipped ${shown(event.path)}: ${shown(event.reason)}`);
       else if (event.type === 'scanned') bar.start(event.bytesToRead);
       else if (event.type === 'file' && event.read) bar.add(event.size);
     },
     stop: () => bar.stop(),
   };
+}
+
+/** A line for each request the store's client tries again on its own (outside backup()). */
+export function sayAttempt(global: GlobalOptions): (failed: FailedAttempt) => void {
+  return (failed) => {
+    if (global.quiet || global.json) return;
+    process.stderr.write(
+      `retrying: the store failed (${failed.reason}); attempt ${failed.attempt + 1} of ${failed.of}\n`,
+    );
+  };
+}
+
+/** "retrying put host/stamp/a.txt in 4.0 s: … (gives up in 1 min 52 s)". */
+function retryLine(event: Extract<BackupEvent, { type: 'retrying' }>): string {
+  const what = `${event.operation}${event.key ? ` ${event.key}` : ''}`;
+  const when =
+    event.scope === 'request'
+      ? ` (attempt ${event.attempt} failed)`
+      : ` in ${formatDuration(event.delayMs ?? 0)}`;
+  return `retrying ${what}${when}: ${event.reason} (gives up in ${formatDuration(event.remainingMs)})`;
 }
 
 export function restoreProgress(global: GlobalOptions): Progress<RestoreEvent> {

@@ -129,6 +129,10 @@ const repositoryShape = {
   requestTimeout: timeout.optional(),
   connectTimeout: timeout.optional(),
   maxAttempts: z.number().int().min(1).max(20).optional(),
+  retryFor: duration.optional().meta({
+    description:
+      'How long a backup retries the store after it stopped answering (restarted, network gone), before failing: default "2m".',
+  }),
   objectLock: z
     .strictObject({
       mode: z.enum(['GOVERNANCE', 'COMPLIANCE']).meta({

@@ -19,6 +19,12 @@ export interface LockInfo {
   expires: string;
   /** What tells its process apart on its machine (lock-holder.ts): stale at once there when gone. */
   holder?: HolderIdentity;
+  /**
+   * A backup's host folder (`--host`, not always the machine's name): while the lock is live, prune
+   * keeps every unreferenced object under `<snapshotHost>/`, which the backup may be reusing as
+   * leftovers of an interrupted run (backup/leftovers.ts).
+   */
+  snapshotHost?: string;
 }
 
 /** A lock is refreshed this often while held... */
@@ -70,6 +76,7 @@ export class RepositoryLock {
     kind: LockKind,
     operation: string,
     clock: Clock,
+    extra: Pick<LockInfo, 'snapshotHost'> = {},
   ): Promise<RepositoryLock> {
     const now = clock.now();
     const info: LockInfo = {
@@ -80,6 +87,7 @@ export class RepositoryLock {
       created: now.toISOString(),
       expires: new Date(now.getTime() + LOCK_TTL_MS).toISOString(),
       holder: ownIdentity(),
+      ...extra,
     };
     const lock = new RepositoryLock(backend, lockKey(kind, randomBytes(8).toString('hex')), info, clock);
     await lock.write();

@@ -2,7 +2,7 @@ import type { AbandonedWrites, Backend, ObjectInfo } from '../backend/backend.js
 import { type Clock, systemClock } from '../clock.js';
 import { IntegrityError, isTwinvaultError } from '../errors.js';
 import { priceTable } from '../repository/class-billing.js';
-import { isSnapshotContentKey } from '../repository/layout.js';
+import { isSnapshotContentKey, isValidHost } from '../repository/layout.js';
 import { isStale, LOCK_TTL_MS, type LockInfo, liveLocks, readLock } from '../repository/locks.js';
 import { forEachReference } from '../repository/manifest-refs.js';
 import { listMeta } from '../repository/snapshots.js';
@@ -30,7 +30,10 @@ export interface PruneResult {
   referenced: number;
   unreferenced: { objects: number; bytes: number };
   deleted: { objects: number; bytes: number };
-  /** Unreferenced but written since a running backup began: it may be about to reference them. */
+  /**
+   * Unreferenced but written since a running backup began, or under the host folder of a running
+   * backup (it may be reusing leftovers of an interrupted run there): it may be about to reference them.
+   */
   keptForRunningBackups: number;
   /** Unreferenced but under Object Lock retention still: deleted by a later prune. */
   locked: { objects: number; bytes: number; until: string | undefined };
@@ -74,6 +77,7 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
     // A dry run takes no lock, but keeps what the real run would keep for running backups.
     const running = held?.runningBackups ?? (await runningBackups(backend, meta.locks, now));
     const keepFrom = await runningSince(backend, running);
+    const busyHosts = runningHosts(running);
 
     const referenced = new Set<string>();
     for (const ref of meta.snapshots) {
@@ -109,7 +113,8 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
       if (!isSnapshotContentKey(object.key) || referenced.has(object.key)) continue;
       result.unreferenced.objects++;
       result.unreferenced.bytes += object.size;
-      if (object.lastModified.getTime() >= keepFrom) result.keptForRunningBackups++;
+      const host = object.key.slice(0, object.key.indexOf('/'));
+      if (object.lastModified.getTime() >= keepFrom || busyHosts.has(host)) result.keptForRunningBackups++;
       else doomed.push(object);
     }
 
@@ -191,6 +196,22 @@ async function withoutLocked<T extends { key: string; size: number }>(
     if (result.locked.until === undefined || iso < result.locked.until) result.locked.until = iso;
   });
   return free;
+}
+
+/**
+ * The host folders of running backups. A backup may reference, at their old keys, objects that an
+ * interrupted run of its host left (backup/leftovers.ts): older than the backup itself, so only
+ * its host, named in its lock, tells prune to keep them. Kept until no backup of that host runs;
+ * the next prune removes what stays unreferenced. Locks written by versions without the field
+ * name no host: those backups reuse nothing.
+ */
+function runningHosts(running: Array<{ info: LockInfo }>): Set<string> {
+  const hosts = new Set<string>();
+  for (const { info } of running) {
+    if (info.kind === 'shared' && typeof info.snapshotHost === 'string' && isValidHost(info.snapshotHost))
+      hosts.add(info.snapshotHost);
+  }
+  return hosts;
 }
 
 /**

@@ -15,6 +15,8 @@ export class FaultyProxy {
   endpoint = '';
   /** While true, every request's connection is cut: a store that cannot be reached. */
   down = false;
+  /** While true, requests are taken and never answered: a store that stalls. */
+  stalled = false;
 
   constructor(private readonly target: string) {}
 
@@ -48,6 +50,7 @@ export class FaultyProxy {
       req.socket.destroy();
       return;
     }
+    if (this.stalled) return; // the client's idle timeout ends it
     this.seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);

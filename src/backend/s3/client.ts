@@ -1,14 +1,16 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { reportFailedAttempts } from './attempt-report.js';
 import { resolveEndpoint, S3_DEFAULTS, type S3BackendOptions } from './options.js';
 import { quirksFor } from './providers.js';
 import { presetPayloadHash } from './write-params.js';
 
 /**
  * Builds the SDK client. Retries are the SDK's standard strategy (exponential backoff with full
- * jitter on throttling, 5xx and network errors); each request has a connect and an idle timeout,
- * so an unreachable store fails within bounded time instead of hanging.
+ * jitter on throttling, 5xx and network errors), each one reported (attempt-report.ts) so a caller
+ * can say so; each request has a connect and an idle timeout, so an unreachable store fails
+ * within bounded time instead of hanging.
  */
 export function createS3Client(options: S3BackendOptions): S3Client {
   const endpoint = resolveEndpoint(options);
@@ -47,5 +49,6 @@ export function createS3Client(options: S3BackendOptions): S3Client {
   else if (options.profile) config.credentials = defaultProvider({ profile: options.profile });
   const client = new S3Client(config);
   presetPayloadHash(client.middlewareStack);
+  reportFailedAttempts(client.middlewareStack);
   return client;
 }

@@ -286,6 +286,25 @@ export function describeBackendConformance(
       await expect(backend.head('sizes/short')).rejects.toMatchObject({ code: 'NOT_FOUND' });
       await expect(backend.head('sizes/long')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     });
+
+    it('stores nothing when the body fails after giving every byte (a check at its end failed)', async () => {
+      // The backup's last word on a file it streams (file-saver.ts): were the bytes the ones hashed?
+      for (const size of [1000, options.largeObjectSize]) {
+        const data = randomBytes(size);
+        const failing = {
+          size,
+          open: () =>
+            Readable.from(
+              (async function* () {
+                yield data;
+                throw new Error('the file changed while it was sent');
+              })(),
+            ),
+        };
+        await expect(backend.put(`late-failure/${size}`, failing)).rejects.toThrow();
+        await expect(backend.head(`late-failure/${size}`)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      }
+    });
   });
 }
 

@@ -5,6 +5,8 @@ interface Fault {
   /** Only calls about keys this matches; every call when absent. */
   key: RegExp | undefined;
   remaining: number;
+  /** Matching calls let through before the faults begin. */
+  skip: number;
   error: () => Error;
 }
 
@@ -15,8 +17,19 @@ interface Fault {
 export class FaultyBackend extends ForwardingBackend {
   private readonly faults: Fault[] = [];
 
-  failNext(operation: Operation, error: () => Error, options: { times?: number; key?: RegExp } = {}): this {
-    this.faults.push({ operation, key: options.key, remaining: options.times ?? 1, error });
+  /** `after`: let that many matching calls through first ("the store dies after 30 uploads"). */
+  failNext(
+    operation: Operation,
+    error: () => Error,
+    options: { times?: number; key?: RegExp; after?: number } = {},
+  ): this {
+    this.faults.push({
+      operation,
+      key: options.key,
+      remaining: options.times ?? 1,
+      skip: options.after ?? 0,
+      error,
+    });
     return this;
   }
 
@@ -32,6 +45,10 @@ export class FaultyBackend extends ForwardingBackend {
         (f.key === undefined || (key !== undefined && f.key.test(key))),
     );
     if (!fault) return call();
+    if (fault.skip > 0) {
+      fault.skip--;
+      return call();
+    }
     fault.remaining--;
     return Promise.reject(fault.error());
   }

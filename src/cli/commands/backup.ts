@@ -1,3 +1,4 @@
+import { observeAttempts } from '../../backend/attempts.js';
 import { type BackupSource, backup, startBackupScan } from '../../backup/backup.js';
 import type { ScanHandle } from '../../backup/scan/parallel-scan.js';
 import type { ResolvedConfig } from '../../config/load.js';
@@ -7,12 +8,13 @@ import { type CommandContext, hostOf, withRepository } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { type GlobalOptions, printResult } from '../output.js';
-import { backupProgress } from '../progress.js';
+import { backupProgress, sayAttempt } from '../progress.js';
 
 interface BackupFlags {
   host?: string;
   tag: string[];
   exclude: string[];
+  checkStored?: boolean;
 }
 
 export async function run(global: GlobalOptions, flags: BackupFlags, paths: string[]): Promise<void> {
@@ -22,15 +24,15 @@ export async function run(global: GlobalOptions, flags: BackupFlags, paths: stri
   // The scan starts as soon as the sources are known, while the repository is being opened.
   let scan: ScanHandle | undefined;
   try {
-    await withRepository(
-      global,
-      (context) => report(global, flags, context, sourcesOf(context.config), scan),
-      {
+    // Opening the repository is not retried (a wrong endpoint should fail at once), but a store
+    // that stalls says so; during the backup itself, backup() reports its retries as events.
+    await observeAttempts(sayAttempt(global), () =>
+      withRepository(global, (context) => report(global, flags, context, sourcesOf(context.config), scan), {
         autoInit: true,
         beforeOpen: (config) => {
           scan = startBackupScan({ sources: sourcesOf(config), exclude: flags.exclude });
         },
-      },
+      }),
     );
   } finally {
     scan?.stop();
@@ -56,6 +58,8 @@ async function report(
         exclude: flags.exclude,
         stateFolder: stateFolder(),
         ...(scan ? { scan } : {}),
+        ...(flags.checkStored ? { checkStoredEveryMs: 0 } : {}),
+        ...(config.repository.retryFor === undefined ? {} : { storeRetryMs: config.repository.retryFor }),
         onEvent: (event) => progress.onEvent(event),
       });
     } finally {
@@ -66,6 +70,16 @@ async function report(
       `snapshot ${summary.id.slice(0, 8)} (${summary.host}/${summary.stamp}) saved`,
       `  files: ${files.new} new, ${files.changed} changed, ${files.unchanged} unchanged, ${files.skipped} skipped`,
       `  ${formatBytes(summary.bytesTotal)} in snapshot, ${formatBytes(summary.bytesRead)} read, ${formatBytes(summary.bytesUploaded)} uploaded in ${formatDuration(summary.durationMs)}`,
+      ...(summary.missingObjects > 0
+        ? [
+            `  ${summary.missingObjects} objects the last snapshot needed were missing from the repository; their files were uploaded again`,
+          ]
+        : []),
+      ...(summary.resumed.files > 0
+        ? [
+            `  ${summary.resumed.files} files (${formatBytes(summary.resumed.bytes)}) were already uploaded by an interrupted backup and were not sent again`,
+          ]
+        : []),
       ...(files.skipped > 0
         ? [`  ${files.skipped} could not be read and were skipped (listed above); exit code 3`]
         : []),

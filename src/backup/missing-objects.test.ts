@@ -1,0 +1,99 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describeTree } from '../../test/tree.js';
+import { MemoryBackend } from '../backend/memory/memory-backend.js';
+import { CountingBackend } from '../backend/wrap/counting.js';
+import { ManualClock } from '../clock.js';
+import type { FileEntry } from '../repository/manifest.js';
+import { decodeManifest } from '../repository/manifest-codec.js';
+import { initRepository } from '../repository/repository.js';
+import { listSnapshots } from '../repository/snapshots.js';
+import { restore } from '../restore/restore.js';
+import { backup } from './backup.js';
+
+let dir: string;
+let source: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'twinvault-missing-'));
+  source = join(dir, 'Documents');
+  await mkdir(source);
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function setup() {
+  const memory = new MemoryBackend();
+  const backend = new CountingBackend(memory);
+  const clock = new ManualClock(new Date(Date.now() + 3_600_000));
+  const repository = await initRepository(backend, { clock });
+  const run = (extra: Partial<Parameters<typeof backup>[0]> = {}) => {
+    clock.advance(60_000);
+    return backup({
+      repository,
+      sources: [{ path: source }],
+      host: 'laptop',
+      stateFolder: join(dir, 'state'),
+      clock,
+      ...extra,
+    });
+  };
+  const latestFiles = async () => {
+    const ref = (await listSnapshots(memory)).at(-1)!;
+    const files = new Map<string, FileEntry>();
+    for await (const entry of (await decodeManifest(await memory.get(ref.key), 'test')).entries)
+      if (entry.type === 'file') files.set(entry.path, entry);
+    return { ref, files };
+  };
+  return { memory, backend, clock, repository, run, latestFiles };
+}
+
+describe('an object deleted from the store while its file is still on disk', () => {
+  it('is noticed by the next check and uploaded again; the new snapshot restores', async () => {
+    await writeFile(join(source, 'kept.txt'), 'kept');
+    await writeFile(join(source, 'lost.txt'), 'this object will be deleted');
+    await writeFile(join(source, 'copy-of-lost.txt'), 'this object will be deleted');
+    const { memory, repository, run, latestFiles } = await setup();
+    await run();
+    const lostKey = (await latestFiles()).files.get('Documents/lost.txt')!.key;
+    await memory.delete(lostKey);
+
+    const summary = await run();
+    expect(summary.missingObjects).toBe(1);
+    expect(summary.notes).toContainEqual({ path: lostKey, message: expect.stringContaining('missing') });
+    expect(summary.bytesUploaded).toBe('this object will be deleted'.length);
+    const { ref, files } = await latestFiles();
+    const newKey = files.get('Documents/lost.txt')!.key;
+    expect(newKey).not.toBe(lostKey);
+    expect((await memory.head(newKey)).size).toBe(27);
+    // The copy shares the content: it points at the new object too, not at the lost one.
+    expect(files.get('Documents/copy-of-lost.txt')!.key).toBe(newKey);
+    const target = join(dir, 'restored');
+    await restore({ repository, snapshot: ref, target });
+    expect(await describeTree(join(target, 'Documents'))).toEqual(await describeTree(source));
+
+    // The local dedup index learnt the new key: a new file with that content points at it.
+    await writeFile(join(source, 'third-copy.txt'), 'this object will be deleted');
+    await run();
+    expect((await latestFiles()).files.get('Documents/third-copy.txt')!.key).toBe(newKey);
+  });
+
+  it('checks once a day per host, not in every run (one listing of the host folder)', async () => {
+    for (let i = 0; i < 30; i++) await writeFile(join(source, `f${i}.txt`), `file ${i}`);
+    const { backend, clock, run } = await setup();
+    await run(); // a first run has no parent: nothing to check
+    const lists = () => backend.total('list');
+    let before = lists();
+    await run();
+    expect(lists() - before).toBe(2); // .twinvault/ and laptop/
+    before = lists();
+    await run();
+    expect(lists() - before).toBe(1); // checked less than a day ago
+    clock.advance(86_400_000);
+    before = lists();
+    await run();
+    expect(lists() - before).toBe(2);
+  });
+});
