@@ -2,6 +2,7 @@ import { findReplica, type ResolvedConfig } from '../../config/load.js';
 import { stateFolder } from '../../config/paths.js';
 import { UsageError } from '../../errors.js';
 import { ManifestCache } from '../../repository/manifest-cache.js';
+import type { DamagedManifest } from '../../repository/manifest-check.js';
 import { configuredPolicies, policyFromConfig } from '../../retention/configured-policy.js';
 import { forget } from '../../retention/forget.js';
 import { parseKeepWithin } from '../../retention/keep-within.js';
@@ -47,6 +48,7 @@ export async function run(global: GlobalOptions, flags: ForgetFlags): Promise<vo
         if (!global.quiet) process.stderr.write(`${why}\n`);
       },
     });
+    warnDamaged(global, result.damaged);
     const pruned = flags.prune ? await runPrune(global, backend, flags.dryRun ?? false) : undefined;
     const groups = result.groups.map((group) => ({
       group: group.group,
@@ -66,6 +68,7 @@ export async function run(global: GlobalOptions, flags: ForgetFlags): Promise<vo
         removed: result.removed,
         kept: result.kept,
         groups,
+        damaged: result.damaged.map((d) => ({ id: d.ref.id, key: d.ref.key, message: d.error.message })),
         ...(pruned ? { prune: pruned } : {}),
       },
       () => [
@@ -88,6 +91,16 @@ export async function run(global: GlobalOptions, flags: ForgetFlags): Promise<vo
       ],
     );
   });
+}
+
+/** Damaged snapshots in groups forget left alone: kept, and said so, on stderr. */
+function warnDamaged(global: GlobalOptions, damaged: DamagedManifest[]): void {
+  if (global.quiet || global.json) return;
+  for (const { ref, error } of damaged) {
+    process.stderr.write(
+      `warning: ${ref.key} cannot be read (${error.message}); kept, as is its group: repair it with "twinvault repair --from REPLICA"\n`,
+    );
+  }
 }
 
 function policyOf(flags: ForgetFlags): RetentionPolicy {
