@@ -84,7 +84,7 @@ export async function forget(options: ForgetOptions): Promise<ForgetResult> {
       tags: header.tags,
     });
     const facts = refs.map((ref, index) => factsOf(ref, headers[index]!));
-    const groups = applyPolicy(facts, options.policy, options.groupBy);
+    const groups = applyPolicy(facts, options.policy, options.groupBy, clock.now());
     refuseDamagedInThinnedGroups(groups, damaged, options.policy, options.groupBy, factsOf);
     // Under Object Lock, a manifest still retained cannot go: it stays, and says why.
     if (options.backend.capabilities.objectLock) {

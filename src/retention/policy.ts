@@ -29,7 +29,10 @@ export type GroupBy = Array<'host' | 'sources' | 'tags'>;
 export interface Decision<T extends SnapshotFacts> {
   snapshot: T;
   keep: boolean;
-  /** Why it is kept: "last", "hourly", ..., "within 7d", "tag daily", "latest". Empty when removed. */
+  /**
+   * Why it is kept: "last", "hourly", ..., "within", "tag daily", "latest", "future", "no policy".
+   * Empty when removed.
+   */
   reasons: string[];
 }
 
@@ -61,20 +64,34 @@ export function isEmptyPolicy(policy: RetentionPolicy): boolean {
   );
 }
 
+/** A policy, or one per group (undefined: the group has none, and everything in it is kept). */
+export type PolicyChoice = RetentionPolicy | ((group: Record<string, string>) => RetentionPolicy | undefined);
+
+/**
+ * How far ahead of this machine's clock a snapshot may be before it counts as from the future:
+ * S3 refuses requests from a machine whose clock is more than 15 minutes off (RequestTimeTooSkewed),
+ * and less than that is the ordinary drift between machines.
+ */
+export const FUTURE_TOLERANCE_MS = 15 * 60_000;
+
 /**
  * Applies the policy to each group of snapshots (by host and sources unless told otherwise).
  * In each group, newest first: `last` keeps the N newest; each calendar rule keeps the newest
  * snapshot of each of the N newest periods (hour, day, ISO week, month, year, in UTC) that have
  * one; `within` keeps those newer than the duration before the group's newest snapshot; `tags`
  * keeps those with any of the tags. The newest snapshot of a group is always kept ("latest").
+ *
+ * Given `now`, a snapshot more than FUTURE_TOLERANCE_MS ahead of it is "from the future" (a host
+ * whose clock is wrong, or a forged manifest): it is kept ("future") and takes no part in the rules,
+ * so it can neither be the newest that `within` counts back from nor take the place of a real
+ * snapshot in `last` or a calendar bucket. One such snapshot would otherwise make `--keep-within 7d`
+ * remove every real one.
  */
-/** A policy, or one per group (undefined: the group has none, and everything in it is kept). */
-export type PolicyChoice = RetentionPolicy | ((group: Record<string, string>) => RetentionPolicy | undefined);
-
 export function applyPolicy<T extends SnapshotFacts>(
   snapshots: readonly T[],
   policy: PolicyChoice,
   groupBy: GroupBy = ['host', 'sources'],
+  now?: Date,
 ): Array<GroupDecision<T>> {
   const groups = new Map<string, { group: Record<string, string>; members: T[] }>();
   for (const snapshot of snapshots) {
@@ -87,19 +104,29 @@ export function applyPolicy<T extends SnapshotFacts>(
     entry.members.push(snapshot);
     groups.set(key, entry);
   }
+  const isFuture = (snapshot: T) =>
+    now !== undefined && snapshot.time.getTime() > now.getTime() + FUTURE_TOLERANCE_MS;
   return [...groups.values()].map(({ group, members }) => {
     const chosen = typeof policy === 'function' ? policy(group) : policy;
+    const future = newestFirst(members.filter(isFuture)).map((snapshot) => ({
+      snapshot,
+      keep: true,
+      reasons: ['future'],
+    }));
+    const present = members.filter((snapshot) => !isFuture(snapshot));
     const decisions = chosen
-      ? decideGroup(members, chosen)
-      : members.map((snapshot) => ({ snapshot, keep: true, reasons: ['no policy'] }));
-    return { group, decisions };
+      ? decideGroup(present, chosen)
+      : present.map((snapshot) => ({ snapshot, keep: true, reasons: ['no policy'] }));
+    return { group, decisions: [...future, ...decisions] };
   });
 }
 
+function newestFirst<T extends SnapshotFacts>(members: T[]): T[] {
+  return [...members].sort((a, b) => b.time.getTime() - a.time.getTime() || (a.id < b.id ? 1 : -1));
+}
+
 function decideGroup<T extends SnapshotFacts>(members: T[], policy: RetentionPolicy): Array<Decision<T>> {
-  const newestFirst = [...members].sort(
-    (a, b) => b.time.getTime() - a.time.getTime() || (a.id < b.id ? 1 : -1),
-  );
+  const ordered = newestFirst(members);
   const counters: Record<string, number> = {
     hourly: policy.hourly ?? 0,
     daily: policy.daily ?? 0,
@@ -108,9 +135,9 @@ function decideGroup<T extends SnapshotFacts>(members: T[], policy: RetentionPol
     yearly: policy.yearly ?? 0,
   };
   const lastBucket: Record<string, string | undefined> = {};
-  const newest = newestFirst[0]?.time;
+  const newest = ordered[0]?.time;
   const withinFrom = policy.within && newest ? before(newest, policy.within) : undefined;
-  return newestFirst.map((snapshot, index) => {
+  return ordered.map((snapshot, index) => {
     const reasons: string[] = [];
     if (index === 0) reasons.push('latest');
     if (policy.last && index < policy.last) reasons.push('last');

@@ -2,9 +2,8 @@ import { findReplica, type ResolvedConfig } from '../../config/load.js';
 import { stateFolder } from '../../config/paths.js';
 import { UsageError } from '../../errors.js';
 import { ManifestCache } from '../../repository/manifest-cache.js';
-import type { DamagedManifest } from '../../repository/manifest-check.js';
 import { configuredPolicies, policyFromConfig } from '../../retention/configured-policy.js';
-import { forget } from '../../retention/forget.js';
+import { type ForgetResult, forget } from '../../retention/forget.js';
 import { parseKeepWithin } from '../../retention/keep-within.js';
 import {
   type GroupBy,
@@ -48,7 +47,7 @@ export async function run(global: GlobalOptions, flags: ForgetFlags): Promise<vo
         if (!global.quiet) process.stderr.write(`${why}\n`);
       },
     });
-    warnDamaged(global, result.damaged);
+    warn(global, result);
     const pruned = flags.prune ? await runPrune(global, backend, flags.dryRun ?? false) : undefined;
     const groups = result.groups.map((group) => ({
       group: group.group,
@@ -93,13 +92,23 @@ export async function run(global: GlobalOptions, flags: ForgetFlags): Promise<vo
   });
 }
 
-/** Damaged snapshots in groups forget left alone: kept, and said so, on stderr. */
-function warnDamaged(global: GlobalOptions, damaged: DamagedManifest[]): void {
+/**
+ * On stderr: damaged snapshots in groups forget left alone, and snapshots from the future (kept,
+ * outside the rules: see policy.ts).
+ */
+function warn(global: GlobalOptions, result: ForgetResult): void {
   if (global.quiet || global.json) return;
-  for (const { ref, error } of damaged) {
+  for (const { ref, error } of result.damaged) {
     process.stderr.write(
       `warning: ${ref.key} cannot be read (${error.message}); kept, as is its group: repair it with "twinvault repair --from REPLICA"\n`,
     );
+  }
+  for (const group of result.groups) {
+    for (const { snapshot } of group.decisions.filter((d) => d.reasons.includes('future'))) {
+      process.stderr.write(
+        `warning: snapshot ${snapshot.id.slice(0, 8)} (${snapshot.host}/${snapshot.stamp}) is dated ${snapshot.time.toISOString()}, ahead of this machine's clock: kept, and not counted by any rule (is the clock of ${snapshot.host} or of this machine wrong?)\n`,
+      );
+    }
   }
 }
 
