@@ -25,6 +25,7 @@ import { HeapLimit } from '../util/heap-limit.js';
 import { runPool } from '../util/pool.js';
 import { downloadVerified, hasContent, nsToSeconds } from './file-writer.js';
 import { checkNoEntryBelowNonFolder, safeSegments } from './safe-paths.js';
+import { type ManifestDamage, salvageEntries } from './salvage-entries.js';
 
 export type OverwriteMode = 'never' | 'if-changed' | 'always';
 
@@ -64,6 +65,8 @@ export interface RestoreSummary {
   durationMs: number;
   /** Files whose content came from a replica, because the repository's copy failed. */
   fromReplica: Array<{ path: string; key: string; from: string; reason: string }>;
+  /** The manifest could not be read in full: only what could be read was restored. */
+  manifestDamage?: ManifestDamage;
   /** With dryRun: what would happen to each entry. */
   plan?: Array<{ path: string; type: Entry['type']; action: RestoreAction }>;
 }
@@ -88,11 +91,21 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
   const wanted = (entry: Entry) =>
     includes.length === 0 || includes.some((inc) => entry.path === inc || entry.path.startsWith(`${inc}/`));
   const manifestFrom: Array<{ path: string; key: string; from: string; reason: string }> = [];
-  const entries = await readEntries(backend, options.fallbacks ?? [], options.snapshot, wanted, (used) => {
-    const event = { path: '', key: options.snapshot.key, ...used };
-    manifestFrom.push(event);
-    options.onEvent?.({ type: 'fallback', ...event });
-  });
+  let manifestDamage: ManifestDamage | undefined;
+  const entries = await readEntries(
+    backend,
+    options.fallbacks ?? [],
+    options.snapshot,
+    wanted,
+    (used) => {
+      const event = { path: '', key: options.snapshot.key, ...used };
+      manifestFrom.push(event);
+      options.onEvent?.({ type: 'fallback', ...event });
+    },
+    (damage) => {
+      manifestDamage = damage;
+    },
+  );
   if (includes.length > 0 && entries.length === 0) {
     throw new TwinvaultError(
       'NOT_FOUND',
@@ -118,6 +131,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
     bytesRestored: 0,
     durationMs: 0,
     fromReplica: manifestFrom,
+    ...(manifestDamage ? { manifestDamage } : {}),
   };
   const files = entries.filter((entry): entry is FileEntry => entry.type === 'file');
   options.onEvent?.({
@@ -219,6 +233,7 @@ async function readEntries(
   snapshot: SnapshotRef,
   wanted: (entry: Entry) => boolean,
   usedFallback: (used: { from: string; reason: string }) => void,
+  damaged: (damage: ManifestDamage) => void = () => {},
 ): Promise<Entry[]> {
   const read = async (from: Backend) => {
     const { entries } = await decodeManifest(
@@ -232,7 +247,7 @@ async function readEntries(
   try {
     return await read(backend);
   } catch (err) {
-    if (fallbacks.length === 0 || !isTwinvaultError(err)) throw err;
+    if (!isTwinvaultError(err)) throw err;
     for (const fallback of fallbacks) {
       try {
         const entries = await read(fallback);
@@ -242,7 +257,11 @@ async function readEntries(
         // the next replica, or the first error
       }
     }
-    throw err;
+    if (err.code !== 'INTEGRITY') throw err;
+    // No copy reads in full: restore what can be read, and say what could not (salvage-entries.ts).
+    const salvaged = await salvageEntries([backend, ...fallbacks], snapshot, wanted, err);
+    damaged(salvaged.damage);
+    return salvaged.entries;
   }
 }
 

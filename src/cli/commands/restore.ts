@@ -5,7 +5,9 @@ import { targetOf } from '../../replicate/targets.js';
 import { openRepository } from '../../repository/repository.js';
 import type { SnapshotRef } from '../../repository/snapshots.js';
 import { type OverwriteMode, restore } from '../../restore/restore.js';
+import type { ManifestDamage } from '../../restore/salvage-entries.js';
 import { type CommandContext, loadCliConfig, withRepository } from '../context.js';
+import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { type GlobalOptions, printResult } from '../output.js';
 import { restoreProgress } from '../progress.js';
@@ -125,4 +127,24 @@ async function restoreFrom(
         ]
       : []),
   ]);
+  reportManifestDamage(global, summary.manifestDamage);
+}
+
+/**
+ * A restore from a damaged manifest restored what could be read: what could not is said on stderr
+ * (also with --json, where the summary holds it as manifestDamage), and the exit code is 3.
+ */
+function reportManifestDamage(global: GlobalOptions, damage: ManifestDamage | undefined): void {
+  if (!damage) return;
+  process.exitCode = EXIT.partial;
+  if (global.quiet) return;
+  process.stderr.write(
+    [
+      `warning: the manifest ${damage.key} is damaged (${damage.message})`,
+      `  restored what could be read from ${damage.from}; ${damage.lost} of its ${damage.listed} entries could not be read and were not restored:`,
+      ...damage.problems.map((problem) => `    ${problem}`),
+      '  hint: "twinvault repair --from REPLICA" restores the manifest from a replica, if one holds it intact',
+      '',
+    ].join('\n'),
+  );
 }
