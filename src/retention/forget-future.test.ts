@@ -46,6 +46,6 @@ describe('forget and a snapshot from the future', () => {
       '20260319_090000',
       '20310101_000000',
     ]);
-    expect(result.groups[0]!.decisions[0]).toMatchObject({ keep: true, reasons: ['future'] });
+    expect(result.groups[0]!.decisions[0]).toMatchObject({ keep: true, future: true });
   });
 });

@@ -13,10 +13,12 @@ const at = (time: string, extra: Partial<SnapshotFacts> = {}): SnapshotFacts => 
 
 const NOW = new Date('2026-03-20T12:00:00Z');
 
-/** "id: reasons" of every snapshot, newest first, "-" for those removed. */
+/** "id: reasons" of every snapshot, newest first ("-" when removed, "(future)" when marked so). */
 function decided(snapshots: SnapshotFacts[], policy: RetentionPolicy, now: Date | null = NOW) {
   return applyPolicy(snapshots, policy, undefined, now ?? undefined).flatMap((group) =>
-    group.decisions.map((d) => `${d.snapshot.id}: ${d.keep ? d.reasons.join(', ') : '-'}`),
+    group.decisions.map(
+      (d) => `${d.snapshot.id}: ${d.keep ? d.reasons.join(', ') : '-'}${d.future ? ' (future)' : ''}`,
+    ),
   );
 }
 
@@ -29,8 +31,8 @@ describe('retention policy: snapshots from the future (golden cases)', () => {
   it('one snapshot dated years ahead does not make --keep-within remove the real ones', () => {
     const forged = at('2031-01-01T00:00:00Z');
     expect(decided([...tenDays, forged], { within: parseKeepWithin('3d') })).toEqual([
-      '2031-01-01T00:00:00Z: future',
-      '2026-03-19T09:00:00Z: latest, within',
+      '2031-01-01T00:00:00Z: latest, within (future)',
+      '2026-03-19T09:00:00Z: within',
       '2026-03-18T09:00:00Z: within',
       '2026-03-17T09:00:00Z: within',
       '2026-03-16T09:00:00Z: -',
@@ -51,21 +53,13 @@ describe('retention policy: snapshots from the future (golden cases)', () => {
     expect(kept).toEqual(['2031-01-01T00:00:00Z: latest, within']);
   });
 
-  it('nor take the place of a real snapshot in --keep-last or a calendar bucket', () => {
+  it('a host whose clock jumped ahead: its snapshots from the future count for --keep-last as they are', () => {
     const ahead = [at('2026-03-25T00:00:00Z'), at('2026-03-26T00:00:00Z')];
-    expect(decided([...tenDays.slice(-3), ...ahead], { last: 2 })).toEqual([
-      '2026-03-26T00:00:00Z: future',
-      '2026-03-25T00:00:00Z: future',
-      '2026-03-19T09:00:00Z: latest, last',
-      '2026-03-18T09:00:00Z: last',
-      '2026-03-17T09:00:00Z: -',
-    ]);
-    expect(decided([...tenDays.slice(-3), ...ahead], { daily: 1 })).toEqual([
-      '2026-03-26T00:00:00Z: future',
-      '2026-03-25T00:00:00Z: future',
-      '2026-03-19T09:00:00Z: latest, daily',
+    expect(decided([...tenDays.slice(-2), ...ahead], { last: 3 })).toEqual([
+      '2026-03-26T00:00:00Z: latest, last (future)',
+      '2026-03-25T00:00:00Z: last (future)',
+      '2026-03-19T09:00:00Z: last',
       '2026-03-18T09:00:00Z: -',
-      '2026-03-17T09:00:00Z: -',
     ]);
   });
 
@@ -83,21 +77,23 @@ describe('retention policy: snapshots from the future (golden cases)', () => {
     const drift = new Date(NOW.getTime() + FUTURE_TOLERANCE_MS).toISOString();
     const beyond = new Date(NOW.getTime() + FUTURE_TOLERANCE_MS + 1000).toISOString();
     expect(decided([at(drift)], { last: 1 })).toEqual([`${drift}: latest, last`]);
-    expect(decided([at(beyond)], { last: 1 })).toEqual([`${beyond}: future`]);
+    expect(decided([at(beyond)], { last: 1 })).toEqual([`${beyond}: latest, last (future)`]);
   });
 
-  it('a group of future snapshots only: all kept, none is "latest"', () => {
-    expect(decided([at('2030-01-01T00:00:00Z'), at('2030-01-02T00:00:00Z')], { last: 1 })).toEqual([
-      '2030-01-02T00:00:00Z: future',
-      '2030-01-01T00:00:00Z: future',
+  it('when every snapshot is from the future (one wrong clock wrote them all), within counts from the newest', () => {
+    const all = ['2030-01-01', '2030-01-05', '2030-01-09'].map((day) => at(`${day}T00:00:00Z`));
+    expect(decided(all, { within: parseKeepWithin('5d') })).toEqual([
+      '2030-01-09T00:00:00Z: latest, within (future)',
+      '2030-01-05T00:00:00Z: within (future)',
+      '2030-01-01T00:00:00Z: - (future)',
     ]);
   });
 
-  it('groups without a policy keep everything, future or not', () => {
+  it('groups without a policy keep everything, and still mark the future', () => {
     const decisions = applyPolicy([at('2030-01-01T00:00:00Z'), tenDays[0]!], () => undefined, undefined, NOW);
-    expect(decisions[0]!.decisions.map((d) => [d.keep, d.reasons])).toEqual([
-      [true, ['future']],
-      [true, ['no policy']],
+    expect(decisions[0]!.decisions.map((d) => [d.keep, d.reasons, d.future])).toEqual([
+      [true, ['no policy'], true],
+      [true, ['no policy'], undefined],
     ]);
   });
 });

@@ -30,10 +30,12 @@ export interface Decision<T extends SnapshotFacts> {
   snapshot: T;
   keep: boolean;
   /**
-   * Why it is kept: "last", "hourly", ..., "within", "tag daily", "latest", "future", "no policy".
-   * Empty when removed.
+   * Why it is kept: "last", "hourly", ..., "within", "tag daily", "latest", "no policy". Empty when
+   * removed.
    */
   reasons: string[];
+  /** Dated more than FUTURE_TOLERANCE_MS ahead of the clock applyPolicy was given (a warning). */
+  future?: true;
 }
 
 export interface GroupDecision<T extends SnapshotFacts> {
@@ -82,10 +84,11 @@ export const FUTURE_TOLERANCE_MS = 15 * 60_000;
  * keeps those with any of the tags. The newest snapshot of a group is always kept ("latest").
  *
  * Given `now`, a snapshot more than FUTURE_TOLERANCE_MS ahead of it is "from the future" (a host
- * whose clock is wrong, or a forged manifest): it is kept ("future") and takes no part in the rules,
- * so it can neither be the newest that `within` counts back from nor take the place of a real
- * snapshot in `last` or a calendar bucket. One such snapshot would otherwise make `--keep-within 7d`
- * remove every real one.
+ * whose clock is wrong, or a forged manifest), and marked so: `within` counts back from the newest
+ * snapshot that is not (from the newest of all only when every one is, as a host whose clock is
+ * wrong writes them), since one snapshot dated 2031 would otherwise make `--keep-within 7d` remove
+ * every real one. Otherwise such snapshots take part in the rules as they are: a host whose clock
+ * jumped ahead still made them, and they hold its newest files.
  */
 export function applyPolicy<T extends SnapshotFacts>(
   snapshots: readonly T[],
@@ -108,16 +111,11 @@ export function applyPolicy<T extends SnapshotFacts>(
     now !== undefined && snapshot.time.getTime() > now.getTime() + FUTURE_TOLERANCE_MS;
   return [...groups.values()].map(({ group, members }) => {
     const chosen = typeof policy === 'function' ? policy(group) : policy;
-    const future = newestFirst(members.filter(isFuture)).map((snapshot) => ({
-      snapshot,
-      keep: true,
-      reasons: ['future'],
-    }));
-    const present = members.filter((snapshot) => !isFuture(snapshot));
-    const decisions = chosen
-      ? decideGroup(present, chosen)
-      : present.map((snapshot) => ({ snapshot, keep: true, reasons: ['no policy'] }));
-    return { group, decisions: [...future, ...decisions] };
+    const decisions: Array<Decision<T>> = chosen
+      ? decideGroup(members, chosen, isFuture)
+      : members.map((snapshot) => ({ snapshot, keep: true, reasons: ['no policy'] }));
+    for (const decision of decisions) if (isFuture(decision.snapshot)) decision.future = true;
+    return { group, decisions };
   });
 }
 
@@ -125,7 +123,11 @@ function newestFirst<T extends SnapshotFacts>(members: T[]): T[] {
   return [...members].sort((a, b) => b.time.getTime() - a.time.getTime() || (a.id < b.id ? 1 : -1));
 }
 
-function decideGroup<T extends SnapshotFacts>(members: T[], policy: RetentionPolicy): Array<Decision<T>> {
+function decideGroup<T extends SnapshotFacts>(
+  members: T[],
+  policy: RetentionPolicy,
+  isFuture: (snapshot: T) => boolean,
+): Array<Decision<T>> {
   const ordered = newestFirst(members);
   const counters: Record<string, number> = {
     hourly: policy.hourly ?? 0,
@@ -135,7 +137,7 @@ function decideGroup<T extends SnapshotFacts>(members: T[], policy: RetentionPol
     yearly: policy.yearly ?? 0,
   };
   const lastBucket: Record<string, string | undefined> = {};
-  const newest = ordered[0]?.time;
+  const newest = (ordered.find((snapshot) => !isFuture(snapshot)) ?? ordered[0])?.time;
   const withinFrom = policy.within && newest ? before(newest, policy.within) : undefined;
   return ordered.map((snapshot, index) => {
     const reasons: string[] = [];

@@ -58,6 +58,7 @@ export async function run(global: GlobalOptions, flags: ForgetFlags): Promise<vo
         time: d.snapshot.time.toISOString(),
         keep: d.keep,
         reasons: d.reasons,
+        ...(d.future ? { future: true } : {}),
       })),
     }));
     printResult(
@@ -78,7 +79,7 @@ export async function run(global: GlobalOptions, flags: ForgetFlags): Promise<vo
               .join(', ') || 'all snapshots'
           }:`,
           ...group.snapshots.map((s) =>
-            `  ${s.keep ? 'keep  ' : 'remove'}  ${s.id.slice(0, 8)}  ${s.host}/${s.stamp}  ${s.keep ? s.reasons.join(', ') : ''}`.trimEnd(),
+            `  ${s.keep ? 'keep  ' : 'remove'}  ${s.id.slice(0, 8)}  ${s.host}/${s.stamp}  ${s.keep ? s.reasons.join(', ') : ''}${s.future ? ' (from the future)' : ''}`.trimEnd(),
           ),
         ]),
         `${result.dryRun ? 'would remove' : 'removed'} ${result.removed} snapshot(s), kept ${result.kept}${
@@ -93,8 +94,8 @@ export async function run(global: GlobalOptions, flags: ForgetFlags): Promise<vo
 }
 
 /**
- * On stderr: damaged snapshots in groups forget left alone, and snapshots from the future (kept,
- * outside the rules: see policy.ts).
+ * On stderr: damaged snapshots in groups forget left alone, and snapshots from the future (which
+ * keep-within does not count from: see policy.ts).
  */
 function warn(global: GlobalOptions, result: ForgetResult): void {
   if (global.quiet || global.json) return;
@@ -104,9 +105,9 @@ function warn(global: GlobalOptions, result: ForgetResult): void {
     );
   }
   for (const group of result.groups) {
-    for (const { snapshot } of group.decisions.filter((d) => d.reasons.includes('future'))) {
+    for (const { snapshot } of group.decisions.filter((d) => d.future)) {
       process.stderr.write(
-        `warning: snapshot ${snapshot.id.slice(0, 8)} (${snapshot.host}/${snapshot.stamp}) is dated ${snapshot.time.toISOString()}, ahead of this machine's clock: kept, and not counted by any rule (is the clock of ${snapshot.host} or of this machine wrong?)\n`,
+        `warning: snapshot ${snapshot.id.slice(0, 8)} (${snapshot.host}/${snapshot.stamp}) is dated ${snapshot.time.toISOString()}, ahead of this machine's clock: --keep-within counts from the newest snapshot that is not (is the clock of ${snapshot.host} or of this machine wrong?)\n`,
       );
     }
   }
