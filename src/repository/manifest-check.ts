@@ -7,7 +7,7 @@ import { runPool } from '../util/pool.js';
 import { SNAPSHOTS_PREFIX } from './layout.js';
 import type { ManifestHeader } from './manifest.js';
 import type { ManifestCache } from './manifest-cache.js';
-import { decodeManifestBytes, decodeManifestHeader } from './manifest-codec.js';
+import { checkManifestBytes, decodeManifestHeader } from './manifest-codec.js';
 import { salvageManifest } from './manifest-salvage.js';
 import type { SnapshotRef } from './snapshots.js';
 
@@ -98,7 +98,7 @@ async function checkedHeader(
     if (theRepositorys) {
       const header = readBefore
         ? await decodeManifestHeader(Readable.from([cached]), where)
-        : await readInFull(cached, where);
+        : await checkManifestBytes(cached, where);
       if (!readBefore || record?.etag !== object.etag) {
         await remember(cache, ref, { size: object.size, etag: object.etag, sha256 });
       }
@@ -106,16 +106,9 @@ async function checkedHeader(
     }
   }
   const data = await readAll(await backend.get(ref.key));
-  const header = await readInFull(data, where);
+  const header = await checkManifestBytes(data, where);
   await cache.store(ref, data).catch(() => {});
   await remember(cache, ref, { size: data.length, etag: object.etag, sha256: hash('sha256', data) });
-  return header;
-}
-
-/** Parses every entry, for the errors: the entries themselves are dropped. */
-async function readInFull(data: Buffer, where: string): Promise<ManifestHeader> {
-  const { header, entries } = await decodeManifestBytes(data, where);
-  for await (const _ of entries);
   return header;
 }
 

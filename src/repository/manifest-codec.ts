@@ -140,6 +140,20 @@ export function decodeManifestBuffer(
   gz: Buffer,
   where: string,
 ): { header: ManifestHeader; entries: Entry[] } {
+  const entries: Entry[] = [];
+  const header = visitManifestBuffer(gz, where, (entry, line) => {
+    rawLines.set(entry, line);
+    entries.push(entry);
+  });
+  return { header, entries };
+}
+
+/** decodeManifestBuffer, handing each entry to `visit` instead of keeping them. */
+function visitManifestBuffer(
+  gz: Buffer,
+  where: string,
+  visit: (entry: Entry, line: string) => void,
+): ManifestHeader {
   let text: Buffer;
   try {
     text = gunzipSync(gz, { maxOutputLength: MAX_IN_MEMORY_INFLATED });
@@ -148,24 +162,40 @@ export function decodeManifestBuffer(
     throw damaged(where, `it cannot be decompressed: ${(cause as Error).message}`, cause);
   }
   let header: ManifestHeader | undefined;
-  const entries: Entry[] = [];
+  let count = 0;
   const order = new EntryOrder();
   const onLine = (line: string, lineNumber: number) => {
     if (lineNumber === 1) header = parseHeader(line, where);
     else if (line !== '') {
-      const entry = checked(order, parseEntry(line, where, lineNumber), where, lineNumber);
-      rawLines.set(entry, line);
-      entries.push(entry);
+      visit(checked(order, parseEntry(line, where, lineNumber), where, lineNumber), line);
+      count++;
     }
   };
   const splitter = new LineSplitter(where);
   splitter.push(text, onLine);
   splitter.end(onLine);
   if (!header) throw damaged(where, 'it is empty');
-  if (entries.length !== header.entries) {
-    throw damaged(where, `it holds ${entries.length} entries where its header says ${header.entries}`);
+  if (count !== header.entries) {
+    throw damaged(where, `it holds ${count} entries where its header says ${header.entries}`);
   }
-  return { header, entries };
+  return header;
+}
+
+/**
+ * Reads a whole manifest held in memory to its end, checking every entry without keeping any
+ * (one at a time in memory, however many are checked at once): its header, or an IntegrityError.
+ */
+export async function checkManifestBytes(gz: Buffer, where: string): Promise<ManifestHeader> {
+  if (gz.length <= IN_MEMORY_DECODE_LIMIT) {
+    try {
+      return visitManifestBuffer(gz, where, () => {});
+    } catch (err) {
+      if (!(err instanceof TooLargeForMemory)) throw err;
+    }
+  }
+  const { header, entries } = await decodeManifest(Readable.from([gz]), where);
+  for await (const _ of entries);
+  return header;
 }
 
 /** A whole manifest held in memory: inflated in one piece when it fits, streamed otherwise. */
