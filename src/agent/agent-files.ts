@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { link, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TwinvaultError } from '../errors.js';
+import { makePrivateFolder, PRIVATE_FILE } from '../fs/private-files.js';
 
 /**
  * Where one config's agent keeps its pid lock and its state: one agent per config file, so the
@@ -63,9 +64,9 @@ export async function readPid(pidFile: string): Promise<number | undefined> {
  * is gone (a crash, a SIGKILL) is taken over.
  */
 export async function takePidLock(pidFile: string): Promise<{ release(): Promise<void> }> {
-  await mkdir(join(pidFile, '..'), { recursive: true });
+  await makePrivateFolder(join(pidFile, '..'));
   const temp = `${pidFile}.${process.pid}.tmp`;
-  await writeFile(temp, `${process.pid}\n`);
+  await writeFile(temp, `${process.pid}\n`, { mode: PRIVATE_FILE });
   try {
     for (let attempt = 0; ; attempt++) {
       try {

@@ -1,9 +1,10 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { type Logger, multistream, pino, type StreamEntry } from 'pino';
 import pretty from 'pino-pretty';
 import { createStream } from 'rotating-file-stream';
 import type { AgentConfig } from '../config/schema.js';
+import { PRIVATE_FILE, PRIVATE_FOLDER } from '../fs/private-files.js';
 
 export type { Logger };
 
@@ -31,9 +32,20 @@ export function createAgentLogger(targets: LogTargets): Logger {
     streams.push({ level: targets.settings.level, stream: toConsole });
   }
   if (targets.file !== '-') {
-    mkdirSync(dirname(targets.file), { recursive: true });
+    // Private (DESIGN invariant 9): the log names files, hosts and buckets. A folder that exists
+    // (say /var/log) keeps its mode; the file is closed even if an older version made it 0644.
+    mkdirSync(dirname(targets.file), { recursive: true, mode: PRIVATE_FOLDER });
+    const rotated = Array.from({ length: targets.settings.keep }, (_, i) => `${targets.file}.${i + 1}`);
+    for (const path of [targets.file, ...rotated]) {
+      try {
+        chmodSync(path, PRIVATE_FILE);
+      } catch {
+        // not there (yet): created 0600
+      }
+    }
     const file = createStream(basename(targets.file), {
       path: dirname(targets.file),
+      mode: PRIVATE_FILE,
       size: `${Math.max(1, Math.ceil(targets.settings.maxSize / 1024))}K`,
       rotate: targets.settings.keep,
     });

@@ -2,6 +2,7 @@ import { parseRepositoryUrl } from '../config/repository-url.js';
 import type { RepositoryConfig } from '../config/schema.js';
 import type { Backend } from './backend.js';
 import { LocalBackend } from './local/local-backend.js';
+import { closeRepositoryToOthers } from './local/private-repository.js';
 import { MemoryBackend } from './memory/memory-backend.js';
 import type { S3BackendOptions } from './s3/options.js';
 
@@ -15,6 +16,8 @@ export async function openBackend(
   const location = parseRepositoryUrl(repository.url);
   switch (location.kind) {
     case 'file':
+      // Repositories written before folders were made private are closed as they are opened.
+      await closeRepositoryToOthers(location.path);
       return new LocalBackend(location.path);
     case 'memory': {
       const backend = memoryBackends.get(location.name) ?? new MemoryBackend(`memory://${location.name}`);

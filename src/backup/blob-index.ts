@@ -1,5 +1,6 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import type { Backend } from '../backend/backend.js';
+import { makePrivateFolder, PRIVATE_FILE } from '../fs/private-files.js';
 import type { ManifestCache } from '../repository/manifest-cache.js';
 import type { SnapshotRef } from '../repository/snapshots.js';
 
@@ -84,9 +85,11 @@ export class BlobIndex {
     const { digests, keys } = this.merged();
     const head = JSON.stringify({ version: 2, manifests: [...this.manifests], count: keys.length });
     const path = this.cache.filePath(FILE);
-    await mkdir(this.cache.folder, { recursive: true });
+    await makePrivateFolder(this.cache.folder);
     // Written in parts, not concatenated first: this runs when a backup's memory peaks.
-    await writeFile(`${path}.tmp`, [Buffer.from(`${head}\n`), digests, Buffer.from(keys.join('\0'))]);
+    await writeFile(`${path}.tmp`, [Buffer.from(`${head}\n`), digests, Buffer.from(keys.join('\0'))], {
+      mode: PRIVATE_FILE,
+    });
     await rename(`${path}.tmp`, path);
     await rm(this.cache.filePath(OLD_FILE), { force: true });
   }

@@ -117,10 +117,11 @@ export function buildProgram(): Command {
     )
     .option(
       '--overwrite <mode>',
-      'existing files: never, if-changed (skip identical ones), always',
-      'if-changed',
+      "existing files: never, keep-newer (replace those that differ, keep local files newer than the snapshot's: exit 3), if-changed (replace all that differ), always",
+      'keep-newer',
     )
-    .option('--dry-run', 'only say what would be restored')
+    .option('--keep-setid', 'restore set-uid and set-gid bits (by default they are cleared)')
+    .option('--dry-run', 'only say what would be restored, replaced and kept')
     .option('--host <name>', 'with "latest": the latest of this host')
     .option('--fallback', 'when the repository cannot be reached at all, restore from its replica')
     .exitOverride()

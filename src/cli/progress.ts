@@ -1,6 +1,7 @@
 import { SingleBar } from 'cli-progress';
 import type { BackupEvent } from '../backup/events.js';
 import type { RestoreEvent } from '../restore/restore.js';
+import { escapeForTerminal as shown } from './escape.js';
 import { formatBytes } from './format.js';
 import type { GlobalOptions } from './output.js';
 
@@ -66,7 +67,7 @@ export function backupProgress(global: GlobalOptions): Progress<BackupEvent> {
   return {
     onEvent(event) {
       if (event.type === 'waiting') say(event.reason);
-      else if (event.type === 'skip') say(`skipped ${event.path}: ${event.reason}`);
+      else if (event.type === 'skip') say(`skipped ${shown(event.path)}: ${shown(event.reason)}`);
       else if (event.type === 'scanned') bar.start(event.bytesToRead);
       else if (event.type === 'file' && event.read) bar.add(event.size);
     },

@@ -2,12 +2,14 @@ import { CommanderError } from 'commander';
 import { isTwinvaultError } from '../errors.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { printError } from './output.js';
+import { closeOwnFoldersToOthers } from './private-state.js';
 import { buildProgram } from './program.js';
 
 /** Runs the CLI and returns the exit code; every error becomes a code here and nowhere else. */
 export async function run(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
   try {
+    await closeOwnFoldersToOthers();
     await program.parseAsync(argv, { from: 'user' });
     // A command may end in a non-error state worth its own code (a backup that skipped files).
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;

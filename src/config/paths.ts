@@ -10,9 +10,14 @@ export function userConfigFile(): string {
   return join(paths().config, 'config.json');
 }
 
+/** twinvault's data folder: ~/.local/share/twinvault on Linux. */
+export function dataFolder(): string {
+  return paths().data;
+}
+
 /** Where the embedded default repository lives when none is configured. */
 export function defaultRepositoryFolder(): string {
-  return join(paths().data, 'repository');
+  return join(dataFolder(), 'repository');
 }
 
 export const LOCAL_CONFIG_FILE = 'twinvault.json';

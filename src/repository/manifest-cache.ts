@@ -1,8 +1,9 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Backend } from '../backend/backend.js';
 import { readAll } from '../backend/body.js';
+import { makePrivateFolder, PRIVATE_FILE } from '../fs/private-files.js';
 import type { Entry, ManifestHeader } from './manifest.js';
 import {
   type DecodedManifest,
@@ -16,7 +17,8 @@ import type { SnapshotRef } from './snapshots.js';
 /**
  * Local copies of manifests (immutable once written), in the state folder. The local index of
  * DESIGN invariant 5: it saves downloads, never holds anything the repository lacks, and is
- * refilled from the repository when lost.
+ * refilled from the repository when lost. Private to its user, as the manifests it copies
+ * name every file (DESIGN invariant 9).
  */
 export class ManifestCache {
   constructor(readonly folder: string) {}
@@ -85,9 +87,9 @@ export class ManifestCache {
 
   async store(ref: SnapshotRef, data: Buffer): Promise<void> {
     const path = this.pathOf(ref);
-    await mkdir(dirname(path), { recursive: true });
+    await makePrivateFolder(dirname(path));
     const temp = `${path}.${process.pid}.tmp`;
-    await writeFile(temp, data);
+    await writeFile(temp, data, { mode: PRIVATE_FILE });
     await rename(temp, path);
   }
 
@@ -102,9 +104,9 @@ export class ManifestCache {
 
   async storeIndex(ref: SnapshotRef, index: ManifestIndexData): Promise<void> {
     const path = this.indexPathOf(ref);
-    await mkdir(dirname(path), { recursive: true });
+    await makePrivateFolder(dirname(path));
     const temp = `${path}.${process.pid}.tmp`;
-    await writeFile(temp, indexFile(index));
+    await writeFile(temp, indexFile(index), { mode: PRIVATE_FILE });
     await rename(temp, path);
   }
 
@@ -119,9 +121,9 @@ export class ManifestCache {
   ): Promise<{ commit(): Promise<void>; discard(): Promise<void> }> {
     const final = [this.pathOf(ref), this.indexPathOf(ref)];
     const temps = final.map((path) => `${path}.${process.pid}.tmp`);
-    await mkdir(dirname(final[0]!), { recursive: true });
-    await writeFile(temps[0]!, data);
-    await writeFile(temps[1]!, indexFile(index()));
+    await makePrivateFolder(dirname(final[0]!));
+    await writeFile(temps[0]!, data, { mode: PRIVATE_FILE });
+    await writeFile(temps[1]!, indexFile(index()), { mode: PRIVATE_FILE });
     return {
       commit: async () => {
         for (let i = 0; i < final.length; i++) await rename(temps[i]!, final[i]!);
@@ -143,9 +145,9 @@ export class ManifestCache {
 
   async storeCheck(ref: SnapshotRef, record: object): Promise<void> {
     const path = this.checkPathOf(ref);
-    await mkdir(dirname(path), { recursive: true });
+    await makePrivateFolder(dirname(path));
     const temp = `${path}.${process.pid}.tmp`;
-    await writeFile(temp, JSON.stringify(record));
+    await writeFile(temp, JSON.stringify(record), { mode: PRIVATE_FILE });
     await rename(temp, path);
   }
 

@@ -77,8 +77,14 @@ describe('restore options', () => {
     const target = join(dir, 'again');
     await restore({ repository, snapshot, target });
     await writeFile(join(target, 'docs', 'letters', 'a.txt'), 'edited locally');
-    const second = await restore({ repository, snapshot, target });
-    expect(second.files).toEqual({ restored: 1, skippedIdentical: 2, skippedExisting: 0 });
+    const second = await restore({ repository, snapshot, target, overwrite: 'if-changed' });
+    expect(second.files).toEqual({
+      restored: 1,
+      replaced: 1,
+      skippedIdentical: 2,
+      skippedExisting: 0,
+      keptNewer: 0,
+    });
     expect(await readFile(join(target, 'docs', 'letters', 'a.txt'), 'utf8')).toBe('dear a');
   });
 
@@ -87,10 +93,22 @@ describe('restore options', () => {
     await restore({ repository, snapshot, target });
     await writeFile(join(target, 'docs', 'letters', 'a.txt'), 'mine');
     const never = await restore({ repository, snapshot, target, overwrite: 'never' });
-    expect(never.files).toEqual({ restored: 0, skippedIdentical: 0, skippedExisting: 3 });
+    expect(never.files).toEqual({
+      restored: 0,
+      replaced: 0,
+      skippedIdentical: 0,
+      skippedExisting: 3,
+      keptNewer: 0,
+    });
     expect(await readFile(join(target, 'docs', 'letters', 'a.txt'), 'utf8')).toBe('mine');
     const always = await restore({ repository, snapshot, target, overwrite: 'always' });
-    expect(always.files).toEqual({ restored: 3, skippedIdentical: 0, skippedExisting: 0 });
+    expect(always.files).toEqual({
+      restored: 3,
+      replaced: 3,
+      skippedIdentical: 0,
+      skippedExisting: 0,
+      keptNewer: 0,
+    });
     expect(await readFile(join(target, 'docs', 'letters', 'a.txt'), 'utf8')).toBe('dear a');
   });
 

@@ -1,33 +1,24 @@
-import type { BigIntStats } from 'node:fs';
-import {
-  chmod,
-  lchown,
-  link,
-  lstat,
-  lutimes,
-  mkdir,
-  readlink,
-  rm,
-  symlink,
-  unlink,
-  utimes,
-} from 'node:fs/promises';
+import { link, unlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import { type Clock, systemClock } from '../clock.js';
-import { IntegrityError, isTwinvaultError, LocalPathError, TwinvaultError } from '../errors.js';
-import { SLASH } from '../fs/names.js';
+import { isTwinvaultError, TwinvaultError } from '../errors.js';
 import type { DirEntry, Entry, FileEntry, SymlinkEntry } from '../repository/manifest.js';
 import { decodeManifest } from '../repository/manifest-codec.js';
 import type { Repository } from '../repository/repository.js';
 import type { SnapshotRef } from '../repository/snapshots.js';
 import { HeapLimit } from '../util/heap-limit.js';
 import { runPool } from '../util/pool.js';
-import { downloadVerified, hasContent, nsToSeconds } from './file-writer.js';
+import { downloadVerified } from './file-writer.js';
+import { DEFAULT_OVERWRITE, type OverwriteMode } from './overwrite.js';
 import { checkNoEntryBelowNonFolder, safeSegments } from './safe-paths.js';
 import { type ManifestDamage, salvageEntries } from './salvage-entries.js';
+import { clearSetIdBits } from './setid.js';
+import { atTarget, targetError } from './target-errors.js';
+import { applyMetadata, prepareTarget, type RestoreAction, TargetWriter } from './target-writer.js';
 
-export type OverwriteMode = 'never' | 'if-changed' | 'always';
+export type { OverwriteMode } from './overwrite.js';
+export type { RestoreAction } from './target-writer.js';
 
 export interface RestoreOptions {
   repository: Repository;
@@ -35,7 +26,10 @@ export interface RestoreOptions {
   target: string;
   /** Restore only these paths (and what lies below them), as `<source>/<path>`. */
   include?: string[];
+  /** What to do with files already in the target (overwrite.ts); default keep-newer. */
   overwrite?: OverwriteMode;
+  /** Restore set-uid and set-gid bits as the manifest has them (by default they are cleared). */
+  keepSetid?: boolean;
   dryRun?: boolean;
   concurrency?: number;
   clock?: Clock;
@@ -47,8 +41,6 @@ export interface RestoreOptions {
   fallbacks?: Backend[];
 }
 
-export type RestoreAction = 'restore' | 'skip-existing' | 'skip-identical';
-
 export type RestoreEvent =
   | { type: 'planned'; files: number; bytes: number }
   | { type: 'file'; path: string; action: RestoreAction; bytes: number }
@@ -58,7 +50,20 @@ export interface RestoreSummary {
   snapshot: string;
   target: string;
   dryRun: boolean;
-  files: { restored: number; skippedExisting: number; skippedIdentical: number };
+  files: {
+    /** Files written: new ones, and those that replaced a local file. */
+    restored: number;
+    /** Of `restored`, how many replaced a local file. */
+    replaced: number;
+    skippedExisting: number;
+    skippedIdentical: number;
+    /** Local files newer than the snapshot's version, kept (keep-newer): listed in `kept`. */
+    keptNewer: number;
+  };
+  /** Each local file (or symlink) kept because it is newer than the snapshot's version. */
+  kept: Array<{ path: string; type: Entry['type']; localTime: string; snapshotTime: string }>;
+  /** Entries whose set-uid/set-gid bits were not restored (without keepSetid). */
+  setIdCleared: string[];
   dirs: number;
   symlinks: number;
   bytesRestored: number;
@@ -71,8 +76,6 @@ export interface RestoreSummary {
   plan?: Array<{ path: string; type: Entry['type']; action: RestoreAction }>;
 }
 
-const RUNNING_AS_ROOT = process.getuid?.() === 0;
-
 /**
  * Restores a snapshot, or part of it, into `target`. Every entry path is checked before anything
  * is written: nothing can land outside the target, nor be written through a symlink. File
@@ -84,7 +87,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
   const started = clock.now();
   const { backend } = options.repository;
   const where = `snapshot ${options.snapshot.host}/${options.snapshot.stamp}`;
-  const overwrite = options.overwrite ?? 'if-changed';
+  const overwrite = options.overwrite ?? DEFAULT_OVERWRITE;
   const target = resolve(options.target);
 
   const includes = (options.include ?? []).map((path) => path.replace(/^\/+|\/+$/g, ''));
@@ -119,13 +122,16 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
   // rather than held for every entry of a large snapshot.
   for (const entry of entries) safeSegments(entry, where);
   checkNoEntryBelowNonFolder(entries, where);
+  const setIdCleared = options.keepSetid ? [] : clearSetIdBits(entries);
   const segmentsOf = (entry: Entry) => safeSegments(entry, where);
 
   const summary: RestoreSummary = {
     snapshot: options.snapshot.id,
     target,
     dryRun: options.dryRun ?? false,
-    files: { restored: 0, skippedExisting: 0, skippedIdentical: 0 },
+    files: { restored: 0, replaced: 0, skippedExisting: 0, skippedIdentical: 0, keptNewer: 0 },
+    kept: [],
+    setIdCleared,
     dirs: 0,
     symlinks: 0,
     bytesRestored: 0,
@@ -140,18 +146,30 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
     bytes: files.reduce((sum, f) => sum + f.size, 0),
   });
   const writer = new TargetWriter(Buffer.from(target), overwrite, summary.dryRun);
-  if (!summary.dryRun) await mkdir(target, { recursive: true });
+  await prepareTarget(target, summary.dryRun);
   const plan: NonNullable<RestoreSummary['plan']> = [];
-  const record = (entry: Entry, action: RestoreAction, bytes = 0) => {
+  const record = (entry: Entry, action: RestoreAction, bytes = 0, localMtimeNs?: bigint) => {
     if (summary.dryRun) plan.push({ path: entry.path, type: entry.type, action });
+    if (action === 'keep-newer') {
+      summary.kept.push({
+        path: entry.path,
+        type: entry.type,
+        localTime: isoTime(localMtimeNs ?? 0n),
+        snapshotTime: isoTime(BigInt(entry.mtime)),
+      });
+    }
     if (entry.type === 'file') {
-      if (action === 'restore') summary.files.restored++;
-      else if (action === 'skip-existing') summary.files.skippedExisting++;
-      else summary.files.skippedIdentical++;
+      const count = summary.files;
+      if (action === 'restore' || action === 'replace') count.restored++;
+      if (action === 'replace') count.replaced++;
+      else if (action === 'skip-existing') count.skippedExisting++;
+      else if (action === 'skip-identical') count.skippedIdentical++;
+      else if (action === 'keep-newer') count.keptNewer++;
       summary.bytesRestored += bytes;
       options.onEvent?.({ type: 'file', path: entry.path, action, bytes });
     }
   };
+  const writes = (action: RestoreAction) => action === 'restore' || action === 'replace';
 
   const dirs = entries.filter((entry): entry is DirEntry => entry.type === 'dir');
   for (const dir of dirs) {
@@ -179,8 +197,9 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
   const restoreFile = async (file: FileEntry) => {
     heap.check();
     const destination = await writer.prepareFile(segmentsOf(file), file);
-    if (destination.action !== 'restore') return record(file, destination.action);
-    if (summary.dryRun) return record(file, 'restore', file.size);
+    const { action } = destination;
+    if (!writes(action)) return record(file, action, 0, destination.localMtimeNs);
+    if (summary.dryRun) return record(file, action, file.size);
     const bytes = await downloadWithFallback(
       backend,
       options.fallbacks ?? [],
@@ -191,9 +210,11 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
         summary.fromReplica.push(event);
         options.onEvent?.({ type: 'fallback', ...event });
       },
-    );
+    ).catch((err: unknown) => {
+      throw targetError(err, 'write', destination.path);
+    });
     verified.add(file);
-    record(file, 'restore', bytes);
+    record(file, action, bytes);
   };
   await runPool(downloads, options.concurrency ?? 16, restoreFile);
   for (const file of linked) {
@@ -203,25 +224,32 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       continue;
     }
     const destination = await writer.prepareFile(segmentsOf(file), file);
-    if (destination.action !== 'restore' || summary.dryRun) {
-      record(file, destination.action);
+    if (!writes(destination.action) || summary.dryRun) {
+      record(file, destination.action, 0, destination.localMtimeNs);
       continue;
     }
-    if (destination.exists) await unlink(destination.path);
-    await link(writer.pathOf(segmentsOf(first)), destination.path);
-    record(file, 'restore', 0);
+    await atTarget('link', destination.path, async () => {
+      if (destination.exists) await unlink(destination.path);
+      await link(writer.pathOf(segmentsOf(first)), destination.path);
+    });
+    record(file, destination.action, 0);
   }
 
   for (const entry of entries.filter((e): e is SymlinkEntry => e.type === 'symlink')) {
-    const action = await writer.placeSymlink(segmentsOf(entry), entry);
+    const { action, localMtimeNs } = await writer.placeSymlink(segmentsOf(entry), entry);
     summary.symlinks++;
-    record(entry, action);
+    record(entry, action, 0, localMtimeNs);
   }
 
   if (!summary.dryRun) {
-    for (const dir of [...dirs].reverse()) await applyMetadata(writer.pathOf(segmentsOf(dir)), dir);
+    for (const dir of [...dirs].reverse()) {
+      const path = writer.pathOf(segmentsOf(dir));
+      await atTarget('set the metadata of', path, () => applyMetadata(path, dir));
+    }
   }
   if (summary.dryRun) summary.plan = plan;
+  // Files finish in any order; the list of what was kept reads best in path order.
+  summary.kept.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   summary.durationMs = clock.now().getTime() - started.getTime();
   return summary;
 }
@@ -294,121 +322,8 @@ async function downloadWithFallback(
   }
 }
 
-/** All writing below the target goes through here, which refuses to follow symlinks. */
-class TargetWriter {
-  private readonly verifiedDirs = new Set<string>();
-  /** Folders this run created: nothing can stand in them that the run did not put there. */
-  private readonly createdDirs = new Set<string>();
-
-  constructor(
-    private readonly root: Buffer,
-    private readonly overwrite: OverwriteMode,
-    private readonly dryRun: boolean,
-  ) {}
-
-  pathOf(segments: Buffer[]): Buffer {
-    return Buffer.concat([this.root, ...segments.flatMap((segment) => [SLASH, segment])]);
-  }
-
-  /** Creates the folder and every missing parent; an existing symlink or file on the way is refused. */
-  async ensureDir(segments: Buffer[], display: string): Promise<void> {
-    for (let depth = 1; depth <= segments.length; depth++) {
-      const path = this.pathOf(segments.slice(0, depth));
-      const id = path.toString('latin1');
-      if (this.verifiedDirs.has(id)) continue;
-      const info = await lstatOrUndefined(path);
-      if (info === undefined) {
-        if (!this.dryRun) {
-          try {
-            await mkdir(path);
-            this.createdDirs.add(id);
-          } catch (err) {
-            // Another file of this run, restored in parallel, made it first: check it again.
-            if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-            depth--;
-            continue;
-          }
-        }
-      } else if (info.isSymbolicLink()) {
-        throw new IntegrityError(
-          `refusing to restore ${JSON.stringify(display)}: ${path.toString()} is a symlink, and restore never writes through one`,
-        );
-      } else if (!info.isDirectory()) {
-        throw new LocalPathError(
-          `cannot restore ${JSON.stringify(display)}: ${path.toString()} exists and is not a folder`,
-          {
-            hint: 'move it away, or restore into another target folder',
-          },
-        );
-      }
-      this.verifiedDirs.add(id);
-    }
-  }
-
-  /** Decides what to do with a file's destination, clearing the way when it is to be written. */
-  async prepareFile(
-    segments: Buffer[],
-    file: FileEntry,
-  ): Promise<{ action: RestoreAction; path: Buffer; exists: boolean }> {
-    await this.ensureDir(segments.slice(0, -1), file.path);
-    const path = this.pathOf(segments);
-    const fresh = this.createdDirs.has(this.pathOf(segments.slice(0, -1)).toString('latin1'));
-    const existing = fresh ? undefined : await lstatOrUndefined(path);
-    if (existing) {
-      if (this.overwrite === 'never') return { action: 'skip-existing', path, exists: true };
-      if (
-        this.overwrite === 'if-changed' &&
-        existing.isFile() &&
-        Number(existing.size) === file.size &&
-        (await hasContent(path, file))
-      ) {
-        if (!this.dryRun) await applyMetadata(path, file);
-        return { action: 'skip-identical', path, exists: true };
-      }
-      if (existing.isDirectory()) {
-        throw new LocalPathError(
-          `cannot restore file ${JSON.stringify(file.path)}: a folder stands at ${path.toString()}`,
-        );
-      }
-      // A symlink is removed, never written through; a file is replaced by a verified copy.
-      if (!this.dryRun && !existing.isFile()) await unlink(path);
-      return { action: 'restore', path, exists: existing.isFile() };
-    }
-    return { action: 'restore', path, exists: false };
-  }
-
-  async placeSymlink(segments: Buffer[], entry: SymlinkEntry): Promise<RestoreAction> {
-    await this.ensureDir(segments.slice(0, -1), entry.path);
-    const path = this.pathOf(segments);
-    const target = entry.targetBytes ? Buffer.from(entry.targetBytes, 'base64') : Buffer.from(entry.target);
-    const existing = await lstatOrUndefined(path);
-    if (existing) {
-      if (this.overwrite === 'never') return 'skip-existing';
-      if (existing.isSymbolicLink() && (await readlink(path, { encoding: 'buffer' })).equals(target))
-        return 'skip-identical';
-      if (!this.dryRun) await rm(path, { recursive: false, force: true });
-    }
-    if (this.dryRun) return 'restore';
-    await symlink(target, path);
-    if (RUNNING_AS_ROOT) await lchown(path, entry.uid, entry.gid).catch(() => {});
-    const mtime = nsToSeconds(entry.mtime);
-    await lutimes(path, mtime, mtime).catch(() => {});
-    return 'restore';
-  }
-}
-
-async function applyMetadata(path: Buffer, entry: FileEntry | DirEntry): Promise<void> {
-  if (RUNNING_AS_ROOT) await lchown(path, entry.uid, entry.gid);
-  await chmod(path, entry.mode);
-  const mtime = nsToSeconds(entry.mtime);
-  await utimes(path, mtime, mtime);
-}
-
-async function lstatOrUndefined(path: Buffer): Promise<BigIntStats | undefined> {
-  try {
-    return await lstat(path, { bigint: true });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
+/** A time for the summary; one no Date can hold (a forged manifest's) is shown as it is. */
+function isoTime(ns: bigint): string {
+  const date = new Date(Number(ns / 1_000_000n));
+  return Number.isNaN(date.getTime()) ? `${ns} ns` : date.toISOString();
 }

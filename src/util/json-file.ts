@@ -1,13 +1,14 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { makePrivateFolder, PRIVATE_FILE } from '../fs/private-files.js';
 
 let writes = 0;
 
-/** Replaces a JSON file atomically, so a reader never sees half of it; creates its folder. */
+/** Replaces a JSON file atomically, so a reader never sees half of it; creates its folder. Private (0600). */
 export async function writeJsonFile(path: string, value: unknown): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  await makePrivateFolder(dirname(path));
   const temp = `${path}.${process.pid}.${++writes}.tmp`;
-  await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`);
+  await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`, { mode: PRIVATE_FILE });
   await rename(temp, path);
 }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants, createWriteStream } from 'node:fs';
-import { access, copyFile, link, mkdir, open, rename, rmdir, stat, unlink } from 'node:fs/promises';
+import { access, chmod, copyFile, link, open, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -12,6 +12,7 @@ import {
   NotFoundError,
   UsageError,
 } from '../../errors.js';
+import { makePrivateFolder, PRIVATE_FILE } from '../../fs/private-files.js';
 import type {
   Backend,
   BackendCapabilities,
@@ -43,6 +44,8 @@ export interface LocalBackendOptions {
  * A repository in a plain folder: each object is a file at root/<key>, byte for byte. Writes go
  * to a temporary file first and are renamed (or hard-linked, for create-only) into place.
  * Object metadata is not kept: manifests, not file attributes, hold what restore needs.
+ * Folders are made 0700 and objects 0600, whatever the umask: a repository holds copies of every
+ * backed-up file, so it is its user's alone (DESIGN invariant 9), as restic's local backend does.
  */
 export class LocalBackend implements Backend {
   readonly capabilities: BackendCapabilities = { metadata: false, createOnly: 'atomic' };
@@ -83,7 +86,7 @@ export class LocalBackend implements Backend {
 
   async create(): Promise<void> {
     try {
-      await mkdir(this.root, { recursive: true });
+      await makePrivateFolder(this.root);
     } catch (err) {
       throw fsError(err, 'create folder', this.root);
     }
@@ -168,6 +171,10 @@ export class LocalBackend implements Backend {
       } catch (err) {
         throw this.readError(err, sourceKey, sourcePath);
       }
+      // copyFile gives the copy its source's mode, and an older version wrote objects 0644.
+      await chmod(temp, PRIVATE_FILE).catch((err: unknown) => {
+        throw fsError(err, 'write', temp);
+      });
       if (this.fsync) await syncFile(temp);
       await this.moveIntoPlace(temp, path, key, false);
     } catch (err) {
@@ -213,7 +220,7 @@ export class LocalBackend implements Backend {
   private async tempPath(): Promise<string> {
     const dir = join(this.root, TEMP_DIR);
     try {
-      await mkdir(dir, { recursive: true });
+      await makePrivateFolder(dir);
     } catch (err) {
       throw fsError(err, 'create folder', dir);
     }
@@ -229,7 +236,7 @@ export class LocalBackend implements Backend {
       source.once('error', (err) => {
         sourceError = err;
       });
-      const out = createWriteStream(temp, { flags: 'wx' });
+      const out = createWriteStream(temp, { flags: 'wx', mode: PRIVATE_FILE });
       await pipeline(
         source,
         async function* (chunks: AsyncIterable<Uint8Array>) {
@@ -284,7 +291,7 @@ export class LocalBackend implements Backend {
     const parent = dirname(path);
     let first: string | undefined;
     try {
-      first = await mkdir(parent, { recursive: true });
+      first = await makePrivateFolder(parent);
     } catch (err) {
       throw fsError(err, 'create folder', parent);
     }
@@ -309,7 +316,7 @@ export class LocalBackend implements Backend {
   private async probeWrite(): Promise<void> {
     const temp = join(this.root, `.twinvault-probe-${randomBytes(6).toString('hex')}`);
     try {
-      const handle = await open(temp, 'wx');
+      const handle = await open(temp, 'wx', PRIVATE_FILE);
       await handle.close();
       await unlink(temp);
     } catch (err) {

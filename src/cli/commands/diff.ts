@@ -2,6 +2,7 @@ import { stateFolder } from '../../config/paths.js';
 import type { Entry } from '../../repository/manifest.js';
 import { ManifestCache } from '../../repository/manifest-cache.js';
 import { withRepository } from '../context.js';
+import { escapeForTerminal as shown } from '../escape.js';
 import { type GlobalOptions, printResult } from '../output.js';
 import { findSnapshot } from '../snapshot-arg.js';
 
@@ -28,10 +29,10 @@ export async function run(global: GlobalOptions, flags: { host?: string }, args:
     const b = await load(specB);
     const result = diffEntries(a.map, b.map);
     printResult(global, { from: a.ref.id, to: b.ref.id, ...result }, () => [
-      ...result.added.map((path) => `+ ${path}`),
-      ...result.removed.map((path) => `- ${path}`),
-      ...result.changed.map((path) => `M ${path}`),
-      ...result.metadata.map((path) => `U ${path}`),
+      ...result.added.map((path) => `+ ${shown(path)}`),
+      ...result.removed.map((path) => `- ${shown(path)}`),
+      ...result.changed.map((path) => `M ${shown(path)}`),
+      ...result.metadata.map((path) => `U ${shown(path)}`),
       `${result.added.length} added, ${result.removed.length} removed, ${result.changed.length} changed, ${result.metadata.length} metadata only`,
     ]);
   });

@@ -2,6 +2,7 @@ import { stateFolder } from '../../config/paths.js';
 import type { Entry } from '../../repository/manifest.js';
 import { ManifestCache } from '../../repository/manifest-cache.js';
 import { withRepository } from '../context.js';
+import { escapeForTerminal as shown } from '../escape.js';
 import { formatBytes } from '../format.js';
 import type { GlobalOptions } from '../output.js';
 import { findSnapshot, isWithin } from '../snapshot-arg.js';
@@ -40,6 +41,7 @@ function describe(entry: Entry): string {
     .toISOString()
     .replace('T', ' ')
     .slice(0, 19);
-  const link = entry.type === 'symlink' ? ` -> ${entry.target}` : '';
-  return `${mode}  ${size.padStart(10)}  ${time}  ${entry.path}${link}`;
+  const link = entry.type === 'symlink' ? ` -> ${shown(entry.target)}` : '';
+  // Names come from the backed-up machine (or a forged manifest): never raw to the terminal.
+  return `${mode}  ${size.padStart(10)}  ${time}  ${shown(entry.path)}${link}`;
 }

@@ -10,7 +10,7 @@ import { ConfigError, UsageError } from '../../errors.js';
 import { LagWatch } from '../../notify/lag-watch.js';
 import { DEFAULT_PASS_SCHEDULE, LiveReplication } from '../../replicate/live/live-replication.js';
 import { consumeQueue } from '../../replicate/live/sqs.js';
-import { startWebhook } from '../../replicate/live/webhook.js';
+import { checkWebhookToken, startWebhook } from '../../replicate/live/webhook.js';
 import { PassRecords } from '../../replicate/pass-record.js';
 import { ReplicaLag } from '../../replicate/replica-lag.js';
 import { replicaTargets, sourceSettings } from '../../replicate/targets.js';
@@ -137,6 +137,7 @@ async function readToken(file: string | undefined): Promise<string> {
     }
   }
   token = token?.trim();
+  if (token) checkWebhookToken(token); // too short to be safe
   if (!token || /\s/.test(token)) {
     throw new ConfigError(
       `--listen needs a token (one word) in ${ENV_TOKEN} or a file named by --token-file`,

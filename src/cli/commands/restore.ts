@@ -4,30 +4,28 @@ import { isTwinvaultError, TwinvaultError, UsageError } from '../../errors.js';
 import { targetOf } from '../../replicate/targets.js';
 import { openRepository } from '../../repository/repository.js';
 import type { SnapshotRef } from '../../repository/snapshots.js';
-import { type OverwriteMode, restore } from '../../restore/restore.js';
+import { DEFAULT_OVERWRITE, OVERWRITE_MODES, type OverwriteMode } from '../../restore/overwrite.js';
+import { type RestoreSummary, restore } from '../../restore/restore.js';
 import type { ManifestDamage } from '../../restore/salvage-entries.js';
 import { type CommandContext, loadCliConfig, withRepository } from '../context.js';
+import { escapeForTerminal as shown } from '../escape.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { type GlobalOptions, printResult } from '../output.js';
 import { restoreProgress } from '../progress.js';
+import { type RestoreCommandFlags, restoreCommandFor } from '../restore-hint.js';
 import { findSnapshot } from '../snapshot-arg.js';
 
-interface RestoreFlags {
+interface RestoreFlags extends RestoreCommandFlags {
   fallback?: boolean;
-  target: string;
-  include: string[];
-  overwrite: string;
-  dryRun?: boolean;
-  host?: string;
 }
-
-const MODES: OverwriteMode[] = ['never', 'if-changed', 'always'];
 
 export async function run(global: GlobalOptions, flags: RestoreFlags, args: string[]): Promise<void> {
   const overwrite = flags.overwrite as OverwriteMode;
-  if (!MODES.includes(overwrite))
-    throw new UsageError(`--overwrite must be one of ${MODES.join(', ')}, not "${flags.overwrite}"`);
+  if (!OVERWRITE_MODES.includes(overwrite))
+    throw new UsageError(
+      `--overwrite must be one of ${OVERWRITE_MODES.join(', ')}, not "${flags.overwrite}"`,
+    );
   const config = await loadCliConfig(global);
   const replicas = config.replicas.filter(
     (replica) => replica.url.replace(/\/+$/, '') !== config.repository.url.replace(/\/+$/, ''),
@@ -51,7 +49,7 @@ export async function run(global: GlobalOptions, flags: RestoreFlags, args: stri
       if (!flags.fallback) {
         throw new TwinvaultError(err.code, err.message, {
           cause: err,
-          hint: `restore from the replica: add --fallback, or run "twinvault --repo ${replicas[0]!.url} restore ${args.join(' ')} --target ${flags.target}"`,
+          hint: `restore from the replica: add --fallback, or run: ${restoreCommandFor(replicas[0]!.url, global, flags, args, DEFAULT_OVERWRITE)}`,
         });
       }
       process.stderr.write(
@@ -104,10 +102,13 @@ async function restoreFrom(
       include: flags.include,
       overwrite,
       dryRun: flags.dryRun ?? false,
+      keepSetid: flags.keepSetid ?? false,
       fallbacks,
       onEvent: (event) => {
         if (event.type === 'fallback' && !global.quiet && !global.json) {
-          process.stderr.write(`${event.key}: ${event.reason}; fetched from the replica ${event.from}\n`);
+          process.stderr.write(
+            `${shown(event.key)}: ${shown(event.reason)}; fetched from the replica ${event.from}\n`,
+          );
         }
         progress.onEvent(event);
       },
@@ -115,18 +116,9 @@ async function restoreFrom(
   } finally {
     progress.stop();
   }
-  const { files } = summary;
-  printResult(global, summary, () => [
-    ...(summary.plan ?? []).map((step) => `${step.action.padEnd(14)} ${step.type.padEnd(7)} ${step.path}`),
-    `${summary.dryRun ? 'would restore' : 'restored'} snapshot ${snapshot.id.slice(0, 8)} (${snapshot.host}/${snapshot.stamp}) into ${summary.target}`,
-    `  files: ${files.restored} restored, ${files.skippedIdentical} already identical, ${files.skippedExisting} existing left alone`,
-    `  ${formatBytes(summary.bytesRestored)} written, every file checked against its SHA-256, in ${formatDuration(summary.durationMs)}`,
-    ...(summary.fromReplica.length > 0
-      ? [
-          `  ${summary.fromReplica.length} file(s) came from a replica: the repository's copy failed (twinvault verify; twinvault repair --from)`,
-        ]
-      : []),
-  ]);
+  printResult(global, summary, () => summaryLines(summary, snapshot));
+  // Local files newer than the snapshot's versions were kept: the restore is partial.
+  if (summary.kept.length > 0 && !summary.dryRun) process.exitCode = EXIT.partial;
   reportManifestDamage(global, summary.manifestDamage);
 }
 
@@ -140,11 +132,51 @@ function reportManifestDamage(global: GlobalOptions, damage: ManifestDamage | un
   if (global.quiet) return;
   process.stderr.write(
     [
-      `warning: the manifest ${damage.key} is damaged (${damage.message})`,
+      `warning: the manifest ${shown(damage.key)} is damaged (${shown(damage.message)})`,
       `  restored what could be read from ${damage.from}; ${damage.lost} of its ${damage.listed} entries could not be read and were not restored:`,
-      ...damage.problems.map((problem) => `    ${problem}`),
+      ...damage.problems.map((problem) => `    ${shown(problem)}`),
       '  hint: "twinvault repair --from REPLICA" restores the manifest from a replica, if one holds it intact',
       '',
     ].join('\n'),
   );
+}
+
+const PLAN_WORDS: Record<NonNullable<RestoreSummary['plan']>[number]['action'], string> = {
+  restore: 'restore',
+  replace: 'replace',
+  'keep-newer': 'keep (newer)',
+  'skip-existing': 'keep (exists)',
+  'skip-identical': 'identical',
+};
+
+function summaryLines(summary: RestoreSummary, snapshot: SnapshotRef): string[] {
+  const { files } = summary;
+  const would = summary.dryRun ? 'would be ' : '';
+  return [
+    ...(summary.plan ?? []).map(
+      (step) => `${PLAN_WORDS[step.action].padEnd(14)} ${step.type.padEnd(7)} ${shown(step.path)}`,
+    ),
+    ...(summary.dryRun ? [] : summary.kept).map(
+      (kept) =>
+        `kept ${shown(kept.path)}: the local copy (${kept.localTime}) is newer than the snapshot's (${kept.snapshotTime})`,
+    ),
+    `${summary.dryRun ? 'would restore' : 'restored'} snapshot ${snapshot.id.slice(0, 8)} (${snapshot.host}/${snapshot.stamp}) into ${shown(summary.target)}`,
+    `  files: ${files.restored - files.replaced} ${would}new, ${files.replaced} ${would}replaced, ${files.skippedIdentical} already identical, ${files.keptNewer} newer local kept, ${files.skippedExisting} existing left alone`,
+    `  ${formatBytes(summary.bytesRestored)} ${summary.dryRun ? 'to write' : 'written'}, every file checked against its SHA-256, in ${formatDuration(summary.durationMs)}`,
+    ...(summary.fromReplica.length > 0
+      ? [
+          `  ${summary.fromReplica.length} file(s) came from a replica: the repository's copy failed (twinvault verify; twinvault repair --from)`,
+        ]
+      : []),
+    ...(summary.kept.length > 0
+      ? [
+          `  ${summary.kept.length} local file(s) newer than the snapshot's version ${summary.dryRun ? 'would be' : 'were'} kept (listed above); --overwrite always replaces them`,
+        ]
+      : []),
+    ...(summary.setIdCleared.length > 0
+      ? [
+          `  ${summary.setIdCleared.length} entr${summary.setIdCleared.length === 1 ? 'y' : 'ies'} restored without set-uid/set-gid bits (--keep-setid keeps them)`,
+        ]
+      : []),
+  ];
 }

@@ -3,6 +3,7 @@ import { ManifestCache } from '../../repository/manifest-cache.js';
 import { readReadableHeaders } from '../../repository/snapshot-headers.js';
 import { listSnapshots, type SnapshotRef } from '../../repository/snapshots.js';
 import { withRepository } from '../context.js';
+import { escapeForTerminal as shown } from '../escape.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, table } from '../format.js';
 import { type GlobalOptions, printResult } from '../output.js';
@@ -35,11 +36,12 @@ export async function run(global: GlobalOptions, flags: { host?: string; tag: st
             rows.map((row) => [
               row.id.slice(0, 8),
               row.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
-              row.host,
-              row.sources.join(', '),
+              // Hosts, source names and tags come from manifests, which anyone with write access forges.
+              shown(row.host),
+              shown(row.sources.join(', ')),
               String(row.files),
               formatBytes(row.bytes),
-              row.tags.join(', '),
+              shown(row.tags.join(', ')),
             ]),
           ),
     );

@@ -24,7 +24,7 @@ import { startWebhook } from './webhook.js';
 
 const minio = s3Server('minio');
 const moto = s3Server('moto');
-const TOKEN = 'test-token-3f9a';
+const TOKEN = 'test-token-3f9a-5e0c'; // 16 characters at least
 
 function capturedLog() {
   const lines: Array<Record<string, unknown>> = [];
@@ -170,6 +170,22 @@ describe.skipIf(!minio)('live replication from MinIO bucket notifications (webho
     expect(
       lines.filter((line) => line.msg === 'ignored an event for an object outside the repository'),
     ).toHaveLength(2);
+
+    // Events that can never be valid are answered 400, so MinIO's queue does not send them again.
+    expect((await post(`Bearer ${TOKEN}`, { not: 'a notification' })).status).toBe(400);
+    const invalidKey = await post(`Bearer ${TOKEN}`, {
+      Records: [
+        {
+          eventName: 's3:ObjectCreated:Put',
+          s3: { bucket: { name: sourceBucket.bucket }, object: { key: 'repo/laptop//x.txt', size: 1 } },
+        },
+      ],
+    });
+    expect(invalidKey.status).toBe(400);
+    expect(((await invalidKey.json()) as { error: string }).error).toContain('invalid object key');
+    // A caller guessing tokens gets 10 log lines a minute (all its refusals counted), not one each.
+    for (let i = 0; i < 15; i++) expect((await post('Bearer guess-guess-guess', forged)).status).toBe(403);
+    expect(lines.filter((line) => String(line.msg).startsWith('refused a'))).toHaveLength(10);
   });
 });
 

@@ -23,6 +23,28 @@ export interface ParsedEvents {
   ignored: string[];
 }
 
+/**
+ * Why a body cannot be a notification from any sender we know, or undefined when it has the shape
+ * of one (even if no record in it is an object event: S3's test event, an SNS subscription
+ * confirmation, EventBridge events of other kinds are fine and ignored). Such a body will never
+ * become valid by being sent again: the webhook answers it 400, not 500.
+ */
+export function notificationShapeProblem(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    return 'the body is not a JSON object';
+  const record = body as Record<string, unknown>;
+  if ('Records' in record) {
+    if (!Array.isArray(record.Records)) return '"Records" is not an array';
+    if (record.Records.some((item) => typeof item !== 'object' || item === null))
+      return '"Records" holds something that is not an object';
+    return undefined;
+  }
+  if (typeof record.Type === 'string' && typeof record.Message === 'string') return undefined; // SNS
+  if (typeof record.source === 'string' && typeof record['detail-type'] === 'string') return undefined;
+  if (record.Event === 's3:TestEvent') return undefined;
+  return 'it is not an S3 event notification (no "Records", no SNS or EventBridge envelope)';
+}
+
 /** Parses one notification body (already JSON-parsed). Never throws on unknown shapes: ignores them. */
 export function parseNotification(body: unknown): ParsedEvents {
   const result: ParsedEvents = { events: [], ignored: [] };
