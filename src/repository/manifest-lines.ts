@@ -17,6 +17,8 @@ export class LineSplitter {
   private total = 0;
   /** The current line is over its bound: its bytes are dropped up to its end. */
   private skipping = false;
+  /** The line last found over its bound (told once, though found both while kept and at its end). */
+  private reported = -1;
 
   private readonly tooLong: ((lineNumber: number) => void) | undefined;
   private readonly maxTotal: number;
@@ -93,8 +95,6 @@ export class LineSplitter {
   private limit(lineNumber: number): number {
     return lineNumber === 1 ? MAX_HEADER_LINE : MAX_ENTRY_LINE;
   }
-
-  private reported = -1;
 
   private overLimit(lineNumber: number): void {
     if (this.reported === lineNumber) return;

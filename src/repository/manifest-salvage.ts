@@ -22,11 +22,10 @@ const MAX_PROBLEMS = 20;
 /**
  * Reads what can be read of a damaged manifest (the tolerant reading the strict decoders refuse):
  * a line that does not parse, is too long, out of order or a repeat is left out; a gzip member that
- * does not inflate gives the lines before the damage (deflate output before a damaged byte is
- * exact), and reading goes on at the next member that inflates in full with a correct CRC-32
- * (twinvault writes entries in members of at most 1,024 lines, manifest-writer.ts, so damage costs
- * one block). A stream cut short gives everything before the cut. Only a header that cannot be read
- * leaves nothing to salvage: that is an IntegrityError.
+ * does not inflate, or fails its CRC-32, is given up and reading goes on at the next member that
+ * inflates in full with a correct CRC-32 (twinvault writes entries in members of at most 1,024
+ * lines, manifest-writer.ts, so damage costs one block). A stream cut short gives everything before
+ * the cut. Only a header that cannot be read leaves nothing to salvage: an IntegrityError.
  */
 export function salvageManifest(gz: Buffer, where: string): SalvagedManifest {
   const problems: string[] = [];
@@ -104,7 +103,7 @@ function newSplitter(where: string, note: (problem: string) => void, afterGap: (
 
 interface MemberText {
   text: Buffer;
-  /** The member could not be inflated to its end: `text` is what came before the damage. */
+  /** The member could not be inflated to its end: `text` is what can be trusted of it. */
   damage?: { at: number; message: string };
   /** Bytes before this member that belong to no member that inflates. */
   skipped?: { from: number; to: number };
@@ -153,7 +152,7 @@ const MAGIC = Buffer.from([0x1f, 0x8b, 0x08]);
 
 /**
  * One gzip member at `pos` (RFC 1952): its text and where it ends, checked against its CRC-32 and
- * length; or, when it breaks, the text before the break (undefined when the header is not gzip).
+ * length; or, when it breaks, what can be trusted of it (undefined when the header is not gzip).
  */
 function inflateMember(
   gz: Buffer,
@@ -182,35 +181,25 @@ function inflateMember(
     }
     return { text: buffer, end };
   } catch (err) {
-    return { text: salvage ? prefixText(data) : undefined, message: (err as Error).message };
+    return { text: salvage ? cutShortText(data) : undefined, message: (err as Error).message };
   }
 }
 
 /**
- * The text a damaged deflate stream gives before its damage: the longest prefix of the input that
- * inflates without an error, found by halving (the whole input first: a stream cut short).
+ * The text of a member whose data is cut short (a manifest truncated in it): inflated up to the
+ * cut, which is exact. Damage elsewhere gives nothing: deflate may turn out garbage for a while
+ * before it notices, and a garbled line that still parses (a wrong SHA-256, a wrong name) is worse
+ * than a line reported lost, so the member's lines are all given up (at most one block).
  */
-function prefixText(data: Buffer): Buffer | undefined {
-  const attempt = (length: number) => {
-    try {
-      return inflateRawSync(data.subarray(0, length), {
-        finishFlush: constants.Z_SYNC_FLUSH,
-        maxOutputLength: MAX_IN_MEMORY_INFLATED,
-      });
-    } catch {
-      return undefined;
-    }
-  };
-  const whole = attempt(data.length);
-  if (whole) return whole;
-  let good = 0;
-  let bad = data.length;
-  while (bad - good > 1) {
-    const middle = Math.floor((good + bad) / 2);
-    if (attempt(middle)) good = middle;
-    else bad = middle;
+function cutShortText(data: Buffer): Buffer {
+  try {
+    return inflateRawSync(data, {
+      finishFlush: constants.Z_SYNC_FLUSH,
+      maxOutputLength: MAX_IN_MEMORY_INFLATED,
+    });
+  } catch {
+    return Buffer.alloc(0);
   }
-  return attempt(good);
 }
 
 /** Where a member's deflate data starts, past its header and optional fields, if it is one. */
