@@ -18,6 +18,7 @@ import { AfterBackupReplication } from './replication.js';
 import { AgentRetention } from './retention.js';
 import { checkSourceFolder, describe, logSummary, outcomeOf } from './run-report.js';
 import { describeSchedule, nextFullScan } from './schedule.js';
+import { SerialTasks } from './serial-tasks.js';
 import { SourceWork } from './source-work.js';
 import type { AgentState, SourceStatus } from './state.js';
 import { AgentVerify } from './verify.js';
@@ -46,6 +47,10 @@ export interface AgentOptions {
   metrics?: AgentMetrics;
   /** Opens the repository or a replica for replication (the registry by default). */
   openForReplication?: (settings: RepositoryConfig) => Promise<Backend>;
+  /** Opens the repository for retention and verify (the registry by default). */
+  openForMaintenance?: (settings: RepositoryConfig) => Promise<Backend>;
+  /** What the agent of this config saved last time (its retention's last run). */
+  previousState?: Partial<AgentState>;
   /** Where raised alerts are kept across restarts (none: in memory only). */
   alertsFile?: string;
   /** Environment for notification secrets ({"env": "NAME"}); process.env by default. */
@@ -107,9 +112,15 @@ export class Agent {
       ...(options.openForReplication ? [options.openForReplication] : []),
     );
     this.replication.metrics = options.metrics;
-    this.retention = new AgentRetention(options.stateFolder, this.log, this.clock);
-    this.verify = new AgentVerify(this.log, this.clock);
+    const open = options.openForMaintenance ? [options.openForMaintenance] : [];
+    this.retention = new AgentRetention(options.stateFolder, this.log, this.clock, ...open);
+    this.retention.restoreLastRun(options.previousState?.retention?.lastRun);
+    this.verify = new AgentVerify(this.log, this.clock, ...open);
     this.verify.onChecked = (status) => this.alerts?.verified(status);
+    // One after the other (retention first after a backup): a verify running while retention
+    // forgets and prunes would report what went as damaged.
+    const maintenance = new SerialTasks();
+    this.retention.serialize = this.verify.serialize = (task) => maintenance.run(task);
     this.notifier = new Notifier([], {
       log: this.log,
       clock: this.clock,
@@ -402,6 +413,7 @@ export class Agent {
       stopping: this.stopping,
       sources,
       ...(this.verify.last ? { verify: this.verify.last } : {}),
+      ...(this.retention.lastRunAt ? { retention: { lastRun: this.retention.lastRunAt } } : {}),
     };
     const write = this.stateWrites.then(() =>
       this.options.saveState(state).catch((err: unknown) => {

@@ -13,7 +13,8 @@ import { prune } from '../retention/prune.js';
 /**
  * The agent's retention: after a backup, once per `retention.every` (default daily), the
  * configured policies are applied (forget), then unneeded objects deleted (prune, unless turned
- * off). In the background, so backups go on; a failure is logged and retried next time.
+ * off). In the background, so backups go on; a failure is logged and retried next time. When it
+ * last ran to the end is kept in the agent's state, so a restart does not run it again early.
  */
 export class AgentRetention {
   private policy: PolicyChoice | undefined;
@@ -22,7 +23,11 @@ export class AgentRetention {
   private prune = true;
   private host: string | undefined;
   private lastRun: number | undefined;
+  /** When a run last ended well (kept across restarts in the agent's state). */
+  private lastCompleted: number | undefined;
   private running: Promise<void> | undefined;
+  /** Runs the work; the agent passes its queue, so retention and verify never overlap. */
+  serialize: (task: () => Promise<void>) => Promise<void> = (task) => task();
 
   constructor(
     private readonly stateFolder: string,
@@ -45,13 +50,24 @@ export class AgentRetention {
     this.prune = config.retention ? config.retention.prune : sourcePolicies.some((r) => r.prune);
   }
 
+  /** The end of the last complete run, from the agent's previous state; ignored when not a past time. */
+  restoreLastRun(at: unknown): void {
+    const time = typeof at === 'string' ? Date.parse(at) : Number.NaN;
+    if (Number.isNaN(time) || time > this.clock.now().getTime()) return;
+    this.lastRun = this.lastCompleted = time;
+  }
+
+  get lastRunAt(): string | undefined {
+    return this.lastCompleted === undefined ? undefined : new Date(this.lastCompleted).toISOString();
+  }
+
   /** Starts a retention run when one is due; returns at once. */
   afterBackup(repositoryId: string): void {
     if (!this.policy || this.running) return;
     const now = this.clock.now().getTime();
     if (this.lastRun !== undefined && now - this.lastRun < this.everyMs) return;
     this.lastRun = now;
-    this.running = this.apply(repositoryId).finally(() => {
+    this.running = this.serialize(() => this.apply(repositoryId)).finally(() => {
       this.running = undefined;
     });
   }
@@ -73,8 +89,11 @@ export class AgentRetention {
         clock: this.clock,
         onWait: (why) => log.info(why),
       });
+      const told = new Set<string>(); // a snapshot of several sources is in several groups
       for (const group of result.groups) {
         for (const decision of group.decisions.filter((d) => !d.keep)) {
+          if (told.has(decision.snapshot.id)) continue;
+          told.add(decision.snapshot.id);
           log.info(
             {
               snapshot: decision.snapshot.id,
@@ -98,6 +117,7 @@ export class AgentRetention {
           'unneeded objects deleted',
         );
       }
+      this.lastCompleted = this.clock.now().getTime();
     } catch (err) {
       this.lastRun = undefined;
       log.error({ err: (err as Error).message }, 'retention failed; tried again after the next backup');

@@ -9,6 +9,8 @@ export interface AgentState {
   sources: SourceStatus[];
   /** The last integrity check of the repository. */
   verify?: VerifyStatus;
+  /** When retention last ran to the end: the next run waits `every` from then, across restarts. */
+  retention?: { lastRun: string };
 }
 
 export interface VerifyStatus {

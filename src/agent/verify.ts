@@ -23,6 +23,8 @@ export class AgentVerify {
   last: VerifyStatus | undefined;
   /** Told each result (the agent's alerts). */
   onChecked: ((status: VerifyStatus) => void) | undefined;
+  /** Runs the check; the agent passes its queue, so verify never overlaps retention. */
+  serialize: (task: () => Promise<void>) => Promise<void> = (task) => task();
 
   constructor(
     private readonly log: Logger,
@@ -42,7 +44,7 @@ export class AgentVerify {
     const readData = this.lastReadData === undefined || now - this.lastReadData >= settings.readDataEvery;
     const metadata = this.lastMetadata === undefined || now - this.lastMetadata >= settings.every;
     if (!readData && !metadata) return;
-    this.running = this.check(readData, settings.readDataSlices).finally(() => {
+    this.running = this.serialize(() => this.check(readData, settings.readDataSlices)).finally(() => {
       this.running = undefined;
     });
   }

@@ -28,6 +28,17 @@ export interface Backend {
   deleteMany(keys: Iterable<string>): Promise<DeleteManyResult>;
   /** Releases connections; the backend is unusable afterwards. */
   close(): Promise<void>;
+  /**
+   * Removes (or with dryRun, counts) what writes that never finished left behind and last
+   * touched before `before`: a local folder's `.twinvault-tmp/*.part` files of a killed process.
+   * Stores whose writes are atomic (S3, memory) leave nothing and leave this out.
+   */
+  removeAbandonedWrites?(before: Date, options: { dryRun: boolean }): Promise<AbandonedWrites>;
+}
+
+export interface AbandonedWrites {
+  files: number;
+  bytes: number;
 }
 
 export interface BackendCapabilities {

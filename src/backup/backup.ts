@@ -4,7 +4,8 @@ import { bodyFromBuffer } from '../backend/body.js';
 import { type Clock, systemClock } from '../clock.js';
 import { isTwinvaultError, UsageError } from '../errors.js';
 import { isValidHost, stampFor } from '../repository/layout.js';
-import { LockedError, liveExclusiveLocks, RepositoryLock } from '../repository/locks.js';
+import { describeLock, lockedError } from '../repository/lock-message.js';
+import { liveExclusiveLocks, RepositoryLock } from '../repository/locks.js';
 import {
   type FileEntry,
   MANIFEST_FORMAT,
@@ -378,10 +379,11 @@ async function lockForBackup(
     if (blocking.length === 0) return { lock, meta };
     await lock.release();
     const holder = blocking[0]!;
-    const why = `the repository is locked by ${holder.operation} on ${holder.host} (pid ${holder.pid}) since ${holder.created}`;
-    if (clock.now().getTime() >= deadline)
-      throw new LockedError(why, 'wait for it to finish, or remove a stale lock');
-    options.onEvent?.({ type: 'waiting', reason: `${why}; waiting` });
+    if (clock.now().getTime() >= deadline) throw lockedError('the repository', holder, clock.now());
+    options.onEvent?.({
+      type: 'waiting',
+      reason: `the repository is locked by ${describeLock(holder, clock.now())}; waiting`,
+    });
     await clock.sleep(LOCK_POLL_MS);
   }
 }

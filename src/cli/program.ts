@@ -84,14 +84,19 @@ export function buildProgram(): Command {
     .description('list snapshots')
     .option('--host <name>', 'only snapshots of this host')
     .option('--tag <tag>', 'only snapshots with this tag (repeatable: all must match)', collect, [])
+    .option('--source <name>', 'only snapshots that hold this source')
     .exitOverride()
     .action(lazy(() => import('./commands/snapshots.js')));
   program
     .command('ls')
     .description('list the files in a snapshot')
     .argument('<snapshot>', 'latest, <host>/<stamp>, or a unique id prefix')
-    .argument('[subpath]', 'only this folder or file, as <source>/<path>')
+    .argument(
+      '[subpath]',
+      'only this folder or file, as <source>/<path> (with "latest": the latest that holds it)',
+    )
     .option('--host <name>', 'with "latest": the latest of this host')
+    .option('--source <name>', 'with "latest": the latest snapshot that holds this source')
     .exitOverride()
     .action(lazy(() => import('./commands/ls.js')));
   program
@@ -100,6 +105,7 @@ export function buildProgram(): Command {
     .argument('<snapshot-a>', 'the earlier snapshot')
     .argument('<snapshot-b>', 'the later snapshot')
     .option('--host <name>', 'with "latest": the latest of this host')
+    .option('--source <name>', 'with "latest": the latest snapshot that holds this source')
     .exitOverride()
     .action(lazy(() => import('./commands/diff.js')));
   program
@@ -111,7 +117,7 @@ export function buildProgram(): Command {
     .requiredOption('--target <dir>', 'folder to restore into (created if missing)')
     .option(
       '--include <subpath>',
-      'restore only this folder or file, as <source>/<path> (repeatable)',
+      'restore only this folder or file, as <source>/<path> (repeatable; with "latest": the latest snapshot that holds them)',
       collect,
       [],
     )
@@ -123,6 +129,7 @@ export function buildProgram(): Command {
     .option('--keep-setid', 'restore set-uid and set-gid bits (by default they are cleared)')
     .option('--dry-run', 'only say what would be restored, replaced and kept')
     .option('--host <name>', 'with "latest": the latest of this host')
+    .option('--source <name>', 'with "latest": the latest snapshot that holds this source')
     .option('--fallback', 'when the repository cannot be reached at all, restore from its replica')
     .exitOverride()
     .action(lazy(() => import('./commands/restore.js')));
@@ -170,9 +177,10 @@ export function buildProgram(): Command {
     )
     .option('--keep-tag <tag>', 'keep snapshots with this tag (repeatable)', collect, [])
     .option('--host <name>', 'only snapshots of this host')
+    .option('--source <name>', "only thin this source's groups (a snapshot other sources need stays)")
     .option(
       '--group-by <fields>',
-      'apply the policy per group of: host, sources, tags ("" for one group)',
+      'apply the policy per group of: host, sources (one group per source), tags ("" for one group)',
       'host,sources',
     )
     .option('--dry-run', 'only say what would be kept (and why) and removed')
@@ -187,6 +195,17 @@ export function buildProgram(): Command {
     .option('--dry-run', 'only say what would be deleted')
     .exitOverride()
     .action(lazy(() => import('./commands/prune.js')));
+  program
+    .command('unlock')
+    .description(
+      'remove stale locks (expired, or of a process gone from this machine); never one of a process running here',
+    )
+    .option(
+      '--remove-all',
+      "also remove live locks, other machines' too: only once nothing of twinvault runs",
+    )
+    .exitOverride()
+    .action(lazy(() => import('./commands/unlock.js')));
   program
     .command('verify')
     .description(

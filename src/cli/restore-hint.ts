@@ -6,6 +6,7 @@ export interface RestoreCommandFlags {
   overwrite: string;
   dryRun?: boolean;
   host?: string;
+  source?: string;
   keepSetid?: boolean;
 }
 
@@ -31,6 +32,7 @@ export function restoreCommandFor(
   for (const include of flags.include) words.push('--include', include);
   if (flags.overwrite !== defaultOverwrite) words.push('--overwrite', flags.overwrite);
   if (flags.host !== undefined) words.push('--host', flags.host);
+  if (flags.source !== undefined) words.push('--source', flags.source);
   if (flags.dryRun) words.push('--dry-run');
   if (flags.keepSetid) words.push('--keep-setid');
   return words.map(shellQuote).join(' ');

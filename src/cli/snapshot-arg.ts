@@ -1,9 +1,51 @@
 import type { Backend } from '../backend/backend.js';
-import { listSnapshots, resolveSnapshot, type SnapshotRef } from '../repository/snapshots.js';
+import { stateFolder } from '../config/paths.js';
+import { ManifestCache } from '../repository/manifest-cache.js';
+import type { Repository } from '../repository/repository.js';
+import { type SnapshotSelection, selectSnapshot } from '../repository/snapshot-select.js';
+import type { SnapshotRef } from '../repository/snapshots.js';
+import type { GlobalOptions } from './output.js';
 
-/** Resolves a SNAPSHOT argument: latest, <host>/<stamp>, or a unique id prefix. */
-export async function findSnapshot(backend: Backend, spec: string, host?: string): Promise<SnapshotRef> {
-  return resolveSnapshot(await listSnapshots(backend), spec, host ? { host } : {});
+/**
+ * Resolves a SNAPSHOT argument: latest, <host>/<stamp>, or a unique id prefix; narrowed by
+ * --host, --source and, for "latest", the paths asked for. When "latest" was narrowed, says on
+ * stderr which snapshot it picked (and any newer one it could not read).
+ */
+export async function findSnapshot(
+  global: GlobalOptions,
+  { backend, repository }: { backend: Backend; repository: Repository },
+  spec: string,
+  selection: SnapshotSelection = {},
+): Promise<SnapshotRef> {
+  const cache = ManifestCache.forRepository(stateFolder(), repository.config.id);
+  const picked = await selectSnapshot(backend, cache, spec, selection);
+  if (global.quiet || !picked.narrowed) return picked.ref;
+  for (const { ref, message } of picked.unreadable)
+    process.stderr.write(
+      `warning: passed over snapshot ${ref.host}/${ref.stamp}, which cannot be read: ${message}\n`,
+    );
+  const what = [
+    ...(selection.source ? [`source "${selection.source}"`] : []),
+    ...(selection.paths ?? []).map((path) => `"${path}"`),
+  ].join(' and ');
+  process.stderr.write(
+    `latest snapshot holding ${what}: ${picked.ref.id.slice(0, 8)} (${picked.ref.host}/${picked.ref.stamp})${
+      picked.passedOver > 0 ? `; ${picked.passedOver} newer snapshot(s) do not hold it` : ''
+    }\n`,
+  );
+  return picked.ref;
+}
+
+/** The --host and --source flags as a selection. */
+export function selectionOf(
+  flags: { host?: string; source?: string },
+  paths: string[] = [],
+): SnapshotSelection {
+  return {
+    ...(flags.host ? { host: flags.host } : {}),
+    ...(flags.source ? { source: flags.source } : {}),
+    ...(paths.length > 0 ? { paths } : {}),
+  };
 }
 
 /** Whether `path` is `subpath` or lies below it. */

@@ -3,7 +3,8 @@ import { compareKeys } from '../backend/keys.js';
 import { type Clock, systemClock } from '../clock.js';
 import { isTwinvaultError, TwinvaultError } from '../errors.js';
 import { CONFIG_KEY, kindOfKey, LOCKS_PREFIX, SNAPSHOTS_PREFIX } from '../repository/layout.js';
-import { LockedError, liveExclusiveLocks, RepositoryLock } from '../repository/locks.js';
+import { lockedError, unlockHint } from '../repository/lock-message.js';
+import { liveExclusiveLocks, RepositoryLock } from '../repository/locks.js';
 import { forEachReference } from '../repository/manifest-refs.js';
 import { readRepoConfig } from '../repository/repo-config.js';
 import { runPool } from '../util/pool.js';
@@ -406,9 +407,11 @@ async function lockReplica(destination: Backend, clock: Clock): Promise<Reposito
     for await (const object of destination.list(LOCKS_PREFIX)) keys.push(object.key);
     const [holder] = await liveExclusiveLocks(destination, keys, clock.now());
     if (holder) {
-      throw new LockedError(
-        `the replica ${destination.location} is locked by ${holder.operation} on ${holder.host} (pid ${holder.pid}) since ${holder.created}`,
-        'the next pass goes on once it is done',
+      throw lockedError(
+        `the replica ${destination.location}`,
+        holder,
+        clock.now(),
+        `the next pass goes on once it is done; ${unlockHint(holder)} (with --repo ${destination.location})`,
       );
     }
     return lock;

@@ -5,6 +5,7 @@ import { bodyFromBuffer, readAll } from '../backend/body.js';
 import type { Clock } from '../clock.js';
 import { TwinvaultError } from '../errors.js';
 import { LOCKS_PREFIX } from './layout.js';
+import { type HolderIdentity, holderState, ownIdentity } from './lock-holder.js';
 
 export type LockKind = 'shared' | 'exclusive';
 
@@ -16,6 +17,8 @@ export interface LockInfo {
   created: string;
   /** Past this time the lock is stale: its holder is presumed dead. */
   expires: string;
+  /** What tells its process apart on its machine (lock-holder.ts): stale at once there when gone. */
+  holder?: HolderIdentity;
 }
 
 /** A lock is refreshed this often while held... */
@@ -76,6 +79,7 @@ export class RepositoryLock {
       operation,
       created: now.toISOString(),
       expires: new Date(now.getTime() + LOCK_TTL_MS).toISOString(),
+      holder: ownIdentity(),
     };
     const lock = new RepositoryLock(backend, lockKey(kind, randomBytes(8).toString('hex')), info, clock);
     await lock.write();
@@ -143,7 +147,12 @@ export async function readLock(backend: Backend, key: string): Promise<LockInfo 
   }
 }
 
+/** Expired, or held by a process of this machine that is gone (a crash, a SIGKILL). */
 export function isStale(info: LockInfo, now: Date): boolean {
+  return isExpired(info, now) || holderState(info) === 'gone';
+}
+
+export function isExpired(info: LockInfo, now: Date): boolean {
   const expires = Date.parse(info.expires);
   return Number.isNaN(expires) || expires < now.getTime();
 }

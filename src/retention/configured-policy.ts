@@ -29,5 +29,5 @@ export function configuredPolicies(config: ResolvedConfig): PolicyChoice | undef
   }
   const fallback = config.retention ? policyFromConfig(config.retention) : undefined;
   if (bySource.size === 0 && !fallback) return undefined;
-  return (group) => (group.sources !== undefined ? bySource.get(group.sources) : undefined) ?? fallback;
+  return (group) => (group.source !== undefined ? bySource.get(group.source) : undefined) ?? fallback;
 }

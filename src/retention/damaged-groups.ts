@@ -13,8 +13,8 @@ import {
  * Forget does not thin a group that holds a snapshot it cannot read (DESIGN invariant 8): the
  * policy would count the readable ones only, and keep-last 1 could then remove the last snapshot
  * that restores while the damaged one stays. A damaged manifest whose header still reads belongs
- * to the group the policy puts it in; one without a readable header may belong to any group of
- * its host. Groups without damage are thinned as usual.
+ * to the groups the policy puts it in (one per source); one without a readable header may belong
+ * to any group of its host. Groups without damage are thinned as usual.
  */
 export function refuseDamagedInThinnedGroups<T extends SnapshotFacts>(
   groups: Array<GroupDecision<T>>,
@@ -39,7 +39,8 @@ export function refuseDamagedInThinnedGroups<T extends SnapshotFacts>(
   function couldHold(group: GroupDecision<T>, manifest: DamagedManifest): boolean {
     const { header, ref } = manifest;
     if (!header) return group.group.host === undefined || group.group.host === ref.host;
-    const [own] = applyPolicy([factsOf(ref, header)], policy, groupBy);
-    return own !== undefined && JSON.stringify(own.group) === JSON.stringify(group.group);
+    // Grouped by source, a snapshot of several sources is in the group of each.
+    const own = applyPolicy([factsOf(ref, header)], policy, groupBy).map((g) => JSON.stringify(g.group));
+    return own.includes(JSON.stringify(group.group));
   }
 }

@@ -1,6 +1,7 @@
 import type { Backend } from '../backend/backend.js';
 import type { Clock } from '../clock.js';
-import { LockedError, type LockInfo, liveLocks, RepositoryLock } from '../repository/locks.js';
+import { describeLock, lockedError } from '../repository/lock-message.js';
+import { type LockInfo, liveLocks, RepositoryLock } from '../repository/locks.js';
 import { listMeta, type MetaListing } from '../repository/snapshots.js';
 
 export interface ExclusiveOptions {
@@ -49,14 +50,8 @@ export async function lockExclusively(backend: Backend, options: ExclusiveOption
     }
     await lock.release();
     const holder = blocking[0]!.info;
-    const why = `the repository is locked by ${holder.operation} on ${holder.host} (pid ${holder.pid}) since ${holder.created}`;
-    if (clock.now().getTime() >= deadline) {
-      throw new LockedError(
-        why,
-        `wait for it to finish, then run ${options.operation} again (a lock not refreshed for 30 minutes is stale and ignored)`,
-      );
-    }
-    options.onWait?.(`${why}; waiting`);
+    if (clock.now().getTime() >= deadline) throw lockedError('the repository', holder, clock.now());
+    options.onWait?.(`the repository is locked by ${describeLock(holder, clock.now())}; waiting`);
     await clock.sleep(POLL_MS + Math.floor(Math.random() * 1000));
   }
 }

@@ -100,9 +100,12 @@ export async function forget(options: ForgetOptions): Promise<ForgetResult> {
         }
       }
     }
-    const removed = groups.flatMap((group) =>
-      group.decisions.filter((d) => !d.keep).map((d) => d.snapshot.ref.key),
-    );
+    // A snapshot of several sources is in several groups: removed once.
+    const removed = [
+      ...new Set(
+        groups.flatMap((group) => group.decisions.filter((d) => !d.keep).map((d) => d.snapshot.ref.key)),
+      ),
+    ];
     if (!dryRun && removed.length > 0) {
       await held!.lock.ensureHeld();
       const result = await options.backend.deleteMany(removed);

@@ -77,11 +77,15 @@ export type PolicyChoice = RetentionPolicy | ((group: Record<string, string>) =>
 export const FUTURE_TOLERANCE_MS = 15 * 60_000;
 
 /**
- * Applies the policy to each group of snapshots (by host and sources unless told otherwise).
+ * Applies the policy to each group of snapshots (by host and source unless told otherwise).
  * In each group, newest first: `last` keeps the N newest; each calendar rule keeps the newest
  * snapshot of each of the N newest periods (hour, day, ISO week, month, year, in UTC) that have
  * one; `within` keeps those newer than the duration before the group's newest snapshot; `tags`
  * keeps those with any of the tags. The newest snapshot of a group is always kept ("latest").
+ *
+ * Grouped by source, a snapshot of several sources (a manual backup of two folders) is in the
+ * group of each, beside the agent's one-source snapshots of the same folders, and stays while any
+ * of its groups keeps it: so every source keeps its own newest snapshot whatever else holds it.
  *
  * Given `now`, a snapshot more than FUTURE_TOLERANCE_MS ahead of it is "from the future" (a host
  * whose clock is wrong, or a forged manifest), and marked so: `within` counts back from the newest
@@ -98,18 +102,16 @@ export function applyPolicy<T extends SnapshotFacts>(
 ): Array<GroupDecision<T>> {
   const groups = new Map<string, { group: Record<string, string>; members: T[] }>();
   for (const snapshot of snapshots) {
-    const group: Record<string, string> = {};
-    if (groupBy.includes('host')) group.host = snapshot.host;
-    if (groupBy.includes('sources')) group.sources = [...snapshot.sources].sort().join(',');
-    if (groupBy.includes('tags')) group.tags = [...snapshot.tags].sort().join(',');
-    const key = JSON.stringify(group);
-    const entry = groups.get(key) ?? { group, members: [] };
-    entry.members.push(snapshot);
-    groups.set(key, entry);
+    for (const group of groupsOf(snapshot, groupBy)) {
+      const key = JSON.stringify(group);
+      const entry = groups.get(key) ?? { group, members: [] };
+      entry.members.push(snapshot);
+      groups.set(key, entry);
+    }
   }
   const isFuture = (snapshot: T) =>
     now !== undefined && snapshot.time.getTime() > now.getTime() + FUTURE_TOLERANCE_MS;
-  return [...groups.values()].map(({ group, members }) => {
+  const decided = [...groups.values()].map(({ group, members }) => {
     const chosen = typeof policy === 'function' ? policy(group) : policy;
     const decisions: Array<Decision<T>> = chosen
       ? decideGroup(members, chosen, isFuture)
@@ -117,6 +119,54 @@ export function applyPolicy<T extends SnapshotFacts>(
     for (const decision of decisions) if (isFuture(decision.snapshot)) decision.future = true;
     return { group, decisions };
   });
+  return keptByAnyGroup(decided);
+}
+
+/** The groups a snapshot is in: one per source it holds when grouped by source. */
+function groupsOf(snapshot: SnapshotFacts, groupBy: GroupBy): Array<Record<string, string>> {
+  const base: Record<string, string> = {};
+  if (groupBy.includes('host')) base.host = snapshot.host;
+  if (groupBy.includes('tags')) base.tags = [...snapshot.tags].sort().join(',');
+  if (!groupBy.includes('sources')) return [base];
+  // A snapshot of no source (hostile or damaged) still gets a group: it is never left undecided.
+  const sources = snapshot.sources.length > 0 ? [...new Set(snapshot.sources)].sort() : [''];
+  return sources.map((source) => ({ ...base, source }));
+}
+
+/** A snapshot that one of its groups keeps is kept in all of them, saying what keeps it. */
+function keptByAnyGroup<T extends SnapshotFacts>(groups: Array<GroupDecision<T>>): Array<GroupDecision<T>> {
+  const keptFor = new Map<T, string[]>();
+  for (const { group, decisions } of groups) {
+    for (const decision of decisions) {
+      if (!decision.keep) continue;
+      const why = `for source ${group.source || '(none)'} (${decision.reasons.join(', ')})`;
+      keptFor.set(decision.snapshot, [...(keptFor.get(decision.snapshot) ?? []), why]);
+    }
+  }
+  for (const { decisions } of groups) {
+    for (const decision of decisions) {
+      const kept = keptFor.get(decision.snapshot);
+      if (decision.keep || !kept) continue;
+      decision.keep = true;
+      decision.reasons = [...kept];
+    }
+  }
+  return groups;
+}
+
+/** "source Documents", "host laptop, source Documents": how a group is named in reasons and output. */
+export function describeGroup(group: Record<string, string>): string {
+  return (
+    Object.entries(group)
+      .map(([field, value]) => `${field} ${value || '(none)'}`)
+      .join(', ') || 'all snapshots'
+  );
+}
+
+/** The policy for one source's groups only; every other group keeps all (forget --source). */
+export function onlySource(policy: PolicyChoice, source: string): PolicyChoice {
+  return (group) =>
+    group.source === source ? (typeof policy === 'function' ? policy(group) : policy) : undefined;
 }
 
 function newestFirst<T extends SnapshotFacts>(members: T[]): T[] {

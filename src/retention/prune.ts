@@ -1,8 +1,8 @@
-import type { Backend } from '../backend/backend.js';
+import type { AbandonedWrites, Backend } from '../backend/backend.js';
 import { type Clock, systemClock } from '../clock.js';
 import { IntegrityError, isTwinvaultError } from '../errors.js';
 import { isSnapshotContentKey } from '../repository/layout.js';
-import { isStale, LOCK_TTL_MS, type LockInfo, readLock } from '../repository/locks.js';
+import { isStale, LOCK_TTL_MS, type LockInfo, liveLocks, readLock } from '../repository/locks.js';
 import { forEachReference } from '../repository/manifest-refs.js';
 import { listMeta } from '../repository/snapshots.js';
 import { runPool } from '../util/pool.js';
@@ -29,12 +29,16 @@ export interface PruneResult {
   /** Unreferenced but under Object Lock retention still: deleted by a later prune. */
   locked: { objects: number; bytes: number; until: string | undefined };
   staleLocksRemoved: number;
+  /** Temporary files of writes a killed process left (a local folder's `.twinvault-tmp/*.part`). */
+  abandonedWrites: AbandonedWrites;
   failed: Array<{ key: string; message: string }>;
   dryRun: boolean;
 }
 
 /** Objects written this long before a running backup's lock was taken count as its own too. */
 const CLOCK_SKEW_MS = 5 * 60_000;
+/** A temporary file untouched this long belongs to no write in progress (each write keeps touching its file). */
+const ABANDONED_WRITE_MS = 60 * 60_000;
 const BATCH = 1000;
 
 /**
@@ -59,7 +63,9 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
   try {
     const meta = held?.meta ?? (await listMeta(backend));
     const now = clock.now();
-    const keepFrom = await runningSince(backend, held?.runningBackups ?? []);
+    // A dry run takes no lock, but keeps what the real run would keep for running backups.
+    const running = held?.runningBackups ?? (await runningBackups(backend, meta.locks, now));
+    const keepFrom = await runningSince(backend, running);
 
     const referenced = new Set<string>();
     for (const ref of meta.snapshots) {
@@ -85,6 +91,7 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
       keptForRunningBackups: 0,
       locked: { objects: 0, bytes: 0, until: undefined },
       staleLocksRemoved: 0,
+      abandonedWrites: { files: 0, bytes: 0 },
       failed: [],
       dryRun,
     };
@@ -130,10 +137,24 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
       if (!dryRun) await backend.delete(key);
       result.staleLocksRemoved++;
     }
+    if (backend.removeAbandonedWrites) {
+      if (!dryRun) await held!.lock.ensureHeld();
+      const before = new Date(Math.min(keepFrom, now.getTime() - ABANDONED_WRITE_MS));
+      result.abandonedWrites = await backend.removeAbandonedWrites(before, { dryRun });
+    }
     return result;
   } finally {
     await held?.lock.release().catch(() => {});
   }
+}
+
+/** The live shared locks: backups (and replication passes) running now. */
+async function runningBackups(
+  backend: Backend,
+  locks: string[],
+  now: Date,
+): Promise<Array<{ key: string; info: LockInfo }>> {
+  return (await liveLocks(backend, locks, now)).filter(({ info }) => info.kind === 'shared');
 }
 
 /** The objects whose Object Lock retention is over; the others are counted as locked. */

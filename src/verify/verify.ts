@@ -6,7 +6,7 @@ import { readRepoConfig } from '../repository/repo-config.js';
 import { listSnapshots } from '../repository/snapshots.js';
 import { runPool } from '../util/pool.js';
 import { isSelected, type ReadSubset } from './read-subset.js';
-import { expectedObjects } from './references.js';
+import { expectedObjects, withoutForgotten } from './references.js';
 
 export type ProblemKind = 'config' | 'damaged-manifest' | 'missing' | 'wrong-size' | 'corrupt' | 'unreadable';
 
@@ -64,7 +64,7 @@ export async function verifyInDetail(
       message: missing ? 'is missing' : err.message,
     });
   }
-  const { objects: expected, damaged } = await expectedObjects(backend, refs);
+  const { objects: expected, damaged, vanished } = await expectedObjects(backend, refs);
   for (const { ref, message } of damaged) {
     problems.push({ kind: 'damaged-manifest', key: ref.key, snapshots: [ref.id], message });
   }
@@ -102,7 +102,7 @@ export async function verifyInDetail(
 
   const result: VerifyResult = {
     location: backend.location,
-    snapshots: refs.length,
+    snapshots: refs.length - vanished.length,
     objects: expected.size,
     problems,
   };
@@ -154,6 +154,7 @@ export async function verifyInDetail(
     });
     result.readData = read;
   }
-  problems.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  result.problems = await withoutForgotten(backend, problems);
+  result.problems.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return { result, checked: new Set(expected.keys()) };
 }

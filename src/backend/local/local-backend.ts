@@ -14,6 +14,7 @@ import {
 } from '../../errors.js';
 import { makePrivateFolder, PRIVATE_FILE } from '../../fs/private-files.js';
 import type {
+  AbandonedWrites,
   Backend,
   BackendCapabilities,
   BodySource,
@@ -29,6 +30,7 @@ import { sizeMismatch } from '../body.js';
 import { streamCopy } from '../copy.js';
 import { compareKeys, validateKey, validatePrefix } from '../keys.js';
 import { resolveRange } from '../range.js';
+import { removeAbandonedParts } from './abandoned-writes.js';
 import { errnoCode, fsError } from './fs-errors.js';
 import { walkSorted } from './list-sorted.js';
 
@@ -208,6 +210,10 @@ export class LocalBackend implements Backend {
   }
 
   async close(): Promise<void> {}
+
+  removeAbandonedWrites(before: Date, options: { dryRun: boolean }): Promise<AbandonedWrites> {
+    return removeAbandonedParts(join(this.root, TEMP_DIR), before, options.dryRun);
+  }
 
   private pathOf(key: string): string {
     validateKey(key);

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type {
+  AbandonedWrites,
   Backend,
   BodySource,
   CopyOptions,
@@ -81,6 +82,9 @@ export class ForwardingBackend implements Backend {
   }
   close(): Promise<void> {
     return this.inner.close();
+  }
+  async removeAbandonedWrites(before: Date, options: { dryRun: boolean }): Promise<AbandonedWrites> {
+    return (await this.inner.removeAbandonedWrites?.(before, options)) ?? { files: 0, bytes: 0 };
   }
 
   innermost(): Backend {

@@ -4,12 +4,13 @@ import { agentFiles, takePidLock } from '../../agent/agent-files.js';
 import { createAgentLogger } from '../../agent/log.js';
 import { AgentMetrics, parseMetricsAddress } from '../../agent/metrics.js';
 import { OverdueProcess } from '../../agent/overdue-process.js';
+import type { AgentState } from '../../agent/state.js';
 import { openBackend } from '../../backend/registry.js';
 import { stateFolder } from '../../config/paths.js';
 import { redactUrlPassword } from '../../config/redact.js';
 import { openRepository } from '../../repository/repository.js';
 import { limitHeapGrowth } from '../../util/heap-limit.js';
-import { writeJsonFile } from '../../util/json-file.js';
+import { readJsonFile, writeJsonFile } from '../../util/json-file.js';
 import { hostOf, loadCliConfig } from '../context.js';
 import type { GlobalOptions } from '../output.js';
 
@@ -35,8 +36,10 @@ export async function run(global: GlobalOptions, flags: { metrics?: string } = {
   const metrics = metricsAddress ? new AgentMetrics() : undefined;
   const served = metricsAddress ? await metrics!.serve(metricsAddress.host, metricsAddress.port) : undefined;
   if (served) logger.info({ address: served.address }, 'serving Prometheus metrics at /metrics');
+  const previousState = (await readJsonFile(files.state)) as Partial<AgentState> | undefined;
   const agent = new Agent({
     ...(metrics ? { metrics } : {}),
+    ...(previousState && typeof previousState === 'object' ? { previousState } : {}),
     loadConfig: () => loadCliConfig(global),
     openRepository: async (current) => {
       const opened = await openBackend(current.repository);

@@ -4,7 +4,7 @@ import { ManifestCache } from '../../repository/manifest-cache.js';
 import { withRepository } from '../context.js';
 import { escapeForTerminal as shown } from '../escape.js';
 import { type GlobalOptions, printResult } from '../output.js';
-import { findSnapshot } from '../snapshot-arg.js';
+import { findSnapshot, selectionOf } from '../snapshot-arg.js';
 
 export interface SnapshotDiff {
   added: string[];
@@ -15,12 +15,16 @@ export interface SnapshotDiff {
   metadata: string[];
 }
 
-export async function run(global: GlobalOptions, flags: { host?: string }, args: string[]): Promise<void> {
+export async function run(
+  global: GlobalOptions,
+  flags: { host?: string; source?: string },
+  args: string[],
+): Promise<void> {
   const [specA, specB] = args as [string, string];
   await withRepository(global, async ({ backend, repository }) => {
     const cache = ManifestCache.forRepository(stateFolder(), repository.config.id);
     const load = async (spec: string) => {
-      const ref = await findSnapshot(backend, spec, flags.host);
+      const ref = await findSnapshot(global, { backend, repository }, spec, selectionOf(flags));
       const map = new Map<string, Entry>();
       for await (const entry of (await cache.open(backend, ref)).entries) map.set(entry.path, entry);
       return { ref, map };

@@ -6,8 +6,10 @@ import { configuredPolicies, policyFromConfig } from '../../retention/configured
 import { type ForgetResult, forget } from '../../retention/forget.js';
 import { parseKeepWithin } from '../../retention/keep-within.js';
 import {
+  describeGroup,
   type GroupBy,
   isEmptyPolicy,
+  onlySource,
   type PolicyChoice,
   type RetentionPolicy,
 } from '../../retention/policy.js';
@@ -25,6 +27,7 @@ export interface ForgetFlags {
   keepWithin?: string;
   keepTag: string[];
   host?: string;
+  source?: string;
   groupBy: string;
   dryRun?: boolean;
   prune?: boolean;
@@ -34,8 +37,12 @@ export interface ForgetFlags {
 export async function run(global: GlobalOptions, flags: ForgetFlags): Promise<void> {
   const given = policyOf(flags);
   const groupBy = groupByOf(flags.groupBy);
+  if (flags.source !== undefined && !groupBy.includes('sources'))
+    throw new UsageError('--source needs "sources" in --group-by: it thins the groups of that source only');
   await withRepository(global, async ({ backend, repository, config }) => {
-    const policy = isEmptyPolicy(given) ? configuredPolicy(config, global.repo) : given;
+    const chosen = isEmptyPolicy(given) ? configuredPolicy(config, global.repo) : given;
+    // Other sources' groups keep everything: a snapshot that also holds them stays while they need it.
+    const policy = flags.source === undefined ? chosen : onlySource(chosen, flags.source);
     const result = await forget({
       backend,
       cache: ManifestCache.forRepository(stateFolder(), repository.config.id),
@@ -49,18 +56,20 @@ export async function run(global: GlobalOptions, flags: ForgetFlags): Promise<vo
     });
     warn(global, result);
     const pruned = flags.prune ? await runPrune(global, backend, flags.dryRun ?? false) : undefined;
-    const groups = result.groups.map((group) => ({
-      group: group.group,
-      snapshots: group.decisions.map((d) => ({
-        id: d.snapshot.id,
-        host: d.snapshot.host,
-        stamp: d.snapshot.stamp,
-        time: d.snapshot.time.toISOString(),
-        keep: d.keep,
-        reasons: d.reasons,
-        ...(d.future ? { future: true } : {}),
-      })),
-    }));
+    const groups = result.groups
+      .filter((group) => flags.source === undefined || group.group.source === flags.source)
+      .map((group) => ({
+        group: group.group,
+        snapshots: group.decisions.map((d) => ({
+          id: d.snapshot.id,
+          host: d.snapshot.host,
+          stamp: d.snapshot.stamp,
+          time: d.snapshot.time.toISOString(),
+          keep: d.keep,
+          reasons: d.reasons,
+          ...(d.future ? { future: true } : {}),
+        })),
+      }));
     printResult(
       global,
       {
@@ -73,11 +82,7 @@ export async function run(global: GlobalOptions, flags: ForgetFlags): Promise<vo
       },
       () => [
         ...groups.flatMap((group) => [
-          `${
-            Object.entries(group.group)
-              .map(([k, v]) => `${k} ${v}`)
-              .join(', ') || 'all snapshots'
-          }:`,
+          `${describeGroup(group.group)}:`,
           ...group.snapshots.map((s) =>
             `  ${s.keep ? 'keep  ' : 'remove'}  ${s.id.slice(0, 8)}  ${s.host}/${s.stamp}  ${s.keep ? s.reasons.join(', ') : ''}${s.future ? ' (from the future)' : ''}`.trimEnd(),
           ),
@@ -104,8 +109,11 @@ function warn(global: GlobalOptions, result: ForgetResult): void {
       `warning: ${ref.key} cannot be read (${error.message}); kept, as is its group: repair it with "twinvault repair --from REPLICA"\n`,
     );
   }
+  const told = new Set<string>();
   for (const group of result.groups) {
     for (const { snapshot } of group.decisions.filter((d) => d.future)) {
+      if (told.has(snapshot.id)) continue; // a snapshot of several sources is in several groups
+      told.add(snapshot.id);
       process.stderr.write(
         `warning: snapshot ${snapshot.id.slice(0, 8)} (${snapshot.host}/${snapshot.stamp}) is dated ${snapshot.time.toISOString()}, ahead of this machine's clock: --keep-within counts from the newest snapshot that is not (is the clock of ${snapshot.host} or of this machine wrong?)\n`,
       );

@@ -5,14 +5,23 @@ import { withRepository } from '../context.js';
 import { escapeForTerminal as shown } from '../escape.js';
 import { formatBytes } from '../format.js';
 import type { GlobalOptions } from '../output.js';
-import { findSnapshot, isWithin } from '../snapshot-arg.js';
+import { findSnapshot, isWithin, selectionOf } from '../snapshot-arg.js';
 
 const TYPE_LETTER = { file: '-', dir: 'd', symlink: 'l' } as const;
 
-export async function run(global: GlobalOptions, flags: { host?: string }, args: string[]): Promise<void> {
+export async function run(
+  global: GlobalOptions,
+  flags: { host?: string; source?: string },
+  args: string[],
+): Promise<void> {
   const [spec, subpath] = args as [string, string | undefined];
   await withRepository(global, async ({ backend, repository }) => {
-    const ref = await findSnapshot(backend, spec, flags.host);
+    const ref = await findSnapshot(
+      global,
+      { backend, repository },
+      spec,
+      selectionOf(flags, subpath ? [subpath] : []),
+    );
     const { entries } = await ManifestCache.forRepository(stateFolder(), repository.config.id).open(
       backend,
       ref,

@@ -47,6 +47,11 @@ export function describePrune(result: PruneResult): string[] {
     ...(result.staleLocksRemoved > 0
       ? [`${result.dryRun ? 'would remove' : 'removed'} ${result.staleLocksRemoved} stale lock(s)`]
       : []),
+    ...(result.abandonedWrites.files > 0
+      ? [
+          `${result.dryRun ? 'would remove' : 'removed'} ${result.abandonedWrites.files} unfinished temporary file(s) (${formatBytes(result.abandonedWrites.bytes)}) left by killed processes`,
+        ]
+      : []),
     ...result.failed.map((failure) => `could not delete ${failure.key}: ${failure.message}`),
   ];
 }

@@ -14,7 +14,7 @@ import { formatBytes, formatDuration } from '../format.js';
 import { type GlobalOptions, printResult } from '../output.js';
 import { restoreProgress } from '../progress.js';
 import { type RestoreCommandFlags, restoreCommandFor } from '../restore-hint.js';
-import { findSnapshot } from '../snapshot-arg.js';
+import { findSnapshot, selectionOf } from '../snapshot-arg.js';
 
 interface RestoreFlags extends RestoreCommandFlags {
   fallback?: boolean;
@@ -90,7 +90,12 @@ async function restoreFrom(
   fallbacks: Backend[],
   pinned: { ref?: SnapshotRef },
 ): Promise<void> {
-  const snapshot = await findSnapshot(backend, args[0]!, flags.host);
+  const snapshot = await findSnapshot(
+    global,
+    { backend, repository },
+    args[0]!,
+    selectionOf(flags, flags.include),
+  );
   pinned.ref = snapshot;
   const progress = restoreProgress(global);
   let summary: Awaited<ReturnType<typeof restore>>;

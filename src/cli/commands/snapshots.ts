@@ -8,7 +8,10 @@ import { EXIT } from '../exit-codes.js';
 import { formatBytes, table } from '../format.js';
 import { type GlobalOptions, printResult } from '../output.js';
 
-export async function run(global: GlobalOptions, flags: { host?: string; tag: string[] }): Promise<void> {
+export async function run(
+  global: GlobalOptions,
+  flags: { host?: string; tag: string[]; source?: string },
+): Promise<void> {
   await withRepository(global, async ({ backend, repository }) => {
     const refs = (await listSnapshots(backend)).filter((ref) => !flags.host || ref.host === flags.host);
     const cache = ManifestCache.forRepository(stateFolder(), repository.config.id);
@@ -16,6 +19,7 @@ export async function run(global: GlobalOptions, flags: { host?: string; tag: st
     const rows = readable.headers
       .map((header, index) => ({ header, ref: readable.refs[index]! }))
       .filter(({ header }) => flags.tag.every((tag) => header.tags.includes(tag)))
+      .filter(({ header }) => !flags.source || header.sources.some((source) => source.name === flags.source))
       .map(({ header, ref }) => ({
         id: ref.id,
         host: header.host,
