@@ -20,14 +20,15 @@ try {
     for (let i = 0; i < COUNT; i++) {
       yield {
         type: 'file',
-        path: `src/dir${String(i % 1000).padStart(4, '0')}/file${String(i).padStart(7, '0')}.dat`,
+        // In path order, as every manifest is (the readers check it).
+        path: `src/dir${String(Math.floor(i / 1000)).padStart(4, '0')}/file${String(i).padStart(7, '0')}.dat`,
         mode: 0o644,
         mtime: '1767225600000000000',
         uid: 1000,
         gid: 1000,
         size: 2048,
         sha256: (i * 2654435761).toString(16).padStart(64, '0'),
-        key: `synthetic/20260101_000000/src/dir${i % 1000}/file${i}.dat`,
+        key: `synthetic/20260101_000000/src/dir${Math.floor(i / 1000)}/file${i}.dat`,
         ctime: '1767225600000000000',
         ino: i,
       };

@@ -7,10 +7,9 @@ import { makePrivateFolder, PRIVATE_FILE } from '../fs/private-files.js';
 import type { Entry, ManifestHeader } from './manifest.js';
 import {
   type DecodedManifest,
-  decodeManifest,
-  decodeManifestBuffer,
+  decodeManifestAll,
+  decodeManifestBytes,
   decodeManifestHeader,
-  IN_MEMORY_DECODE_LIMIT,
 } from './manifest-codec.js';
 import { indexFile, type ManifestIndexData, parseIndexFile } from './manifest-index.js';
 import type { SnapshotRef } from './snapshots.js';
@@ -34,6 +33,15 @@ export class ManifestCache {
       return await readFile(this.pathOf(ref));
     } catch {
       return this.download(backend, ref);
+    }
+  }
+
+  /** The cached copy, if there is one: nothing is downloaded. */
+  async cached(ref: SnapshotRef): Promise<Buffer | undefined> {
+    try {
+      return await readFile(this.pathOf(ref));
+    } catch {
+      return undefined;
     }
   }
 
@@ -64,13 +72,7 @@ export class ManifestCache {
   /** A whole manifest as an array, decoded in one go (for parents and the blob index). */
   async load(backend: Backend, ref: SnapshotRef): Promise<{ header: ManifestHeader; entries: Entry[] }> {
     const where = `${backend.location}/${ref.key}`;
-    return this.decodeCached(backend, ref, async (data) => {
-      if (data.length <= IN_MEMORY_DECODE_LIMIT) return decodeManifestBuffer(data, where);
-      const { header, entries } = await decodeManifest(Readable.from([data]), where);
-      const all: Entry[] = [];
-      for await (const entry of entries) all.push(entry);
-      return { header, entries: all };
-    });
+    return this.decodeCached(backend, ref, (data) => decodeManifestAll(data, where));
   }
 
   /** Only a manifest's header: the entries are not parsed. */
@@ -80,18 +82,7 @@ export class ManifestCache {
   }
 
   async open(backend: Backend, ref: SnapshotRef): Promise<DecodedManifest> {
-    const data = await this.bytes(backend, ref);
-    const where = `${backend.location}/${ref.key}`;
-    if (data.length <= IN_MEMORY_DECODE_LIMIT) {
-      const { header, entries } = decodeManifestBuffer(data, where);
-      return {
-        header,
-        entries: (async function* () {
-          yield* entries;
-        })(),
-      };
-    }
-    return decodeManifest(Readable.from([data]), where);
+    return decodeManifestBytes(await this.bytes(backend, ref), `${backend.location}/${ref.key}`);
   }
 
   async store(ref: SnapshotRef, data: Buffer): Promise<void> {
@@ -143,6 +134,23 @@ export class ManifestCache {
     };
   }
 
+  /** What manifest-check.ts last proved of a manifest (a small JSON record), if anything. */
+  async readCheck(ref: SnapshotRef): Promise<unknown> {
+    try {
+      return JSON.parse(await readFile(this.checkPathOf(ref), 'utf8'));
+    } catch {
+      return undefined;
+    }
+  }
+
+  async storeCheck(ref: SnapshotRef, record: object): Promise<void> {
+    const path = this.checkPathOf(ref);
+    await makePrivateFolder(dirname(path));
+    const temp = `${path}.${process.pid}.tmp`;
+    await writeFile(temp, JSON.stringify(record), { mode: PRIVATE_FILE });
+    await rename(temp, path);
+  }
+
   async dropIndex(ref: SnapshotRef): Promise<void> {
     await rm(this.indexPathOf(ref), { force: true });
   }
@@ -153,6 +161,10 @@ export class ManifestCache {
 
   private pathOf(ref: SnapshotRef): string {
     return join(this.folder, 'manifests', ref.host, `${ref.stamp}.json.gz`);
+  }
+
+  private checkPathOf(ref: SnapshotRef): string {
+    return join(this.folder, 'manifests', ref.host, `${ref.stamp}.checked.json`);
   }
 
   private indexPathOf(ref: SnapshotRef): string {

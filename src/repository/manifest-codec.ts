@@ -1,8 +1,11 @@
-import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { createGunzip, createGzip, gunzipSync } from 'node:zlib';
-import { IntegrityError } from '../errors.js';
+import { IntegrityError, isTwinvaultError } from '../errors.js';
 import { type Entry, MANIFEST_FORMAT, MANIFEST_VERSION, type ManifestHeader } from './manifest.js';
+import { manifestDamaged as damaged } from './manifest-damage.js';
+import { MAX_IN_MEMORY_INFLATED } from './manifest-limits.js';
+import { LineSplitter } from './manifest-lines.js';
+import { EntryOrder } from './manifest-order.js';
 
 const LINES_PER_WRITE = 512;
 
@@ -58,27 +61,39 @@ export interface DecodedManifest {
 
 /**
  * Decodes a manifest stream. The header is read at once; entries are parsed as they are iterated.
- * `where` names the manifest in errors: a damaged manifest is an IntegrityError, never a
- * silently shorter snapshot.
+ * `where` names the manifest in errors: a damaged manifest (including one over the bounds of
+ * manifest-limits.ts, or with a path out of order or listed twice) is an IntegrityError, never a
+ * silently shorter snapshot nor a crash.
  */
 export async function decodeManifest(stream: Readable, where: string): Promise<DecodedManifest> {
   const gunzip = createGunzip();
   stream.on('error', (err) => gunzip.destroy(err));
-  const lines = createInterface({ input: stream.pipe(gunzip), crlfDelay: Number.POSITIVE_INFINITY })[
-    Symbol.asyncIterator
-  ]();
-  const first = await nextLine(lines, where, 1);
-  if (first === undefined) throw damaged(where, 'it is empty');
-  const header = parseHeader(first, where);
+  const batches = lineBatches(stream.pipe(gunzip), where)[Symbol.asyncIterator]();
+  let batch: string[] = [];
+  let index = 0;
+  while (batch.length === 0) {
+    const next = await batches.next();
+    if (next.done) throw damaged(where, 'it is empty');
+    batch = next.value;
+  }
+  const header = parseHeader(batch[index++]!, where);
   async function* entries(): AsyncGenerator<Entry> {
+    const order = new EntryOrder();
+    let lineNumber = 1;
     let count = 0;
     for (;;) {
-      const line = await nextLine(lines, where, count + 2);
-      if (line === undefined) break;
-      if (line === '') continue;
-      // No raw line is kept here: a streamed manifest may be large, and only backups reuse lines.
-      yield parseEntry(line, where, count + 2);
-      count++;
+      while (index < batch.length) {
+        const line = batch[index++]!;
+        lineNumber++;
+        if (line === '') continue;
+        // No raw line is kept here: a streamed manifest may be large, and only backups reuse lines.
+        yield checked(order, parseEntry(line, where, lineNumber), where, lineNumber);
+        count++;
+      }
+      const next = await batches.next();
+      if (next.done) break;
+      batch = next.value;
+      index = 0;
     }
     if (count !== header.entries)
       throw damaged(where, `it holds ${count} entries where its header says ${header.entries}`);
@@ -86,47 +101,136 @@ export async function decodeManifest(stream: Readable, where: string): Promise<D
   return { header, entries: entries() };
 }
 
+/** The inflated text's lines, a chunk's worth at a time; reading failures name the manifest. */
+async function* lineBatches(inflated: AsyncIterable<Buffer>, where: string): AsyncGenerator<string[]> {
+  const splitter = new LineSplitter(where);
+  try {
+    for await (const chunk of inflated) {
+      const batch: string[] = [];
+      splitter.push(chunk, (line) => batch.push(line));
+      if (batch.length > 0) yield batch;
+    }
+    const last: string[] = [];
+    splitter.end((line) => last.push(line));
+    if (last.length > 0) yield last;
+  } catch (cause) {
+    if (isTwinvaultError(cause)) throw cause;
+    throw damaged(where, `reading line ${splitter.lineNumber} failed: ${(cause as Error).message}`, cause);
+  }
+}
+
+function checked(order: EntryOrder, entry: Entry, where: string, lineNumber: number): Entry {
+  const wrong = order.check(entry, lineNumber);
+  if (wrong) throw damaged(where, `line ${lineNumber}: ${wrong}`);
+  return entry;
+}
+
 /** Manifests up to this size (compressed) are decoded in one go rather than streamed. */
 export const IN_MEMORY_DECODE_LIMIT = 16 * 1024 * 1024;
+
+/** Thrown by decodeManifestBuffer for text too large to inflate in one piece: stream it instead. */
+export class TooLargeForMemory extends Error {}
 
 /**
  * Decodes a whole manifest held in memory: one gunzip and a scan for newlines, several times
  * faster than the streamed path for the 100,000-entry manifests a backup reads as its parent.
+ * Text beyond MAX_IN_MEMORY_INFLATED throws TooLargeForMemory (decodeManifestBytes streams it).
  */
 export function decodeManifestBuffer(
   gz: Buffer,
   where: string,
 ): { header: ManifestHeader; entries: Entry[] } {
+  const entries: Entry[] = [];
+  const header = visitManifestBuffer(gz, where, (entry, line) => {
+    rawLines.set(entry, line);
+    entries.push(entry);
+  });
+  return { header, entries };
+}
+
+/** decodeManifestBuffer, handing each entry to `visit` instead of keeping them. */
+function visitManifestBuffer(
+  gz: Buffer,
+  where: string,
+  visit: (entry: Entry, line: string) => void,
+): ManifestHeader {
   let text: Buffer;
   try {
-    text = gunzipSync(gz);
+    text = gunzipSync(gz, { maxOutputLength: MAX_IN_MEMORY_INFLATED });
   } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new TooLargeForMemory();
     throw damaged(where, `it cannot be decompressed: ${(cause as Error).message}`, cause);
   }
-  let start = 0;
-  let lineNumber = 0;
   let header: ManifestHeader | undefined;
-  const entries: Entry[] = [];
-  while (start < text.length) {
-    let end = text.indexOf(0x0a, start);
-    if (end < 0) end = text.length;
-    lineNumber++;
-    if (end > start) {
-      const line = text.toString('utf8', start, end);
-      if (!header) header = parseHeader(line, where);
-      else {
-        const entry = parseEntry(line, where, lineNumber);
-        rawLines.set(entry, line);
-        entries.push(entry);
-      }
+  let count = 0;
+  const order = new EntryOrder();
+  const onLine = (line: string, lineNumber: number) => {
+    if (lineNumber === 1) header = parseHeader(line, where);
+    else if (line !== '') {
+      visit(checked(order, parseEntry(line, where, lineNumber), where, lineNumber), line);
+      count++;
     }
-    start = end + 1;
-  }
+  };
+  const splitter = new LineSplitter(where);
+  splitter.push(text, onLine);
+  splitter.end(onLine);
   if (!header) throw damaged(where, 'it is empty');
-  if (entries.length !== header.entries) {
-    throw damaged(where, `it holds ${entries.length} entries where its header says ${header.entries}`);
+  if (count !== header.entries) {
+    throw damaged(where, `it holds ${count} entries where its header says ${header.entries}`);
   }
-  return { header, entries };
+  return header;
+}
+
+/**
+ * Reads a whole manifest held in memory to its end, checking every entry without keeping any
+ * (one at a time in memory, however many are checked at once): its header, or an IntegrityError.
+ */
+export async function checkManifestBytes(gz: Buffer, where: string): Promise<ManifestHeader> {
+  if (gz.length <= IN_MEMORY_DECODE_LIMIT) {
+    try {
+      return visitManifestBuffer(gz, where, () => {});
+    } catch (err) {
+      if (!(err instanceof TooLargeForMemory)) throw err;
+    }
+  }
+  const { header, entries } = await decodeManifest(Readable.from([gz]), where);
+  for await (const _ of entries);
+  return header;
+}
+
+/** A whole manifest held in memory: inflated in one piece when it fits, streamed otherwise. */
+export async function decodeManifestBytes(gz: Buffer, where: string): Promise<DecodedManifest> {
+  if (gz.length <= IN_MEMORY_DECODE_LIMIT) {
+    try {
+      const { header, entries } = decodeManifestBuffer(gz, where);
+      return { header, entries: fromArray(entries) };
+    } catch (err) {
+      if (!(err instanceof TooLargeForMemory)) throw err;
+    }
+  }
+  return decodeManifest(Readable.from([gz]), where);
+}
+
+/** A whole manifest as an array (for parents, the blob index and repairs). */
+export async function decodeManifestAll(
+  gz: Buffer,
+  where: string,
+): Promise<{ header: ManifestHeader; entries: Entry[] }> {
+  if (gz.length <= IN_MEMORY_DECODE_LIMIT) {
+    try {
+      return decodeManifestBuffer(gz, where);
+    } catch (err) {
+      if (!(err instanceof TooLargeForMemory)) throw err;
+    }
+  }
+  const { header, entries } = await decodeManifest(Readable.from([gz]), where);
+  const all: Entry[] = [];
+  for await (const entry of entries) all.push(entry);
+  return { header, entries: all };
+}
+
+async function* fromArray(entries: Entry[]): AsyncGenerator<Entry> {
+  yield* entries;
 }
 
 /** Reads only the header; the rest of the stream is dropped. */
@@ -134,19 +238,6 @@ export async function decodeManifestHeader(stream: Readable, where: string): Pro
   const { header } = await decodeManifest(stream, where);
   stream.destroy();
   return header;
-}
-
-async function nextLine(
-  lines: AsyncIterator<string>,
-  where: string,
-  lineNumber: number,
-): Promise<string | undefined> {
-  try {
-    const next = await lines.next();
-    return next.done ? undefined : next.value;
-  } catch (cause) {
-    throw damaged(where, `reading line ${lineNumber} failed: ${(cause as Error).message}`, cause);
-  }
 }
 
 export function parseHeader(line: string, where: string): ManifestHeader {
@@ -208,11 +299,4 @@ function parseJson(line: string, where: string, lineNumber: number): unknown {
   } catch (cause) {
     throw damaged(where, `line ${lineNumber} is not valid JSON`, cause);
   }
-}
-
-function damaged(where: string, what: string, cause?: unknown): IntegrityError {
-  return new IntegrityError(`manifest ${where} is damaged: ${what}`, {
-    ...(cause === undefined ? {} : { cause }),
-    hint: 'run "twinvault verify"; a replica may hold an intact copy',
-  });
 }

@@ -83,7 +83,7 @@ describe('restore refuses a malicious manifest', () => {
     ['an empty segment', [file('src//x')]],
     [
       'a raw path (pathBytes) with ".."',
-      [file('harmless', { pathBytes: Buffer.from('../escaped.txt').toString('base64') })],
+      [file('../escaped.txt', { pathBytes: Buffer.from('../escaped.txt').toString('base64') })],
     ],
     [
       'a file below a symlink of the same manifest',

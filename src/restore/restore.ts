@@ -12,6 +12,7 @@ import { runPool } from '../util/pool.js';
 import { downloadVerified } from './file-writer.js';
 import { DEFAULT_OVERWRITE, type OverwriteMode } from './overwrite.js';
 import { checkNoEntryBelowNonFolder, safeSegments } from './safe-paths.js';
+import { type ManifestDamage, salvageEntries } from './salvage-entries.js';
 import { clearSetIdBits } from './setid.js';
 import { atTarget, targetError } from './target-errors.js';
 import { applyMetadata, prepareTarget, type RestoreAction, TargetWriter } from './target-writer.js';
@@ -74,6 +75,8 @@ export interface RestoreSummary {
   durationMs: number;
   /** Files whose content came from a replica, because the repository's copy failed. */
   fromReplica: Array<{ path: string; key: string; from: string; reason: string }>;
+  /** The manifest could not be read in full: only what could be read was restored. */
+  manifestDamage?: ManifestDamage;
   /** With dryRun: what would happen to each entry. */
   plan?: Array<{ path: string; type: Entry['type']; action: RestoreAction }>;
 }
@@ -96,11 +99,21 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
   const wanted = (entry: Entry) =>
     includes.length === 0 || includes.some((inc) => entry.path === inc || entry.path.startsWith(`${inc}/`));
   const manifestFrom: Array<{ path: string; key: string; from: string; reason: string }> = [];
-  const entries = await readEntries(backend, options.fallbacks ?? [], options.snapshot, wanted, (used) => {
-    const event = { path: '', key: options.snapshot.key, ...used };
-    manifestFrom.push(event);
-    options.onEvent?.({ type: 'fallback', ...event });
-  });
+  let manifestDamage: ManifestDamage | undefined;
+  const entries = await readEntries(
+    backend,
+    options.fallbacks ?? [],
+    options.snapshot,
+    wanted,
+    (used) => {
+      const event = { path: '', key: options.snapshot.key, ...used };
+      manifestFrom.push(event);
+      options.onEvent?.({ type: 'fallback', ...event });
+    },
+    (damage) => {
+      manifestDamage = damage;
+    },
+  );
   if (includes.length > 0 && entries.length === 0) {
     throw new TwinvaultError(
       'NOT_FOUND',
@@ -129,6 +142,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
     bytesRestored: 0,
     durationMs: 0,
     fromReplica: manifestFrom,
+    ...(manifestDamage ? { manifestDamage } : {}),
   };
   const files = entries.filter((entry): entry is FileEntry => entry.type === 'file');
   const readFrom = (await options.prepareDownloads?.(backend, files)) ?? new Map<string, Backend>();
@@ -253,6 +267,7 @@ async function readEntries(
   snapshot: SnapshotRef,
   wanted: (entry: Entry) => boolean,
   usedFallback: (used: { from: string; reason: string }) => void,
+  damaged: (damage: ManifestDamage) => void = () => {},
 ): Promise<Entry[]> {
   const read = async (from: Backend) => {
     const { entries } = await decodeManifest(
@@ -266,7 +281,7 @@ async function readEntries(
   try {
     return await read(backend);
   } catch (err) {
-    if (fallbacks.length === 0 || !isTwinvaultError(err)) throw err;
+    if (!isTwinvaultError(err)) throw err;
     for (const fallback of fallbacks) {
       try {
         const entries = await read(fallback);
@@ -276,7 +291,11 @@ async function readEntries(
         // the next replica, or the first error
       }
     }
-    throw err;
+    if (err.code !== 'INTEGRITY') throw err;
+    // No copy reads in full: restore what can be read, and say what could not (salvage-entries.ts).
+    const salvaged = await salvageEntries([backend, ...fallbacks], snapshot, wanted, err);
+    damaged(salvaged.damage);
+    return salvaged.entries;
   }
 }
 

@@ -1,9 +1,11 @@
 import type { Backend } from '../backend/backend.js';
 import { type Clock, systemClock } from '../clock.js';
 import { UsageError } from '../errors.js';
+import type { ManifestHeader } from '../repository/manifest.js';
 import type { ManifestCache } from '../repository/manifest-cache.js';
-import { readHeaders } from '../repository/snapshot-headers.js';
+import { type DamagedManifest, readCheckedHeaders } from '../repository/manifest-check.js';
 import { listSnapshots, type SnapshotRef } from '../repository/snapshots.js';
+import { refuseDamagedInThinnedGroups } from './damaged-groups.js';
 import { lockExclusively } from './exclusive-lock.js';
 import {
   applyPolicy,
@@ -37,6 +39,8 @@ export interface ForgetResult {
   removed: number;
   kept: number;
   dryRun: boolean;
+  /** Snapshots that cannot be read, in groups left as they were (they are kept, and counted so). */
+  damaged: DamagedManifest[];
 }
 
 /**
@@ -65,22 +69,23 @@ export async function forget(options: ForgetOptions): Promise<ForgetResult> {
         ...(options.onWait ? { onWait: options.onWait } : {}),
       });
   try {
-    const refs = (await listSnapshots(options.backend)).filter(
+    const listed = (await listSnapshots(options.backend)).filter(
       (ref) => !options.host || ref.host === options.host,
     );
-    const headers = await readHeaders(options.backend, options.cache, refs);
-    const facts = refs.map(
-      (ref, index): ForgottenSnapshot => ({
-        id: ref.id,
-        stamp: ref.stamp,
-        ref,
-        time: new Date(headers[index]!.time),
-        host: headers[index]!.host,
-        sources: headers[index]!.sources.map((source) => source.name),
-        tags: headers[index]!.tags,
-      }),
-    );
-    const groups = applyPolicy(facts, options.policy, options.groupBy);
+    // From the repository's own bytes, each read in full: a damaged manifest is never counted.
+    const { refs, headers, damaged } = await readCheckedHeaders(options.backend, options.cache, listed);
+    const factsOf = (ref: SnapshotRef, header: ManifestHeader): ForgottenSnapshot => ({
+      id: ref.id,
+      stamp: ref.stamp,
+      ref,
+      time: new Date(header.time),
+      host: header.host,
+      sources: header.sources.map((source) => source.name),
+      tags: header.tags,
+    });
+    const facts = refs.map((ref, index) => factsOf(ref, headers[index]!));
+    const groups = applyPolicy(facts, options.policy, options.groupBy, clock.now());
+    refuseDamagedInThinnedGroups(groups, damaged, options.policy, options.groupBy, factsOf);
     // Under Object Lock, a manifest still retained cannot go: it stays, and says why.
     if (options.backend.capabilities.objectLock) {
       const now = clock.now().getTime();
@@ -106,7 +111,13 @@ export async function forget(options: ForgetOptions): Promise<ForgetResult> {
       const result = await options.backend.deleteMany(removed);
       if (result.failed.length > 0) throw result.failed[0]!.error;
     }
-    return { groups, removed: removed.length, kept: facts.length - removed.length, dryRun };
+    return {
+      groups,
+      removed: removed.length,
+      kept: facts.length + damaged.length - removed.length,
+      dryRun,
+      damaged,
+    };
   } finally {
     await held?.lock.release().catch(() => {});
   }

@@ -29,8 +29,13 @@ export type GroupBy = Array<'host' | 'sources' | 'tags'>;
 export interface Decision<T extends SnapshotFacts> {
   snapshot: T;
   keep: boolean;
-  /** Why it is kept: "last", "hourly", ..., "within 7d", "tag daily", "latest". Empty when removed. */
+  /**
+   * Why it is kept: "last", "hourly", ..., "within", "tag daily", "latest", "no policy". Empty when
+   * removed.
+   */
   reasons: string[];
+  /** Dated more than FUTURE_TOLERANCE_MS ahead of the clock applyPolicy was given (a warning). */
+  future?: true;
 }
 
 export interface GroupDecision<T extends SnapshotFacts> {
@@ -65,6 +70,13 @@ export function isEmptyPolicy(policy: RetentionPolicy): boolean {
 export type PolicyChoice = RetentionPolicy | ((group: Record<string, string>) => RetentionPolicy | undefined);
 
 /**
+ * How far ahead of this machine's clock a snapshot may be before it counts as from the future:
+ * S3 refuses requests from a machine whose clock is more than 15 minutes off (RequestTimeTooSkewed),
+ * and less than that is the ordinary drift between machines.
+ */
+export const FUTURE_TOLERANCE_MS = 15 * 60_000;
+
+/**
  * Applies the policy to each group of snapshots (by host and source unless told otherwise).
  * In each group, newest first: `last` keeps the N newest; each calendar rule keeps the newest
  * snapshot of each of the N newest periods (hour, day, ISO week, month, year, in UTC) that have
@@ -74,11 +86,19 @@ export type PolicyChoice = RetentionPolicy | ((group: Record<string, string>) =>
  * Grouped by source, a snapshot of several sources (a manual backup of two folders) is in the
  * group of each, beside the agent's one-source snapshots of the same folders, and stays while any
  * of its groups keeps it: so every source keeps its own newest snapshot whatever else holds it.
+ *
+ * Given `now`, a snapshot more than FUTURE_TOLERANCE_MS ahead of it is "from the future" (a host
+ * whose clock is wrong, or a forged manifest), and marked so: `within` counts back from the newest
+ * snapshot that is not (from the newest of all only when every one is, as a host whose clock is
+ * wrong writes them), since one snapshot dated 2031 would otherwise make `--keep-within 7d` remove
+ * every real one. Otherwise such snapshots take part in the rules as they are: a host whose clock
+ * jumped ahead still made them, and they hold its newest files.
  */
 export function applyPolicy<T extends SnapshotFacts>(
   snapshots: readonly T[],
   policy: PolicyChoice,
   groupBy: GroupBy = ['host', 'sources'],
+  now?: Date,
 ): Array<GroupDecision<T>> {
   const groups = new Map<string, { group: Record<string, string>; members: T[] }>();
   for (const snapshot of snapshots) {
@@ -89,11 +109,14 @@ export function applyPolicy<T extends SnapshotFacts>(
       groups.set(key, entry);
     }
   }
+  const isFuture = (snapshot: T) =>
+    now !== undefined && snapshot.time.getTime() > now.getTime() + FUTURE_TOLERANCE_MS;
   const decided = [...groups.values()].map(({ group, members }) => {
     const chosen = typeof policy === 'function' ? policy(group) : policy;
-    const decisions = chosen
-      ? decideGroup(members, chosen)
+    const decisions: Array<Decision<T>> = chosen
+      ? decideGroup(members, chosen, isFuture)
       : members.map((snapshot) => ({ snapshot, keep: true, reasons: ['no policy'] }));
+    for (const decision of decisions) if (isFuture(decision.snapshot)) decision.future = true;
     return { group, decisions };
   });
   return keptByAnyGroup(decided);
@@ -146,10 +169,16 @@ export function onlySource(policy: PolicyChoice, source: string): PolicyChoice {
     group.source === source ? (typeof policy === 'function' ? policy(group) : policy) : undefined;
 }
 
-function decideGroup<T extends SnapshotFacts>(members: T[], policy: RetentionPolicy): Array<Decision<T>> {
-  const newestFirst = [...members].sort(
-    (a, b) => b.time.getTime() - a.time.getTime() || (a.id < b.id ? 1 : -1),
-  );
+function newestFirst<T extends SnapshotFacts>(members: T[]): T[] {
+  return [...members].sort((a, b) => b.time.getTime() - a.time.getTime() || (a.id < b.id ? 1 : -1));
+}
+
+function decideGroup<T extends SnapshotFacts>(
+  members: T[],
+  policy: RetentionPolicy,
+  isFuture: (snapshot: T) => boolean,
+): Array<Decision<T>> {
+  const ordered = newestFirst(members);
   const counters: Record<string, number> = {
     hourly: policy.hourly ?? 0,
     daily: policy.daily ?? 0,
@@ -158,9 +187,9 @@ function decideGroup<T extends SnapshotFacts>(members: T[], policy: RetentionPol
     yearly: policy.yearly ?? 0,
   };
   const lastBucket: Record<string, string | undefined> = {};
-  const newest = newestFirst[0]?.time;
+  const newest = (ordered.find((snapshot) => !isFuture(snapshot)) ?? ordered[0])?.time;
   const withinFrom = policy.within && newest ? before(newest, policy.within) : undefined;
-  return newestFirst.map((snapshot, index) => {
+  return ordered.map((snapshot, index) => {
     const reasons: string[] = [];
     if (index === 0) reasons.push('latest');
     if (policy.last && index < policy.last) reasons.push('last');

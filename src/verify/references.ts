@@ -1,5 +1,6 @@
 import type { Backend } from '../backend/backend.js';
 import { isTwinvaultError } from '../errors.js';
+import { headerKeyMismatch } from '../repository/header-identity.js';
 import { decodeManifest } from '../repository/manifest-codec.js';
 import { listSnapshots, type SnapshotRef } from '../repository/snapshots.js';
 
@@ -18,8 +19,10 @@ export interface ManifestProblem {
 
 /**
  * Reads every manifest (streamed) and gathers what each referenced object must be. A manifest
- * that cannot be read is a problem of its own; its snapshot is the one it hurts. One that is gone
- * since the listing was forgotten meanwhile (retention elsewhere): no problem, no snapshot.
+ * that cannot be read, or whose header names another snapshot than its key, is a problem of its
+ * own; its snapshot is the one it hurts (the objects a readable one names are still checked). One
+ * that is gone since the listing was forgotten meanwhile (retention elsewhere): no problem, no
+ * snapshot.
  */
 export async function expectedObjects(
   backend: Backend,
@@ -38,7 +41,8 @@ export async function expectedObjects(
       continue;
     }
     try {
-      const { entries } = await decodeManifest(stream, `${backend.location}/${ref.key}`);
+      const { header, entries } = await decodeManifest(stream, `${backend.location}/${ref.key}`);
+      const mismatch = headerKeyMismatch(header, ref);
       for await (const entry of entries) {
         if (entry.type !== 'file') continue;
         const known = objects.get(entry.key);
@@ -48,6 +52,7 @@ export async function expectedObjects(
           objects.set(entry.key, { size: entry.size, sha256: entry.sha256, snapshots: [ref.id] });
         }
       }
+      if (mismatch) damaged.push({ ref, message: mismatch });
     } catch (err) {
       if (!isTwinvaultError(err) || !['INTEGRITY', 'NOT_FOUND'].includes(err.code)) throw err;
       damaged.push({ ref, message: err.message });

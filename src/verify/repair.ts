@@ -7,12 +7,16 @@ import { pipeline } from 'node:stream/promises';
 import type { Backend } from '../backend/backend.js';
 import { bodyFromBuffer, readAll } from '../backend/body.js';
 import { ConfigError, isTwinvaultError } from '../errors.js';
+import { headerKeyMismatch } from '../repository/header-identity.js';
+import { parseManifestKey } from '../repository/layout.js';
 import type { Entry } from '../repository/manifest.js';
-import { decodeManifestBuffer } from '../repository/manifest-codec.js';
+import { decodeManifestAll } from '../repository/manifest-codec.js';
 import { readRepoConfig } from '../repository/repo-config.js';
+import { refFor } from '../repository/snapshots.js';
 import { runPool } from '../util/pool.js';
-import type { ReadSubset } from './read-subset.js';
-import { type Problem, verifyRepository } from './verify.js';
+import { isSelected, type ReadSubset } from './read-subset.js';
+import { hashObject, readBack } from './repair-check.js';
+import { type Problem, verifyInDetail } from './verify.js';
 
 export interface RepairResult {
   /** What verify found in the repository being repaired. */
@@ -44,7 +48,10 @@ export async function repairRepository(
       `${healthy.location} holds another repository (id ${healthyConfig.id}) than ${target.location} (id ${targetConfig.id})`,
     );
   }
-  const verified = await verifyRepository(target, options.readData ? { readData: options.readData } : {});
+  const { result: verified, checked } = await verifyInDetail(
+    target,
+    options.readData ? { readData: options.readData } : {},
+  );
   const result: RepairResult = {
     found: verified.problems,
     repaired: [],
@@ -55,9 +62,12 @@ export async function repairRepository(
   // are checked too, and every object goes before any manifest.
   const objects = verified.problems.filter((p) => p.expected !== undefined);
   const metadata = verified.problems.filter((p) => p.expected === undefined);
-  const known = new Set(objects.map((p) => p.key));
+  // Keys already looked at: verify's (the readable manifests name them), and those with problems.
+  const known = new Set([...checked, ...objects.map((p) => p.key)]);
   for (const problem of metadata.filter((p) => p.kind === 'damaged-manifest')) {
-    for (const needed of await objectsLacking(target, healthy, problem.key, known)) objects.push(needed);
+    for (const needed of await objectsLacking(target, healthy, problem.key, known, options.readData)) {
+      objects.push(needed);
+    }
   }
   const staging = await mkdtemp(join(tmpdir(), 'twinvault-repair-'));
   const fix = async (problem: Problem) => {
@@ -68,6 +78,8 @@ export async function repairRepository(
       } finally {
         await fixed.discard();
       }
+      // Read back as a restore would: only what is right now counts as repaired.
+      if (!result.dryRun) await readBack(target, problem);
       result.repaired.push(problem.key);
     } catch (err) {
       result.unrepaired.push({
@@ -99,19 +111,26 @@ export async function repairRepository(
   return result;
 }
 
-/** The objects a healthy manifest references that the target lacks or holds at another size. */
+/**
+ * The objects a healthy manifest references that the target lacks or holds at another size, or
+ * (with readData, for the objects it selects) holds with other content. Verify could not know the
+ * target's damaged manifest needs them, so it looked at none of them.
+ */
 async function objectsLacking(
   target: Backend,
   healthy: Backend,
   manifestKey: string,
   known: Set<string>,
+  readData: ReadSubset | undefined,
 ): Promise<Problem[]> {
   const lacking: Problem[] = [];
   let entries: Entry[];
   try {
-    entries = decodeManifestBuffer(
-      await readAll(await healthy.get(manifestKey)),
-      `${healthy.location}/${manifestKey}`,
+    entries = (
+      await decodeManifestAll(
+        await readAll(await healthy.get(manifestKey)),
+        `${healthy.location}/${manifestKey}`,
+      )
     ).entries;
   } catch {
     return lacking; // the healthy copy is damaged too: the manifest's own repair will say so
@@ -119,20 +138,27 @@ async function objectsLacking(
   for (const entry of entries) {
     if (entry.type !== 'file' || known.has(entry.key)) continue;
     known.add(entry.key);
+    const expected = { size: entry.size, sha256: entry.sha256 };
+    const message = `is needed by the repaired manifest ${manifestKey}`;
     let size: number | undefined;
     try {
       size = (await target.head(entry.key)).size;
     } catch (err) {
       if (!(isTwinvaultError(err) && err.code === 'NOT_FOUND')) throw err;
     }
-    if (size === entry.size) continue;
-    lacking.push({
-      kind: size === undefined ? 'missing' : 'wrong-size',
-      key: entry.key,
-      snapshots: [],
-      message: `is needed by the repaired manifest ${manifestKey}`,
-      expected: { size: entry.size, sha256: entry.sha256 },
-    });
+    if (size !== entry.size) {
+      const kind = size === undefined ? 'missing' : 'wrong-size';
+      lacking.push({ kind, key: entry.key, snapshots: [], message, expected });
+      continue;
+    }
+    if (!readData || !isSelected(readData, entry.key)) continue;
+    try {
+      if ((await hashObject(target, entry.key)).sha256 === entry.sha256) continue;
+      lacking.push({ kind: 'corrupt', key: entry.key, snapshots: [], message, expected });
+    } catch (err) {
+      if (!isTwinvaultError(err)) throw err;
+      lacking.push({ kind: 'unreadable', key: entry.key, snapshots: [], message, expected });
+    }
   }
   return lacking;
 }
@@ -141,7 +167,7 @@ async function objectsLacking(
 async function stillLacking(healthy: Backend, manifestKey: string, unrepaired: Set<string>): Promise<number> {
   if (unrepaired.size === 0) return 0;
   try {
-    const { entries } = decodeManifestBuffer(await readAll(await healthy.get(manifestKey)), manifestKey);
+    const { entries } = await decodeManifestAll(await readAll(await healthy.get(manifestKey)), manifestKey);
     return entries.filter((entry) => entry.type === 'file' && unrepaired.has(entry.key)).length;
   } catch {
     return 0;
@@ -161,7 +187,7 @@ async function fetchChecked(
   if (problem.kind === 'config' || problem.kind === 'damaged-manifest') {
     const data = await readAll(await healthy.get(problem.key));
     if (problem.kind === 'config') JSON.parse(data.toString('utf8'));
-    else decodeManifestBuffer(data, `${healthy.location}/${problem.key}`);
+    else await checkHealthyManifest(data, healthy, problem.key);
     const head = await healthy.head(problem.key);
     return {
       write: (target) =>
@@ -205,4 +231,12 @@ async function fetchChecked(
       ),
     discard,
   };
+}
+
+/** A healthy copy of a manifest reads in full and names the snapshot of its key. */
+async function checkHealthyManifest(data: Buffer, healthy: Backend, key: string): Promise<void> {
+  const { header } = await decodeManifestAll(data, `${healthy.location}/${key}`);
+  const parsed = parseManifestKey(key);
+  const mismatch = parsed ? headerKeyMismatch(header, refFor(parsed.host, parsed.stamp)) : undefined;
+  if (mismatch) throw new Error(`the copy in ${healthy.location} cannot repair it: ${mismatch}`);
 }

@@ -51,6 +51,14 @@ export interface VerifyOptions {
  * key and the snapshots it hurts.
  */
 export async function verifyRepository(backend: Backend, options: VerifyOptions = {}): Promise<VerifyResult> {
+  return (await verifyInDetail(backend, options)).result;
+}
+
+/** verifyRepository, and the keys of the objects it checked (those the readable manifests name). */
+export async function verifyInDetail(
+  backend: Backend,
+  options: VerifyOptions = {},
+): Promise<{ result: VerifyResult; checked: ReadonlySet<string> }> {
   const problems: Problem[] = [];
   const refs = await listSnapshots(backend);
   try {
@@ -170,5 +178,5 @@ export async function verifyRepository(backend: Backend, options: VerifyOptions 
   }
   result.problems = await withoutForgotten(backend, problems);
   result.problems.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  return result;
+  return { result, checked: new Set(expected.keys()) };
 }

@@ -3,7 +3,7 @@ import { stateFolder } from '../../config/paths.js';
 import { UsageError } from '../../errors.js';
 import { ManifestCache } from '../../repository/manifest-cache.js';
 import { configuredPolicies, policyFromConfig } from '../../retention/configured-policy.js';
-import { forget } from '../../retention/forget.js';
+import { type ForgetResult, forget } from '../../retention/forget.js';
 import { parseKeepWithin } from '../../retention/keep-within.js';
 import {
   describeGroup,
@@ -54,6 +54,7 @@ export async function run(global: GlobalOptions, flags: ForgetFlags): Promise<vo
         if (!global.quiet) process.stderr.write(`${why}\n`);
       },
     });
+    warn(global, result);
     const pruned = flags.prune
       ? await runPrune(global, backend, flags.dryRun ?? false, config.prices)
       : undefined;
@@ -68,6 +69,7 @@ export async function run(global: GlobalOptions, flags: ForgetFlags): Promise<vo
           time: d.snapshot.time.toISOString(),
           keep: d.keep,
           reasons: d.reasons,
+          ...(d.future ? { future: true } : {}),
         })),
       }));
     printResult(
@@ -77,13 +79,14 @@ export async function run(global: GlobalOptions, flags: ForgetFlags): Promise<vo
         removed: result.removed,
         kept: result.kept,
         groups,
+        damaged: result.damaged.map((d) => ({ id: d.ref.id, key: d.ref.key, message: d.error.message })),
         ...(pruned ? { prune: pruned } : {}),
       },
       () => [
         ...groups.flatMap((group) => [
           `${describeGroup(group.group)}:`,
           ...group.snapshots.map((s) =>
-            `  ${s.keep ? 'keep  ' : 'remove'}  ${s.id.slice(0, 8)}  ${s.host}/${s.stamp}  ${s.keep ? s.reasons.join(', ') : ''}`.trimEnd(),
+            `  ${s.keep ? 'keep  ' : 'remove'}  ${s.id.slice(0, 8)}  ${s.host}/${s.stamp}  ${s.keep ? s.reasons.join(', ') : ''}${s.future ? ' (from the future)' : ''}`.trimEnd(),
           ),
         ]),
         `${result.dryRun ? 'would remove' : 'removed'} ${result.removed} snapshot(s), kept ${result.kept}${
@@ -95,6 +98,29 @@ export async function run(global: GlobalOptions, flags: ForgetFlags): Promise<vo
       ],
     );
   });
+}
+
+/**
+ * On stderr: damaged snapshots in groups forget left alone, and snapshots from the future (which
+ * keep-within does not count from: see policy.ts).
+ */
+function warn(global: GlobalOptions, result: ForgetResult): void {
+  if (global.quiet || global.json) return;
+  for (const { ref, error } of result.damaged) {
+    process.stderr.write(
+      `warning: ${ref.key} cannot be read (${error.message}); kept, as is its group: repair it with "twinvault repair --from REPLICA"\n`,
+    );
+  }
+  const told = new Set<string>();
+  for (const group of result.groups) {
+    for (const { snapshot } of group.decisions.filter((d) => d.future)) {
+      if (told.has(snapshot.id)) continue; // a snapshot of several sources is in several groups
+      told.add(snapshot.id);
+      process.stderr.write(
+        `warning: snapshot ${snapshot.id.slice(0, 8)} (${snapshot.host}/${snapshot.stamp}) is dated ${snapshot.time.toISOString()}, ahead of this machine's clock: --keep-within counts from the newest snapshot that is not (is the clock of ${snapshot.host} or of this machine wrong?)\n`,
+      );
+    }
+  }
 }
 
 function policyOf(flags: ForgetFlags): RetentionPolicy {

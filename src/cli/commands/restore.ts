@@ -7,6 +7,7 @@ import type { SnapshotRef } from '../../repository/snapshots.js';
 import { archivedContentStep } from '../../restore/archived.js';
 import { DEFAULT_OVERWRITE, OVERWRITE_MODES, type OverwriteMode } from '../../restore/overwrite.js';
 import { type RestoreSummary, restore } from '../../restore/restore.js';
+import type { ManifestDamage } from '../../restore/salvage-entries.js';
 import { type CommandContext, loadCliConfig, withRepository } from '../context.js';
 import { escapeForTerminal as shown } from '../escape.js';
 import { EXIT } from '../exit-codes.js';
@@ -131,6 +132,26 @@ async function restoreFrom(
   printResult(global, summary, () => summaryLines(summary, snapshot));
   // Local files newer than the snapshot's versions were kept: the restore is partial.
   if (summary.kept.length > 0 && !summary.dryRun) process.exitCode = EXIT.partial;
+  reportManifestDamage(global, summary.manifestDamage);
+}
+
+/**
+ * A restore from a damaged manifest restored what could be read: what could not is said on stderr
+ * (also with --json, where the summary holds it as manifestDamage), and the exit code is 3.
+ */
+function reportManifestDamage(global: GlobalOptions, damage: ManifestDamage | undefined): void {
+  if (!damage) return;
+  process.exitCode = EXIT.partial;
+  if (global.quiet) return;
+  process.stderr.write(
+    [
+      `warning: the manifest ${shown(damage.key)} is damaged (${shown(damage.message)})`,
+      `  restored what could be read from ${damage.from}; ${damage.lost} of its ${damage.listed} entries could not be read and were not restored:`,
+      ...damage.problems.map((problem) => `    ${shown(problem)}`),
+      '  hint: "twinvault repair --from REPLICA" restores the manifest from a replica, if one holds it intact',
+      '',
+    ].join('\n'),
+  );
 }
 
 const PLAN_WORDS: Record<NonNullable<RestoreSummary['plan']>[number]['action'], string> = {

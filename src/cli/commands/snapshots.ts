@@ -1,9 +1,10 @@
 import { stateFolder } from '../../config/paths.js';
 import { ManifestCache } from '../../repository/manifest-cache.js';
-import { readHeaders } from '../../repository/snapshot-headers.js';
-import { listSnapshots } from '../../repository/snapshots.js';
+import { readReadableHeaders } from '../../repository/snapshot-headers.js';
+import { listSnapshots, type SnapshotRef } from '../../repository/snapshots.js';
 import { withRepository } from '../context.js';
 import { escapeForTerminal as shown } from '../escape.js';
+import { EXIT } from '../exit-codes.js';
 import { formatBytes, table } from '../format.js';
 import { type GlobalOptions, printResult } from '../output.js';
 
@@ -14,9 +15,9 @@ export async function run(
   await withRepository(global, async ({ backend, repository }) => {
     const refs = (await listSnapshots(backend)).filter((ref) => !flags.host || ref.host === flags.host);
     const cache = ManifestCache.forRepository(stateFolder(), repository.config.id);
-    const headers = await readHeaders(backend, cache, refs);
-    const rows = headers
-      .map((header, index) => ({ header, ref: refs[index]! }))
+    const readable = await readReadableHeaders(backend, cache, refs);
+    const rows = readable.headers
+      .map((header, index) => ({ header, ref: readable.refs[index]! }))
       .filter(({ header }) => flags.tag.every((tag) => header.tags.includes(tag)))
       .filter(({ header }) => !flags.source || header.sources.some((source) => source.name === flags.source))
       .map(({ header, ref }) => ({
@@ -48,5 +49,25 @@ export async function run(
             ]),
           ),
     );
+    warnUnreadable(global, readable.damaged);
   });
+}
+
+/**
+ * Snapshots whose manifest cannot be read are named on stderr (stdout stays the list, or valid
+ * JSON), and the exit code is 3: the list is incomplete.
+ */
+function warnUnreadable(global: GlobalOptions, damaged: Array<{ ref: SnapshotRef; error: Error }>): void {
+  if (damaged.length === 0) return;
+  for (const { ref, error } of damaged) {
+    process.stderr.write(
+      `warning: snapshot ${ref.id.slice(0, 8)} (${ref.host}/${ref.stamp}) is not listed: ${error.message}\n`,
+    );
+  }
+  if (!global.quiet) {
+    process.stderr.write(
+      `  hint: "twinvault verify" checks every manifest; "twinvault repair --from REPLICA" restores damaged ones from a replica\n`,
+    );
+  }
+  process.exitCode = EXIT.partial;
 }
