@@ -281,7 +281,9 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     let checkedStored = false;
     let gone = new Set<string>();
     try {
-      parents = await loadParents(backend, cache, hostSnapshots, sources, options.parentHints);
+      parents = await loadParents(backend, cache, hostSnapshots, sources, options.parentHints, (ref, err) =>
+        note(ref.key, `not used as a parent, it cannot be read: ${err.message}`),
+      );
       const bases = [...new Set(parents.bySource.values())];
       const every = options.checkStoredEveryMs ?? CHECK_STORED_EVERY_MS;
       if (

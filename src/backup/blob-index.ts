@@ -1,5 +1,6 @@
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import type { Backend } from '../backend/backend.js';
+import { isTwinvaultError } from '../errors.js';
 import { makePrivateFolder, PRIVATE_FILE } from '../fs/private-files.js';
 import type { ManifestCache } from '../repository/manifest-cache.js';
 import type { SnapshotRef } from '../repository/snapshots.js';
@@ -52,13 +53,19 @@ export class BlobIndex {
     // leave content out of the index (it is then uploaded again), never point at missing content.
     for (const ref of refs) {
       if (index.manifests.has(ref.key)) continue;
-      const { parent, summary } = await cache.header(backend, ref);
-      // A snapshot that stored nothing references only what its parents (older snapshots of its
-      // host, added before it) did: its header says so, and its entries need not be read. (Were a
-      // parent forgotten meanwhile, that content would only be missing here: uploaded again.)
-      if (parent && summary.newFiles === 0 && summary.changedFiles === 0 && summary.bytesUploaded === 0)
-        index.markManifest(ref);
-      else await index.addManifest(backend, ref);
+      try {
+        const { parent, summary } = await cache.header(backend, ref);
+        // A snapshot that stored nothing references only what its parents (older snapshots of its
+        // host, added before it) did: its header says so, and its entries need not be read. (Were a
+        // parent forgotten meanwhile, that content would only be missing here: uploaded again.)
+        if (parent && summary.newFiles === 0 && summary.changedFiles === 0 && summary.bytesUploaded === 0)
+          index.markManifest(ref);
+        else await index.addManifest(backend, ref);
+      } catch (err) {
+        // A damaged manifest (of any host) only leaves its content out of the index, so it may be
+        // uploaded again; it is not marked, so a repaired one is read next time.
+        if (!isTwinvaultError(err) || err.code !== 'INTEGRITY') throw err;
+      }
     }
     return index;
   }

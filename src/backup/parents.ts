@@ -1,4 +1,6 @@
 import type { Backend } from '../backend/backend.js';
+import { isTwinvaultError, type TwinvaultError } from '../errors.js';
+import type { ManifestHeader } from '../repository/manifest.js';
 import type { ManifestCache } from '../repository/manifest-cache.js';
 import type { SnapshotRef } from '../repository/snapshots.js';
 import { ParentManifest } from './parent-manifest.js';
@@ -21,7 +23,7 @@ export interface Parents {
 /**
  * Finds, for each source, the newest earlier snapshot of this host that holds it (same name and
  * folder): unchanged files are recognised against it and are not read again. Manifests come from
- * the local cache when there; otherwise they are downloaded.
+ * the local cache when there; otherwise they are downloaded. A damaged manifest is passed over.
  */
 export async function loadParents(
   backend: Backend,
@@ -30,6 +32,8 @@ export async function loadParents(
   sources: Array<{ name: string; path: string }>,
   /** Ids of snapshots known to hold some of the sources (the agent's last ones). */
   hints: string[] = [],
+  /** Told of each damaged manifest passed over: the next older snapshot serves instead. */
+  onDamaged: (ref: SnapshotRef, err: TwinvaultError) => void = () => {},
 ): Promise<Parents> {
   const bySource = new Map<string, ParentManifest>();
   const missing = new Map(sources.map((source) => [source.name, source.path]));
@@ -39,10 +43,20 @@ export async function loadParents(
   for (const ref of newestFirst.slice(MAX_LOOKBACK)) if (hints.includes(ref.id)) window.push(ref);
   for (const ref of window) {
     if (missing.size === 0) break;
-    const header = await cache.header(backend, ref);
-    const wanted = header.sources.filter((source) => missing.get(source.name) === source.path);
-    if (wanted.length === 0) continue;
-    const manifest = await ParentManifest.load(backend, cache, ref);
+    let manifest: ParentManifest;
+    let wanted: ManifestHeader['sources'];
+    try {
+      const header = await cache.header(backend, ref);
+      wanted = header.sources.filter((source) => missing.get(source.name) === source.path);
+      if (wanted.length === 0) continue;
+      manifest = await ParentManifest.load(backend, cache, ref);
+    } catch (err) {
+      // One damaged (or forged) manifest must not stop every later backup of the host: build on
+      // an older snapshot, or on none (files are then read again; dedup still finds their content).
+      if (!isTwinvaultError(err) || err.code !== 'INTEGRITY') throw err;
+      onDamaged(ref, err);
+      continue;
+    }
     parent ??= ref;
     for (const { name } of wanted) {
       bySource.set(name, manifest);

@@ -96,7 +96,7 @@ describe('damaged and hostile manifests, from the command line', () => {
     expect(listed.stdout.match(/laptop/g)).toHaveLength(3);
   });
 
-  it('a path listed twice: ls, diff and verify name manifest and path; restore restores the rest (exit 3); backup says so', async () => {
+  it('a path listed twice: ls, diff and verify name manifest and path; restore restores the rest (exit 3); a backup builds on the snapshot before', async () => {
     const { cli, stamps, manifest, source, dir } = await threeSnapshots('duplicates');
     const path = manifest(stamps[2]!);
     const lines = gunzipSync(await readFile(path))
@@ -122,12 +122,24 @@ describe('damaged and hostile manifests, from the command line', () => {
     expect(restored.code).toBe(3);
     expect(restored.stderr).toMatch(twice);
     expect(restored.stderr).not.toContain('bug in twinvault');
-    // A backup building on it (read as its parent on a machine without its local index).
+    // A backup that would build on it (read as its parent on a machine without its local index)
+    // passes it over, says so, and builds on the snapshot before: one damaged manifest must not
+    // stop every later backup of the host.
     await writeFile(join(source, 'b.txt'), 'new');
-    const backup = await cli(['backup', source, '--host', 'laptop'], 'fresh-home');
-    expect(backup.code).toBe(5);
-    expect(backup.stderr).toMatch(twice);
-    expect(backup.stderr).not.toContain('bug in twinvault');
+    const backup = await cli(['--json', 'backup', source, '--host', 'laptop'], 'fresh-home');
+    expect(backup.code, backup.stderr).toBe(0);
+    const made = JSON.parse(backup.stdout);
+    expect(made.notes).toEqual([
+      expect.objectContaining({ message: expect.stringMatching(/not used as a parent.*listed twice/) }),
+    ]);
+    expect(made.parent).toBe(
+      JSON.parse((await cli(['--json', 'snapshots'])).stdout).find(
+        (s: { stamp: string }) => s.stamp === stamps[1],
+      ).id,
+    );
+    const latest = join(dir, 'after');
+    expect((await cli(['restore', 'latest', '--target', latest])).code).toBe(0);
+    expect(await readFile(join(latest, 'Documents', 'b.txt'), 'utf8')).toBe('new');
   });
 
   it('forget --keep-within 7d beside a snapshot dated 2031: the real snapshots stay, and a warning says why', async () => {

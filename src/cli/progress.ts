@@ -70,6 +70,7 @@ export function backupProgress(global: GlobalOptions): Progress<BackupEvent> {
       if (event.type === 'waiting') say(event.reason);
       else if (event.type === 'retrying') say(shown(retryLine(event)));
       else if (event.type === 'skip') say(`skipped ${shown(event.path)}: ${shown(event.reason)}`);
+      else if (event.type === 'note') say(`${shown(event.path)}: ${shown(event.message)}`);
       else if (event.type === 'scanned') bar.start(event.bytesToRead);
       else if (event.type === 'file' && event.read) bar.add(event.size);
     },

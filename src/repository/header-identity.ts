@@ -1,3 +1,4 @@
+import { IntegrityError } from '../errors.js';
 import { stampTime } from './layout.js';
 import type { ManifestHeader } from './manifest.js';
 import type { SnapshotRef } from './snapshots.js';
@@ -19,4 +20,17 @@ export function headerKeyMismatch(header: ManifestHeader, ref: SnapshotRef): str
   }
   if (wrong.length === 0) return undefined;
   return `its header names another snapshot (${wrong.join(', ')}) than its key (host "${ref.host}", stamp ${ref.stamp}, id ${ref.id}): it was copied or forged under this key`;
+}
+
+/**
+ * Refuses a manifest read for `ref` whose header names another snapshot: restoring, listing or
+ * building on it would give another snapshot's files under this one's name (two manifests
+ * swapped, or one copied over another), and retention would decide on the wrong time.
+ */
+export function checkHeaderIdentity(header: ManifestHeader, ref: SnapshotRef, where: string): void {
+  const wrong = headerKeyMismatch(header, ref);
+  if (wrong === undefined) return;
+  throw new IntegrityError(`manifest ${where} is damaged: ${wrong}`, {
+    hint: 'run "twinvault verify"; "twinvault repair --from REPLICA" puts back an intact copy',
+  });
 }

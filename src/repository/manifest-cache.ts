@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import type { Backend } from '../backend/backend.js';
 import { readAll } from '../backend/body.js';
 import { makePrivateFolder, PRIVATE_FILE } from '../fs/private-files.js';
+import { checkHeaderIdentity } from './header-identity.js';
 import type { Entry, ManifestHeader } from './manifest.js';
 import {
   type DecodedManifest,
@@ -72,17 +73,28 @@ export class ManifestCache {
   /** A whole manifest as an array, decoded in one go (for parents and the blob index). */
   async load(backend: Backend, ref: SnapshotRef): Promise<{ header: ManifestHeader; entries: Entry[] }> {
     const where = `${backend.location}/${ref.key}`;
-    return this.decodeCached(backend, ref, (data) => decodeManifestAll(data, where));
+    return this.decodeCached(backend, ref, async (data) => {
+      const manifest = await decodeManifestAll(data, where);
+      checkHeaderIdentity(manifest.header, ref, where);
+      return manifest;
+    });
   }
 
   /** Only a manifest's header: the entries are not parsed. */
   async header(backend: Backend, ref: SnapshotRef): Promise<ManifestHeader> {
     const where = `${backend.location}/${ref.key}`;
-    return this.decodeCached(backend, ref, (data) => decodeManifestHeader(Readable.from([data]), where));
+    return this.decodeCached(backend, ref, async (data) => {
+      const header = await decodeManifestHeader(Readable.from([data]), where);
+      checkHeaderIdentity(header, ref, where);
+      return header;
+    });
   }
 
   async open(backend: Backend, ref: SnapshotRef): Promise<DecodedManifest> {
-    return decodeManifestBytes(await this.bytes(backend, ref), `${backend.location}/${ref.key}`);
+    const where = `${backend.location}/${ref.key}`;
+    const manifest = await decodeManifestBytes(await this.bytes(backend, ref), where);
+    checkHeaderIdentity(manifest.header, ref, where);
+    return manifest;
   }
 
   async store(ref: SnapshotRef, data: Buffer): Promise<void> {

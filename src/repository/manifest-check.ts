@@ -4,6 +4,7 @@ import type { Backend, ObjectInfo } from '../backend/backend.js';
 import { readAll } from '../backend/body.js';
 import { isTwinvaultError, type TwinvaultError } from '../errors.js';
 import { runPool } from '../util/pool.js';
+import { checkHeaderIdentity } from './header-identity.js';
 import { SNAPSHOTS_PREFIX } from './layout.js';
 import type { ManifestHeader } from './manifest.js';
 import type { ManifestCache } from './manifest-cache.js';
@@ -99,6 +100,7 @@ async function checkedHeader(
       const header = readBefore
         ? await decodeManifestHeader(Readable.from([cached]), where)
         : await checkManifestBytes(cached, where);
+      checkHeaderIdentity(header, ref, where);
       if (!readBefore || record?.etag !== object.etag) {
         await remember(cache, ref, { size: object.size, etag: object.etag, sha256 });
       }
@@ -107,6 +109,7 @@ async function checkedHeader(
   }
   const data = await readAll(await backend.get(ref.key));
   const header = await checkManifestBytes(data, where);
+  checkHeaderIdentity(header, ref, where);
   await cache.store(ref, data).catch(() => {});
   await remember(cache, ref, { size: data.length, etag: object.etag, sha256: hash('sha256', data) });
   return header;

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import { type Clock, systemClock } from '../clock.js';
 import { isTwinvaultError, TwinvaultError } from '../errors.js';
+import { checkHeaderIdentity } from '../repository/header-identity.js';
 import type { DirEntry, Entry, FileEntry, SymlinkEntry } from '../repository/manifest.js';
 import { decodeManifest } from '../repository/manifest-codec.js';
 import type { Repository } from '../repository/repository.js';
@@ -270,10 +271,9 @@ async function readEntries(
   damaged: (damage: ManifestDamage) => void = () => {},
 ): Promise<Entry[]> {
   const read = async (from: Backend) => {
-    const { entries } = await decodeManifest(
-      await from.get(snapshot.key),
-      `${from.location}/${snapshot.key}`,
-    );
+    const where = `${from.location}/${snapshot.key}`;
+    const { header, entries } = await decodeManifest(await from.get(snapshot.key), where);
+    checkHeaderIdentity(header, snapshot, where);
     const kept: Entry[] = [];
     for await (const entry of entries) if (wanted(entry)) kept.push(entry);
     return kept;

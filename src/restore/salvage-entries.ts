@@ -1,6 +1,7 @@
 import type { Backend } from '../backend/backend.js';
 import { readAll } from '../backend/body.js';
 import { isTwinvaultError, type TwinvaultError } from '../errors.js';
+import { checkHeaderIdentity } from '../repository/header-identity.js';
 import type { Entry } from '../repository/manifest.js';
 import { type SalvagedManifest, salvageManifest } from '../repository/manifest-salvage.js';
 import type { SnapshotRef } from '../repository/snapshots.js';
@@ -36,7 +37,10 @@ export async function salvageEntries(
   for (const from of copies) {
     try {
       const data = await readAll(await from.get(snapshot.key));
-      const salvaged = salvageManifest(data, `${from.location}/${snapshot.key}`);
+      const where = `${from.location}/${snapshot.key}`;
+      const salvaged = salvageManifest(data, where);
+      // Another snapshot's manifest under this key gives no entries of this one.
+      checkHeaderIdentity(salvaged.header, snapshot, where);
       if (!best || salvaged.entries.length > best.salvaged.entries.length) best = { salvaged, from };
     } catch (err) {
       if (!isTwinvaultError(err)) throw err;

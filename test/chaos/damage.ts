@@ -48,7 +48,8 @@ const deleteManifest: Damage = async (world) => {
 };
 
 const swapManifests: Damage = async (world) => {
-  const keys = await present(world, 'manifest');
+  // Never a manifest damaged already: swapping one pair twice would put both back.
+  const keys = (await present(world, 'manifest')).filter((key) => !world.damagedKeys.has(key));
   if (keys.length < 2) return undefined;
   const a = world.random.pick(keys);
   const b = world.random.pick(keys.filter((key) => key !== a));

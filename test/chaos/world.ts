@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Backend } from '../../src/backend/backend.js';
-import { type BackupSummary, backup } from '../../src/backup/backup.js';
+import { type BackupOptions, type BackupSummary, backup } from '../../src/backup/backup.js';
 import { ManualClock } from '../../src/clock.js';
 import { manifestKey } from '../../src/repository/layout.js';
 import { forEachReference } from '../../src/repository/manifest-refs.js';
@@ -76,9 +76,10 @@ export class World {
   }
 
   /** Backs up some sources as the agent (one source) or a user (both) would, and records it. */
-  async backup(sources: readonly SourceName[]): Promise<BackupSummary> {
+  async backup(sources: readonly SourceName[], extra: Partial<BackupOptions> = {}): Promise<BackupSummary> {
     this.clock.advance(this.random.int(36) * 3_600_000 + 1000);
     const summary = await backup({
+      ...extra,
       repository: this.repository,
       sources: sources.map((name) => ({ path: this.sourcePath(name), name })),
       host: HOST,
