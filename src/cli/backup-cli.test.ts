@@ -144,6 +144,32 @@ describe('backup, snapshots, ls and restore from the command line (local folder)
     expect(await describeTree(join(target2, 'big'))).toEqual(await describeTree(source));
   });
 
+  it('a folder given on the command line that is a configured source is backed up as that source', async () => {
+    const source = join(work, 'Dokumente');
+    await mkdir(join(source, 'tax'), { recursive: true });
+    await writeFile(join(source, 'tax', '2025.pdf'), 'pdf');
+    await writeFile(join(source, 'tax', 'draft.tmp'), 'scratch');
+    const config = join(work, 'named-source.json');
+    await writeFile(
+      config,
+      JSON.stringify({
+        repository: { url: `file://${join(work, 'repo-named')}` },
+        sources: [{ path: source, name: 'documents', exclude: ['*.tmp'] }],
+      }),
+    );
+    expect((await cli(['--config', config, 'init'])).code).toBe(0);
+    // Given with a trailing slash, as shells complete it: still the configured source.
+    const made = await cli(['--config', config, '--json', 'backup', `${source}/`, '--host', 'laptop']);
+    expect(made.code, made.stderr).toBe(0);
+    expect(JSON.parse(made.stdout).sources).toEqual([{ name: 'documents', path: source }]);
+    const listed = await cli(['--config', config, '--json', 'ls', 'latest']);
+    expect(JSON.parse(listed.stdout).map((entry: { path: string }) => entry.path)).toEqual([
+      'documents',
+      'documents/tax',
+      'documents/tax/2025.pdf',
+    ]);
+  });
+
   it('refuses to init over an existing repository or a non-empty location', async () => {
     const repoDir = join(work, 'repo4');
     const repo = `file://${repoDir}`;

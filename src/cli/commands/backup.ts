@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { observeAttempts } from '../../backend/attempts.js';
 import { type BackupSource, backup, startBackupScan } from '../../backup/backup.js';
 import type { ScanHandle } from '../../backup/scan/parallel-scan.js';
@@ -20,7 +21,7 @@ interface BackupFlags {
 export async function run(global: GlobalOptions, flags: BackupFlags, paths: string[]): Promise<void> {
   limitHeapGrowth();
   const sourcesOf = (config: ResolvedConfig): BackupSource[] =>
-    paths.length > 0 ? paths.map((path) => ({ path })) : config.sources;
+    paths.length > 0 ? paths.map((path) => configuredSource(config, path)) : config.sources;
   // The scan starts as soon as the sources are known, while the repository is being opened.
   let scan: ScanHandle | undefined;
   try {
@@ -86,4 +87,14 @@ async function report(
     ]);
     if (files.skipped > 0) process.exitCode = EXIT.partial;
   }
+}
+
+/**
+ * A folder given on the command line that is also a configured source is backed up as that
+ * source (its name, include and exclude rules): so a manual backup lands in the same retention
+ * group as the agent's snapshots of it, and builds on them.
+ */
+function configuredSource(config: ResolvedConfig, path: string): BackupSource {
+  const wanted = resolve(path);
+  return config.sources.find((source) => resolve(source.path) === wanted) ?? { path };
 }
