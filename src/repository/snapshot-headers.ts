@@ -5,23 +5,6 @@ import type { ManifestHeader } from './manifest.js';
 import type { ManifestCache } from './manifest-cache.js';
 import type { SnapshotRef } from './snapshots.js';
 
-/** The headers of many snapshots, several at a time; cached manifests cost no request. */
-export async function readHeaders(
-  backend: Backend,
-  cache: ManifestCache,
-  refs: SnapshotRef[],
-): Promise<ManifestHeader[]> {
-  const headers: ManifestHeader[] = new Array(refs.length);
-  await runPool(
-    refs.map((ref, index) => ({ ref, index })),
-    8,
-    async ({ ref, index }) => {
-      headers[index] = await cache.header(backend, ref);
-    },
-  );
-  return headers;
-}
-
 /**
  * The headers that can be read, and the snapshots whose header cannot (named, not fatal): one
  * damaged manifest must not hide every other snapshot. Only headers are read, as for a listing;

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { keysOf, replicationFixture } from '../../test/replication-fixture.js';
+import { bodyFromBuffer } from '../backend/body.js';
 import { MemoryBackend } from '../backend/memory/memory-backend.js';
 import { kindOfKey } from './layout.js';
 import { ManifestCache } from './manifest-cache.js';
@@ -43,6 +44,22 @@ describe('repositoryStats', () => {
     // At a made-up 1024 USD per GiB-month: one dollar per MiB.
     expect(stats.total.estimatedMonthlyCostUsd).toBeCloseTo((stats.total.storedBytes / 1024 ** 3) * 1024, 4);
   });
+  it('one damaged manifest leaves that snapshot out, named, and the others counted', async () => {
+    const backend = new MemoryBackend('memory://stats-damaged');
+    const fixture = await replicationFixture(backend);
+    cleanup = fixture.cleanup;
+    for (const round of [1, 2, 3]) {
+      await fixture.write({ 'a.txt': `v${round}` });
+      await fixture.snapshot();
+    }
+    const manifests = (await keysOf(backend)).filter((key) => kindOfKey(key) === 'manifest');
+    await backend.put(manifests[1]!, bodyFromBuffer('not a manifest'));
+    const stats = await repositoryStats(backend, new ManifestCache(join(fixture.dir, 'fresh')));
+    expect(stats.hosts).toEqual([expect.objectContaining({ host: 'laptop', snapshots: 2 })]);
+    expect(stats.unreadable.map(({ ref }) => ref.key)).toEqual([manifests[1]]);
+    expect(stats.unreadable[0]!.error.message).toContain('is damaged');
+  });
+
   it('prices cold classes as AWS bills them: 128 KB minimums and 40 KB per archived object', async () => {
     const backend = new MemoryBackend('memory://stats-cold', undefined, { storageClass: 'STANDARD_IA' });
     const fixture = await replicationFixture(backend);

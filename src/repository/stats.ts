@@ -2,8 +2,8 @@ import type { Backend } from '../backend/backend.js';
 import { billedBytes, monthlyCost, priceTable } from './class-billing.js';
 import { kindOfKey } from './layout.js';
 import type { ManifestCache } from './manifest-cache.js';
-import { readHeaders } from './snapshot-headers.js';
-import { listSnapshots } from './snapshots.js';
+import { readReadableHeaders } from './snapshot-headers.js';
+import { listSnapshots, type SnapshotRef } from './snapshots.js';
 
 export { DEFAULT_PRICES } from './class-billing.js';
 
@@ -21,6 +21,8 @@ export interface HostStats {
 
 export interface RepositoryStats {
   hosts: HostStats[];
+  /** Snapshots whose manifest header cannot be read: left out of the figures, named. */
+  unreadable: Array<{ ref: SnapshotRef; error: Error }>;
   total: {
     snapshots: number;
     logicalBytes: number;
@@ -41,8 +43,7 @@ export async function repositoryStats(
   cache: ManifestCache,
   prices: Partial<Record<string, number>> = {},
 ): Promise<RepositoryStats> {
-  const refs = await listSnapshots(backend);
-  const headers = await readHeaders(backend, cache, refs);
+  const { refs, headers, damaged } = await readReadableHeaders(backend, cache, await listSnapshots(backend));
   const hosts = new Map<string, HostStats>();
   const hostOf = (host: string) => {
     let entry = hosts.get(host);
@@ -88,6 +89,7 @@ export async function repositoryStats(
   const logicalBytes = [...hosts.values()].reduce((sum, host) => sum + host.logicalBytes, 0);
   return {
     hosts: [...hosts.values()].sort((a, b) => (a.host < b.host ? -1 : 1)),
+    unreadable: damaged,
     total: {
       snapshots: refs.length,
       logicalBytes,

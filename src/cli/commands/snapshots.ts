@@ -1,12 +1,12 @@
 import { stateFolder } from '../../config/paths.js';
 import { ManifestCache } from '../../repository/manifest-cache.js';
 import { readReadableHeaders } from '../../repository/snapshot-headers.js';
-import { listSnapshots, type SnapshotRef } from '../../repository/snapshots.js';
+import { listSnapshots } from '../../repository/snapshots.js';
 import { withRepository } from '../context.js';
 import { escapeForTerminal as shown } from '../escape.js';
-import { EXIT } from '../exit-codes.js';
 import { formatBytes, table } from '../format.js';
 import { type GlobalOptions, printResult } from '../output.js';
+import { warnUnreadable } from '../unreadable-snapshots.js';
 
 export async function run(
   global: GlobalOptions,
@@ -49,25 +49,6 @@ export async function run(
             ]),
           ),
     );
-    warnUnreadable(global, readable.damaged);
+    warnUnreadable(global, readable.damaged, 'not listed');
   });
-}
-
-/**
- * Snapshots whose manifest cannot be read are named on stderr (stdout stays the list, or valid
- * JSON), and the exit code is 3: the list is incomplete.
- */
-function warnUnreadable(global: GlobalOptions, damaged: Array<{ ref: SnapshotRef; error: Error }>): void {
-  if (damaged.length === 0) return;
-  for (const { ref, error } of damaged) {
-    process.stderr.write(
-      `warning: snapshot ${ref.id.slice(0, 8)} (${ref.host}/${ref.stamp}) is not listed: ${error.message}\n`,
-    );
-  }
-  if (!global.quiet) {
-    process.stderr.write(
-      `  hint: "twinvault verify" checks every manifest; "twinvault repair --from REPLICA" restores damaged ones from a replica\n`,
-    );
-  }
-  process.exitCode = EXIT.partial;
 }

@@ -4,6 +4,7 @@ import { repositoryStats } from '../../repository/stats.js';
 import { withRepository } from '../context.js';
 import { formatBytes, table } from '../format.js';
 import { type GlobalOptions, printResult } from '../output.js';
+import { warnUnreadable } from '../unreadable-snapshots.js';
 
 /** Why a class bills more bytes than it holds (repository/class-billing.ts). */
 const BILLING_NOTE: Record<string, string> = {
@@ -22,8 +23,12 @@ export async function run(global: GlobalOptions): Promise<void> {
       ManifestCache.forRepository(stateFolder(), repository.config.id),
       config.prices,
     );
-    const { total } = stats;
-    printResult(global, stats, () => [
+    const { total, unreadable } = stats;
+    const json = {
+      ...stats,
+      unreadable: unreadable.map(({ ref, error }) => ({ id: ref.id, key: ref.key, message: error.message })),
+    };
+    printResult(global, json, () => [
       ...table(
         ['host', 'snapshots', 'files (newest)', 'logical', 'stored', 'objects'],
         stats.hosts.map((h) => [
@@ -48,5 +53,6 @@ export async function run(global: GlobalOptions): Promise<void> {
       ),
       `estimated storage cost: $${total.estimatedMonthlyCostUsd.toFixed(4)} per month (list prices; "prices" in the config overrides them; requests and transfer not included)`,
     ]);
+    warnUnreadable(global, unreadable, 'not counted');
   });
 }
