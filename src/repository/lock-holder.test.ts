@@ -131,6 +131,85 @@ describe('holderState', () => {
   );
 });
 
+describe('a lock of another machine with the same host name (two Macs called "MacBook-Pro")', () => {
+  const gonePid = 2 ** 22 + 12345;
+  // Everything about it is this machine's but its install id: the lock of a machine whose name,
+  // boot and pid space look like these, here simply to leave the install id the only difference.
+  const other = (pid: number, extra: Partial<LockInfo> = {}): LockInfo => ({
+    kind: 'shared',
+    host: hostname(),
+    pid,
+    operation: 'backup',
+    created: new Date(Date.now() - 3 * 3_600_000).toISOString(),
+    expires: new Date(Date.now() + 25 * 60_000).toISOString(),
+    holder: { ...ownIdentity(), installId: 'a-mac-across-the-room' },
+    snapshotHost: 'laptop',
+    ...extra,
+  });
+
+  it('is never judged from the processes here, whether its pid is alive or gone here', () => {
+    expect(ownIdentity().installId).toMatch(/^[0-9a-f]{24}$/);
+    expect(holderState(other(process.pid))).toBe('unknown');
+    expect(holderState(other(gonePid))).toBe('unknown');
+  });
+
+  it("on macOS and Windows (no boot id) too: only the install id makes a lock this machine's", () => {
+    const mac = { host: 'MacBook-Pro', identity: { installId: 'this-mac' } };
+    const lock = (pid: number, holder?: LockInfo['holder']): LockInfo => {
+      const { holder: _, ...rest } = other(pid);
+      return { ...rest, host: 'MacBook-Pro', ...(holder ? { holder } : {}) };
+    };
+    expect(holderState(lock(gonePid, { installId: 'the-other-mac' }), mac)).toBe('unknown');
+    expect(holderState(lock(process.pid, { installId: 'the-other-mac' }), mac)).toBe('unknown');
+    // Written by an older version (no holder), or with no install id: left to expiry.
+    expect(holderState(lock(gonePid), mac)).toBe('unknown');
+    expect(holderState(lock(gonePid, {}), mac)).toBe('unknown');
+    // A state folder that could not be written: nothing counts as this machine's.
+    expect(holderState(lock(gonePid, {}), { host: 'MacBook-Pro', identity: {} })).toBe('unknown');
+    // This Mac's own locks: gone at once when their process is.
+    expect(holderState(lock(gonePid, { installId: 'this-mac' }), mac)).toBe('gone');
+    expect(holderState(lock(process.pid, { installId: 'this-mac' }), mac)).toBe('running');
+  });
+
+  it('keeps prune off what its running backup uploaded, and blocks forget', async () => {
+    const backend = new MemoryBackend();
+    await initRepository(backend, { clock: systemClock });
+    await backend.put('laptop/20991231_000000/Documents/new.txt', bodyFromBuffer('about to be referenced'));
+    await backend.put(lockKey('shared', 'other-mac'), bodyFromBuffer(JSON.stringify(other(gonePid))));
+    const result = await prune({ backend, lockWaitMs: 0 });
+    expect(result).toMatchObject({ keptForRunningBackups: 1, deleted: { objects: 0 }, staleLocksRemoved: 0 });
+    expect((await backend.head('laptop/20991231_000000/Documents/new.txt')).size).toBe(22);
+    const blocked = await forget({
+      backend,
+      cache: new ManifestCache(join(tmpdir(), `twinvault-other-mac-${process.pid}`)),
+      policy: { last: 1 },
+      lockWaitMs: 0,
+    }).catch((err: Error & { hint?: string }) => err);
+    expect(blocked).toMatchObject({
+      message: expect.stringMatching(`locked by backup on ${hostname()} \\(pid ${gonePid}\\)`),
+      hint: expect.stringContaining(`here or on another machine named ${hostname()}`),
+    });
+  });
+
+  it('unlock keeps it whether its pid is alive or gone here; --remove-all removes it', async () => {
+    const backend = new MemoryBackend();
+    const clock = new ManualClock(new Date());
+    await backend.put(lockKey('shared', 'alive-here'), bodyFromBuffer(JSON.stringify(other(process.pid))));
+    await backend.put(lockKey('shared', 'gone-here'), bodyFromBuffer(JSON.stringify(other(gonePid))));
+    const first = await unlock(backend, { clock });
+    expect(first.removed).toEqual([]);
+    expect(first.kept.map((l) => [l.key, l.reason]).sort()).toEqual([
+      [lockKey('shared', 'alive-here'), 'live'],
+      [lockKey('shared', 'gone-here'), 'live'],
+    ]);
+    const all = await unlock(backend, { clock, removeAll: true });
+    expect(all.removed.map((l) => [l.key, l.reason]).sort()).toEqual([
+      [lockKey('shared', 'alive-here'), 'forced'],
+      [lockKey('shared', 'gone-here'), 'forced'],
+    ]);
+  });
+});
+
 describe('a lock of another machine', () => {
   const desk = (created: Date, kind: 'exclusive' | 'shared' = 'exclusive'): LockInfo => ({
     kind,

@@ -1,15 +1,24 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { stateFolder } from '../config/paths.js';
+import { installId } from './install-id.js';
 
 /**
- * What tells this process apart beyond its host name and pid, where the system says it cheaply
- * (Linux: a few small /proc files, read once). A lock records it, so a lock of this machine whose
- * process is gone can be told stale at once, without waiting for it to expire. Elsewhere (macOS,
- * Windows) only the host name and pid are known, and a reused pid keeps a dead lock live until
- * it expires: a wait, never a lock wrongly taken as stale.
+ * What tells this process apart beyond its host name and pid. A lock records it, so a lock of
+ * this machine whose process is gone can be told stale at once, without waiting for it to expire.
+ * Only a lock that carries this machine's `installId` counts as this machine's: host names are
+ * not unique (two Macs called "MacBook-Pro" backing up to one bucket), and a pid says nothing
+ * about a process elsewhere. On Linux a few small /proc files (read once) tell more: another boot,
+ * another container, a reused pid. Elsewhere (macOS, Windows) a reused pid keeps a dead lock live
+ * until it expires: a wait, never a lock wrongly taken as stale.
  */
 export interface HolderIdentity {
+  /**
+   * This user's twinvault on this machine: a random id kept in the state folder (install-id.ts).
+   * Locks without it (older versions, a state folder that cannot be written) wait for expiry.
+   */
+  installId?: string;
   /**
    * From /etc/machine-id (hashed, as systemd asks of ids shown outside the machine): two machines
    * that share a host name differ here.
@@ -38,10 +47,12 @@ export type HolderState = 'running' | 'gone' | 'unknown';
 
 let own: HolderIdentity | undefined;
 
-/** This process's identity (read once). */
+/** This process's identity (read once; the state folder's install id is made the first time). */
 export function ownIdentity(): HolderIdentity {
   if (!own) {
     own = {};
+    const install = installId(stateFolder());
+    if (install) own.installId = install;
     const machine = readTrimmed('/etc/machine-id');
     const boot = readTrimmed('/proc/sys/kernel/random/boot_id');
     const pidNamespace = readLink('/proc/self/ns/pid');
@@ -54,10 +65,17 @@ export function ownIdentity(): HolderIdentity {
   return own;
 }
 
-export function holderState(lock: LockHolder, host: string = hostname()): HolderState {
-  if (lock.host !== host) return 'unknown';
-  const me = ownIdentity();
+/**
+ * `here` is this machine as the lock would show it; tests pass one to judge locks as another
+ * platform would.
+ */
+export function holderState(
+  lock: LockHolder,
+  here: { host: string; identity: HolderIdentity } = { host: hostname(), identity: ownIdentity() },
+): HolderState {
+  const me = here.identity;
   const them = lock.holder ?? {};
+  if (lock.host !== here.host || !me.installId || them.installId !== me.installId) return 'unknown';
   if (me.boot || them.boot) {
     // One side knows its boot and the other does not: not the same kind of system, so not this one.
     if (!me.boot || !them.boot) return 'unknown';

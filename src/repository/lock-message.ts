@@ -19,7 +19,7 @@ export function unlockHint(info: LockInfo): string {
   return (
     `wait for it to finish; if that ${info.operation} crashed, ` +
     (here
-      ? `run "twinvault unlock --remove-all" once you are sure it is not running`
+      ? `run "twinvault unlock --remove-all" once you are sure it is not running, here or on another machine named ${info.host}`
       : `run "twinvault unlock" on ${info.host}, or "twinvault unlock --remove-all" here once you are sure nothing of twinvault runs on ${info.host} (it removes every lock)`)
   );
 }

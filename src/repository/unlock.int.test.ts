@@ -1,5 +1,5 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../test/cli.js';
@@ -33,6 +33,9 @@ describe.skipIf(!minio)('twinvault unlock on MinIO', () => {
       AWS_ENDPOINT_URL_S3: minio!.endpoint,
       AWS_REGION: 'us-east-1',
       TWINVAULT_REPOSITORY: `s3://${bucket}/repo`,
+      // The state folder of this test process (test/isolated-state.ts): the CLI runs as the same
+      // user on the same machine, so it shares the install id that makes a lock this machine's.
+      TWINVAULT_STATE_DIR: process.env.TWINVAULT_STATE_DIR,
     };
     const cli = (args: string[]) => runCli(args, { cwd: work, home, env });
     expect((await cli(['init'])).code).toBe(0);
@@ -51,6 +54,16 @@ describe.skipIf(!minio)('twinvault unlock on MinIO', () => {
     await backend.put(lockKey('exclusive', 'live'), bodyFromBuffer(JSON.stringify(desk(60_000))));
     await backend.put(lockKey('exclusive', 'expired'), bodyFromBuffer(JSON.stringify(desk(3_600_000))));
     await backend.put(lockKey('shared', 'torn'), bodyFromBuffer('{"kind": "sh'));
+    // A backup on another machine with this one's host name, whose pid is gone here: live.
+    const twin: LockInfo = {
+      ...desk(60_000),
+      kind: 'shared',
+      operation: 'backup',
+      host: hostname(),
+      pid: 2 ** 22 + 12345,
+      holder: { installId: 'another-machine' },
+    };
+    await backend.put(lockKey('shared', 'twin'), bodyFromBuffer(JSON.stringify(twin)));
     // A lock of a process running on this machine (this test): never removed.
     const running = await RepositoryLock.acquire(backend, 'shared', 'backup', systemClock);
     const locks = async () => {
@@ -64,12 +77,16 @@ describe.skipIf(!minio)('twinvault unlock on MinIO', () => {
     expect(first.stderr).toBe('');
     const result = JSON.parse(first.stdout);
     expect(result.removed.map((l: { reason: string }) => l.reason).sort()).toEqual(['expired', 'unreadable']);
-    expect(result.kept.map((l: { reason: string }) => l.reason).sort()).toEqual(['live', 'running']);
-    expect(await locks()).toEqual([lockKey('exclusive', 'live'), running.key].sort());
+    expect(result.kept.map((l: { reason: string }) => l.reason).sort()).toEqual(['live', 'live', 'running']);
+    expect(await locks()).toEqual(
+      [lockKey('exclusive', 'live'), lockKey('shared', 'twin'), running.key].sort(),
+    );
 
     const all = await cli(['unlock', '--remove-all']);
     expect(all.code).toBe(0);
-    expect(all.stderr).toContain('warning: removed 1 lock(s) that had not expired (prune on desk, pid 4242)');
+    expect(all.stderr).toContain('warning: removed 2 lock(s) that had not expired (');
+    expect(all.stderr).toContain('prune on desk, pid 4242');
+    expect(all.stderr).toContain(`backup on ${hostname()}, pid ${twin.pid}`);
     expect(all.stdout).toContain('removed exclusive lock of prune on desk (pid 4242');
     expect(all.stdout).toContain('kept    shared lock of backup on');
     expect(await locks()).toEqual([running.key]);

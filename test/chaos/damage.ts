@@ -3,7 +3,8 @@ import { hostname } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { bodyFromBuffer, readAll } from '../../src/backend/body.js';
 import { manifestKey, stampFor } from '../../src/repository/layout.js';
-import { lockKey } from '../../src/repository/locks.js';
+import { ownIdentity } from '../../src/repository/lock-holder.js';
+import { type LockInfo, lockKey } from '../../src/repository/locks.js';
 import type { Entry, ManifestHeader } from '../../src/repository/manifest.js';
 import { decodeManifestBuffer, encodeManifest } from '../../src/repository/manifest-codec.js';
 import { snapshotId } from '../../src/repository/snapshots.js';
@@ -153,23 +154,27 @@ const manifestBomb: Damage = async (world) => {
   return `wrote a manifest bomb at ${forged.key}`;
 };
 
-/** A lock left by a backup of this machine that was killed (its pid is gone). */
+/**
+ * A lock left by a backup or prune of this machine that was killed: written as this process writes
+ * its own (host name and holder identity), with a pid that is gone, so it is stale at once.
+ */
 const deadProcessLock: Damage = async (world) => {
   const now = world.clock.now();
   const kind = world.random.pick(['shared', 'exclusive'] as const);
-  const info = {
+  const expires = new Date(now.getTime() + 25 * 60_000);
+  const info: LockInfo = {
     kind,
     host: hostname(),
-    pid: 2 ** 22 + world.random.int(1000), // above Linux's pid_max default: never a live process
+    pid: 2 ** 22 + world.random.int(1000), // above Linux's pid_max and macOS's: never a live process
     operation: kind === 'shared' ? 'backup' : 'prune',
     created: now.toISOString(),
-    expires: new Date(now.getTime() + 25 * 60_000).toISOString(),
+    expires: expires.toISOString(),
+    holder: ownIdentity(),
   };
-  await world.backend.put(
-    lockKey(kind, randomBytes(8).toString('hex')),
-    bodyFromBuffer(JSON.stringify(info)),
-  );
-  return `left a ${kind} lock of a dead process`;
+  const key = lockKey(kind, randomBytes(8).toString('hex'));
+  await world.backend.put(key, bodyFromBuffer(JSON.stringify(info)));
+  world.deadLocks.set(key, expires);
+  return `left a ${kind} lock of a dead process (pid ${info.pid})`;
 };
 
 /** Objects an interrupted backup uploaded before it died: in a stamp folder no manifest names. */

@@ -37,6 +37,8 @@ export interface Recorded {
 export class World {
   readonly recorded = new Map<string, Recorded>();
   readonly damagedKeys = new Set<string>();
+  /** Locks left for killed processes of this machine (damage.ts), with when each would expire. */
+  readonly deadLocks = new Map<string, Date>();
   private constructor(
     readonly dir: string,
     readonly backend: Backend,
