@@ -119,7 +119,7 @@ describe('forget and prune', () => {
     expect(after.deleted.objects).toBe(1);
     expect(after.keptForResume).toEqual({ objects: 1, bytes: 'about to be referenced'.length });
     expect(await keysOf(backend)).not.toContain('laptop/20200101_000000/Documents/leftover.txt');
-    clock.advance(30 * 86_400_000);
+    clock.advance(30 * 86_400_000 + 60_000);
     const month = await prune({ backend, clock });
     expect(month.deleted.objects).toBe(1);
     expect(month.keptForResume.objects).toBe(0);
