@@ -12,6 +12,7 @@ import {
   type FileEntry,
   MANIFEST_FORMAT,
   MANIFEST_VERSION,
+  type SnapshotSource,
   type SnapshotSummary,
 } from '../repository/manifest.js';
 import { ManifestCache } from '../repository/manifest-cache.js';
@@ -27,19 +28,26 @@ import { focusOf } from './focus-plan.js';
 import { Leftovers } from './leftovers.js';
 import { CHECK_STORED_EVERY_MS, checkDue, markMissingObjects, recordCheck } from './missing-objects.js';
 import { LocalIndexError } from './parent-manifest.js';
-import { loadParents, type Parents } from './parents.js';
+import { lastSnapshotOf, loadParents, type Parents } from './parents.js';
 import { IgnoreRules } from './scan/ignore-rules.js';
 import { DEFAULT_SCAN_THREADS, ScanHandle } from './scan/parallel-scan.js';
 import { sizeOf } from './scan/records.js';
 import { reason } from './scan/walker.js';
 import { type ScanRecord, SnapshotBuilder } from './snapshot-builder.js';
-import { checkSourceFolders, checkSourcesUnchanged } from './source-folder.js';
+import {
+  checkSourceFolders,
+  checkSourcesNotEmptied,
+  checkSourcesUnchanged,
+  emptiedByRulesError,
+} from './source-folder.js';
 
 export interface BackupSource {
   path: string;
   name?: string | undefined;
   include?: string[] | undefined;
   exclude?: string[] | undefined;
+  /** Back the folder up even when it is empty while its last snapshot held files (source-folder.ts). */
+  allowEmpty?: boolean | undefined;
 }
 
 export interface BackupOptions {
@@ -82,6 +90,8 @@ export interface BackupOptions {
    * be still stored, those gone being uploaded again from the files: default daily; 0 every run.
    */
   checkStoredEveryMs?: number;
+  /** Every source may be empty (or no longer a mount point) where its last snapshot held files. */
+  allowEmpty?: boolean;
   onEvent?: BackupEventHandler;
 }
 
@@ -91,7 +101,7 @@ export interface BackupSummary {
   stamp: string;
   time: string;
   parent: string | undefined;
-  sources: Array<{ name: string; path: string }>;
+  sources: SnapshotSource[];
   tags: string[];
   files: { new: number; changed: number; unchanged: number; skipped: number };
   dirs: number;
@@ -259,6 +269,13 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     options.scan?.stop();
     throw err;
   }
+  // A mount point is recorded: finding it gone later (an unmounted disk) fails that run.
+  summary.sources = sources.map(({ name, path }, i) => ({
+    name,
+    path,
+    ...(roots[i]!.mountPoint ? { mountPoint: true as const } : {}),
+  }));
+  const allowEmpty = (source: BackupSource) => options.allowEmpty === true || source.allowEmpty === true;
   // A focused scan needs the parents (to know what it may leave out), so it starts after them.
   let scan = options.changedPaths ? undefined : (options.scan ?? startBackupScan(options));
   let scanned = scan?.consume(builder);
@@ -280,9 +297,19 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     // Now and then (per host, full scans only): is what is carried over still stored?
     let checkedStored = false;
     let gone = new Set<string>();
+    let lastOf: Array<ReturnType<typeof lastSnapshotOf>>;
     try {
       parents = await loadParents(backend, cache, hostSnapshots, sources, options.parentHints, (ref, err) =>
         note(ref.key, `not used as a parent, it cannot be read: ${err.message}`),
+      );
+      lastOf = sources.map((source) => lastSnapshotOf(parents, source.name));
+      checkSourcesNotEmptied(
+        sources.map((source, i) => ({
+          path: source.path,
+          now: roots[i]!,
+          last: lastOf[i],
+          allowEmpty: allowEmpty(source),
+        })),
       );
       const bases = [...new Set(parents.bySource.values())];
       const every = options.checkStoredEveryMs ?? CHECK_STORED_EVERY_MS;
@@ -314,10 +341,11 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     saving = { stamp, content: new RunContentStore(backend, cache, meta.snapshots, leftovers, gone) };
     summary.parent = parents.parent?.id;
     let built: Awaited<ReturnType<SnapshotBuilder['write']>>;
+    let focus: Array<string[] | undefined> = [];
     try {
       if (options.changedPaths) {
         // Reads the parents' hard-link entries: a damaged local index fails here, and is dropped.
-        const focus = focusOf(sources, parents, options.changedPaths);
+        focus = focusOf(sources, parents, options.changedPaths);
         builder.focusOn(new Map(sources.map((source, i) => [source.name, focus[i]])));
         scan = startBackupScan({ ...options, focus });
         scanned = scan.consume(builder);
@@ -331,6 +359,12 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
       await checkSourcesUnchanged(roots);
       onEvent({ type: 'scanned', ...builder.totals });
       await queue.drain();
+      sources.forEach((source, i) => {
+        const last = lastOf[i];
+        // Sources looked at only where they changed were checked above (empty root, mount point).
+        if (focus[i] || !last || last.files === 0 || allowEmpty(source)) return;
+        if (!builder.scannedAnythingIn(source.name)) throw emptiedByRulesError(source.path, last);
+      });
       // Only a single parent holding exactly these sources can be equal to the new snapshot.
       const bases = [...new Set(parents.bySource.values())];
       const only = bases.length === 1 ? bases[0]! : undefined;

@@ -94,6 +94,8 @@ export class SnapshotBuilder implements ScanConsumer {
   private readonly linkGroups = new Map<string, number>();
   private readonly symlinks: Array<Promise<void>> = [];
   private readonly roots: Map<string, string>;
+  /** Sources the scan recorded anything in below the root. */
+  private readonly filled = new Set<string>();
 
   constructor(
     sources: Array<{ name: string; path: string }>,
@@ -173,6 +175,11 @@ export class SnapshotBuilder implements ScanConsumer {
     return true;
   }
 
+  /** Whether the scan recorded anything below the source's root (once every record is matched). */
+  scannedAnythingIn(source: string): boolean {
+    return this.filled.has(source);
+  }
+
   /** Whether records are still waiting to be matched. */
   get pending(): boolean {
     return this.current !== undefined || this.backlog.length > 0;
@@ -211,7 +218,9 @@ export class SnapshotBuilder implements ScanConsumer {
     const stat = fields[r + 2]!;
     this.focus?.seen.add(lookupKey(path, pathBytes));
     const slash = path.indexOf('/');
-    const parent = this.parents!.get(slash < 0 ? path : path.slice(0, slash));
+    const source = slash < 0 ? path : path.slice(0, slash);
+    if (slash >= 0) this.filled.add(source);
+    const parent = this.parents!.get(source);
     const previous = parent?.indexOf(lookupKey(path, pathBytes));
     const usable = previous !== undefined && !parent!.isGone(previous);
     if (usable && matchesSignature(stat, parent!.signature(previous))) {
