@@ -1,7 +1,7 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import type { Backend } from '../backend/backend.js';
 import { isTwinvaultError } from '../errors.js';
 import type { ManifestCache } from '../repository/manifest-cache.js';
+import { readJsonFile, writeJsonFile } from '../util/json-file.js';
 import { runPool } from '../util/pool.js';
 import type { ParentManifest } from './parent-manifest.js';
 
@@ -81,17 +81,14 @@ export async function checkDue(
 export async function recordCheck(cache: ManifestCache, host: string, now: Date): Promise<void> {
   const checks = await readChecks(cache);
   checks[host] = now.toISOString();
-  const path = cache.filePath(FILE);
-  await mkdir(cache.folder, { recursive: true });
-  await writeFile(`${path}.tmp`, JSON.stringify(checks));
-  await rename(`${path}.tmp`, path);
+  // Private like the rest of the index folder (DESIGN invariant 9): it names the hosts.
+  await writeJsonFile(cache.filePath(FILE), checks);
 }
 
 async function readChecks(cache: ManifestCache): Promise<Record<string, string>> {
-  try {
-    const parsed = JSON.parse(await readFile(cache.filePath(FILE), 'utf8')) as unknown;
-    return parsed && typeof parsed === 'object' ? (parsed as Record<string, string>) : {};
-  } catch {
-    return {}; // missing or damaged: the check simply runs
-  }
+  const parsed = await readJsonFile(cache.filePath(FILE));
+  // Missing or damaged: the check simply runs.
+  return parsed && typeof parsed === 'object' && !Array.isArray(parsed)
+    ? (parsed as Record<string, string>)
+    : {};
 }
