@@ -140,7 +140,7 @@ async function agentWithAlerts(setup: Setup = {}) {
   /** Backups that ended well (the state is saved once more after each). */
   const successes = () => new Set(states.map((s) => s.sources[0]?.lastSuccess?.at).filter(Boolean)).size;
   const attempts = () => states.filter((s) => s.sources[0]?.running).length;
-  return { agent, clock, store, memory, receiver, hooks, folder, dir, states, successes, attempts };
+  return { agent, clock, store, memory, receiver, hooks, folder, dir, states, successes, attempts, config };
 }
 
 describe("the agent's alerts", () => {
@@ -220,6 +220,29 @@ describe("the agent's alerts", () => {
       'backup-failed problem',
       'backup-failed recovered',
     ]);
+  });
+
+  it('counts an emptied source folder (a mount point without its disk) as a failure, saying so, with no empty snapshot', async () => {
+    const t = await agentWithAlerts();
+    await t.agent.start();
+    await eventually('the first backup', () => (t.successes() >= 1 ? true : undefined));
+    await rm(join(t.folder, 'a.txt'));
+    t.clock.advance(3_600_000); // the next full scan, if the watcher's run has not failed first
+    await t.agent.reload();
+    const failed = await eventually('the alert', () => t.hooks().find((h) => h.event === 'backup-failed'));
+    expect(failed.error).toMatch(
+      /^the source folder .*Documents is empty, but its last snapshot \(laptop\/\d{8}_\d{6}\) held 1 file$/,
+    );
+    expect(failed.text).toMatch(/What to do: is a disk not mounted\? Mount it and run the backup again\. /);
+    expect(failed.text).toContain('"allowEmpty": true');
+    expect(await listSnapshots(t.memory)).toHaveLength(1);
+    expect(t.states.at(-1)!.sources[0]).toMatchObject({ lastRun: { outcome: 'failed' } });
+
+    // Emptied on purpose: allowed in the config, the next run backs it up and the alert recovers.
+    t.config.sources = [{ ...t.config.sources[0]!, allowEmpty: true }];
+    await t.agent.reload();
+    await eventually('the recovery', () => t.hooks().find((h) => h.state === 'recovered'));
+    expect(await listSnapshots(t.memory)).toHaveLength(2);
   });
 
   it('tells of storage failing only once it has lasted storageUnreachableAfter, never as a failed backup', async () => {

@@ -3,8 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { describeTree } from '../../test/tree.js';
+import type { ListOptions, ObjectInfo } from '../backend/backend.js';
+import { bodyFromBuffer } from '../backend/body.js';
 import { MemoryBackend } from '../backend/memory/memory-backend.js';
 import { CountingBackend } from '../backend/wrap/counting.js';
+import { ForwardingBackend } from '../backend/wrap/forwarding.js';
 import { ManualClock } from '../clock.js';
 import type { FileEntry } from '../repository/manifest.js';
 import { decodeManifest } from '../repository/manifest-codec.js';
@@ -12,6 +15,18 @@ import { initRepository } from '../repository/repository.js';
 import { listSnapshots } from '../repository/snapshots.js';
 import { restore } from '../restore/restore.js';
 import { backup } from './backup.js';
+import { missingKeys } from './missing-objects.js';
+
+/** Counts the objects listings return: what a listing costs, a request per thousand. */
+class ListedCounting extends ForwardingBackend {
+  listed = 0;
+  override async *list(prefix?: string, options?: ListOptions): AsyncIterable<ObjectInfo> {
+    for await (const object of super.list(prefix, options)) {
+      this.listed++;
+      yield object;
+    }
+  }
+}
 
 let dir: string;
 let source: string;
@@ -95,5 +110,55 @@ describe('an object deleted from the store while its file is still on disk', () 
     before = lists();
     await run();
     expect(lists() - before).toBe(2);
+  });
+});
+
+describe('which referenced objects are gone', () => {
+  it("costs about a request per key for content deduplicated from another host's large folder, never a listing of all of it", async () => {
+    const memory = new MemoryBackend();
+    const key = (host: string, folder: number, i: number) =>
+      `${host}/20260101_${String(folder).padStart(6, '0')}/f${String(i).padStart(4, '0')}`;
+    // The desktop: 20 snapshots' folders of 500 objects each. The laptop: one of 20.
+    for (let folder = 0; folder < 20; folder++)
+      for (let i = 0; i < 500; i++) await memory.put(key('desk', folder, i), bodyFromBuffer('x'));
+    for (let i = 0; i < 20; i++) await memory.put(key('laptop', 0, i), bodyFromBuffer('y'));
+    const needed = new Set<string>();
+    for (let i = 0; i < 250; i++) needed.add(key('desk', 3, i * 2)); // 250 of one folder's 500
+    for (let i = 0; i < 20; i++) needed.add(key('laptop', 0, i));
+    const goneHere = key('laptop', 0, 99);
+    const goneThere = key('desk', 3, 1);
+    await memory.delete(goneThere);
+    needed.add(goneHere);
+    needed.add(goneThere);
+    const counted = new ListedCounting(memory);
+    const counting = new CountingBackend(counted);
+
+    expect(await missingKeys(counting, needed, 'laptop')).toEqual(new Set([goneHere, goneThere]));
+    // The laptop's own folder is listed whole (20 objects); of the desktop's 10,000 objects, only
+    // the part of folder 3 from its first needed key to its last.
+    expect(counted.listed).toBeLessThanOrEqual(20 + 500);
+    expect(counting.total('head')).toBe(0);
+  });
+
+  it('asks for keys of other hosts spread over many folders, and finds the gone ones', async () => {
+    const memory = new MemoryBackend();
+    const needed = new Set<string>();
+    for (let folder = 0; folder < 30; folder++) {
+      const present = `desk/20260101_${String(folder).padStart(6, '0')}/a.txt`;
+      await memory.put(present, bodyFromBuffer('x'));
+      needed.add(present);
+      needed.add(`desk/20260101_${String(folder).padStart(6, '0')}/gone.txt`);
+    }
+    needed.add('server/20260101_000000/gone.txt');
+    const missing = await missingKeys(memory, needed, 'laptop');
+    expect([...missing].sort()).toEqual(
+      [
+        ...Array.from(
+          { length: 30 },
+          (_, folder) => `desk/20260101_${String(folder).padStart(6, '0')}/gone.txt`,
+        ),
+        'server/20260101_000000/gone.txt',
+      ].sort(),
+    );
   });
 });

@@ -1,14 +1,11 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import type { Backend } from '../backend/backend.js';
-import { isTwinvaultError } from '../errors.js';
 import type { ManifestCache } from '../repository/manifest-cache.js';
-import { runPool } from '../util/pool.js';
+import { inspectObjects, type NeededObject } from '../retrieval/find-archived.js';
+import { readJsonFile, writeJsonFile } from '../util/json-file.js';
 import type { ParentManifest } from './parent-manifest.js';
 
 /** How often, per host, a backup checks that what it carries over is still stored: daily. */
 export const CHECK_STORED_EVERY_MS = 86_400_000;
-/** Objects of another host's folder are asked for one by one up to this many, else listed. */
-const HEAD_LIMIT = 200;
 const FILE = 'stored-check.json';
 
 /**
@@ -17,10 +14,11 @@ const FILE = 'stored-check.json';
  * carried over: the file, still on disk, is read and uploaded again. Without this, a lost object
  * would be inherited as "unchanged" by every later snapshot.
  *
- * One listing of `<host>/` (plus a HEAD per key, or a listing, for content deduplicated from
- * other hosts). On D2 (100,000 files, MinIO on loopback, bench/stored-check.ts) that is 100 LIST
- * pages: a no-change backup took 4.8 s, with the check 17.7 s. So it runs once a day per host
- * (checkDue), in full scans only, not in every run. Returns the missing keys.
+ * One listing of `<host>/`, plus, for content deduplicated from other hosts, listings of just the
+ * ranges that hold it (missingKeys). On D2 (100,000 files, MinIO on loopback,
+ * bench/stored-check.ts) that is 100 LIST pages: a no-change backup took 4.8 s, with the check
+ * 17.7 s. So it runs once a day per host (checkDue), in full scans only, not in every run.
+ * Returns the missing keys.
  */
 export async function markMissingObjects(
   backend: Backend,
@@ -34,35 +32,33 @@ export async function markMissingObjects(
       if (entry.type === 'file') unseen.add(entry.key);
     }
   }
-  const byFolder = new Map<string, string[]>();
-  for (const key of unseen) {
-    const folder = key.slice(0, key.indexOf('/') + 1);
-    const keys = byFolder.get(folder);
-    if (keys) keys.push(key);
-    else byFolder.set(folder, [key]);
-  }
-  for (const [folder, keys] of byFolder) {
-    if (folder === `${host}/` || keys.length > HEAD_LIMIT) {
-      for await (const object of backend.list(folder)) unseen.delete(object.key);
-      continue;
-    }
-    await runPool(keys, 16, async (key) => {
-      try {
-        await backend.head(key);
-        unseen.delete(key);
-      } catch (err) {
-        if (!isTwinvaultError(err) || err.code !== 'NOT_FOUND') throw err;
-      }
-    });
-  }
-  if (unseen.size > 0) {
+  const missing = await missingKeys(backend, unseen, host);
+  if (missing.size > 0) {
     for (const parent of parents) {
       for (let i = 0; i < parent.size; i++) {
         const entry = parent.entry(i);
-        if (entry.type === 'file' && unseen.has(entry.key)) parent.markGone(i);
+        if (entry.type === 'file' && missing.has(entry.key)) parent.markGone(i);
       }
     }
   }
+  return missing;
+}
+
+/**
+ * Which of `unseen` the store does not have: what is found is taken out of the set, which is
+ * returned. This host's folder is listed whole: a parent's files reference objects in as many
+ * stamp folders as the host has made snapshots (an agent makes one per change), so one listing,
+ * a request per thousand objects, beats any per-folder or per-key way. Content deduplicated from
+ * other hosts is usually a few keys in a large folder: for those, inspectObjects (the restore's
+ * way) lists just the ranges that hold them and HEADs what a range would cost more to reach,
+ * never much more than a request per key.
+ */
+export async function missingKeys(backend: Backend, unseen: Set<string>, host: string): Promise<Set<string>> {
+  const own = `${host}/`;
+  const others: NeededObject[] = [];
+  for (const key of unseen) if (!key.startsWith(own)) others.push({ key, size: 0 });
+  for await (const object of backend.list(own)) unseen.delete(object.key);
+  if (others.length > 0) for (const key of (await inspectObjects(backend, others)).keys()) unseen.delete(key);
   return unseen;
 }
 
@@ -81,17 +77,14 @@ export async function checkDue(
 export async function recordCheck(cache: ManifestCache, host: string, now: Date): Promise<void> {
   const checks = await readChecks(cache);
   checks[host] = now.toISOString();
-  const path = cache.filePath(FILE);
-  await mkdir(cache.folder, { recursive: true });
-  await writeFile(`${path}.tmp`, JSON.stringify(checks));
-  await rename(`${path}.tmp`, path);
+  // Private like the rest of the index folder (DESIGN invariant 9): it names the hosts.
+  await writeJsonFile(cache.filePath(FILE), checks);
 }
 
 async function readChecks(cache: ManifestCache): Promise<Record<string, string>> {
-  try {
-    const parsed = JSON.parse(await readFile(cache.filePath(FILE), 'utf8')) as unknown;
-    return parsed && typeof parsed === 'object' ? (parsed as Record<string, string>) : {};
-  } catch {
-    return {}; // missing or damaged: the check simply runs
-  }
+  const parsed = await readJsonFile(cache.filePath(FILE));
+  // Missing or damaged: the check simply runs.
+  return parsed && typeof parsed === 'object' && !Array.isArray(parsed)
+    ? (parsed as Record<string, string>)
+    : {};
 }

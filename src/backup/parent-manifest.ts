@@ -99,6 +99,19 @@ export class ParentManifest {
     return this.paths.length;
   }
 
+  /** How many files the snapshot holds in one source: what emptying it would drop. */
+  filesIn(source: string): number {
+    const prefix = `${source}/`;
+    let files = 0;
+    for (let i = 0; i < this.paths.length; i++) {
+      if (!this.paths[i]!.startsWith(prefix)) continue;
+      const signature = this.signatures[i]!;
+      // Hard-linked files and symlinks have no signature: their entry says which they are.
+      if (signature.startsWith('f/') || (signature === '' && this.entry(i).type === 'file')) files++;
+    }
+    return files;
+  }
+
   /** Entries whose object the store no longer has (missing-objects.ts): never carried over. */
   private gone: Set<number> | undefined;
 

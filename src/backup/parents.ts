@@ -4,6 +4,7 @@ import type { ManifestHeader } from '../repository/manifest.js';
 import type { ManifestCache } from '../repository/manifest-cache.js';
 import type { SnapshotRef } from '../repository/snapshots.js';
 import { ParentManifest } from './parent-manifest.js';
+import type { LastSnapshotOfSource } from './source-folder.js';
 
 /**
  * Snapshots looked at, newest first, for each source's parent (header reads, mostly from the
@@ -64,4 +65,15 @@ export async function loadParents(
     }
   }
   return { bySource, parent };
+}
+
+/** What a source's parent says of it, for the rule against emptied sources (source-folder.ts). */
+export function lastSnapshotOf(parents: Parents, source: string): LastSnapshotOfSource | undefined {
+  const parent = parents.bySource.get(source);
+  if (!parent) return undefined;
+  return {
+    name: `${parent.ref.host}/${parent.ref.stamp}`,
+    files: parent.filesIn(source),
+    mountPoint: parent.header.sources.some((held) => held.name === source && held.mountPoint === true),
+  };
 }

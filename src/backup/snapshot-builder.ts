@@ -1,10 +1,9 @@
 import { isDeepStrictEqual } from 'node:util';
-import { compareKeys } from '../backend/keys.js';
 import { LocalPathError } from '../errors.js';
 import { joinBytes } from '../fs/names.js';
 import type { Entry, FileEntry, ManifestHeader } from '../repository/manifest.js';
 import type { IndexColumns } from '../repository/manifest-index.js';
-import { ManifestWriter, type WrittenManifest } from '../repository/manifest-writer.js';
+import type { WrittenManifest } from '../repository/manifest-writer.js';
 import {
   baseEntry,
   changeFields,
@@ -16,6 +15,7 @@ import {
 } from './entry-fields.js';
 import type { BackupEventHandler } from './events.js';
 import { FreshEntries } from './fresh-entries.js';
+import { mergeInto } from './manifest-merge.js';
 import type { ParentManifest } from './parent-manifest.js';
 import { isFocused } from './scan/focus.js';
 import type { ScanConsumer } from './scan/parallel-scan.js';
@@ -94,6 +94,8 @@ export class SnapshotBuilder implements ScanConsumer {
   private readonly linkGroups = new Map<string, number>();
   private readonly symlinks: Array<Promise<void>> = [];
   private readonly roots: Map<string, string>;
+  /** Sources the scan recorded anything in below the root. */
+  private readonly filled = new Set<string>();
 
   constructor(
     sources: Array<{ name: string; path: string }>,
@@ -173,6 +175,11 @@ export class SnapshotBuilder implements ScanConsumer {
     return true;
   }
 
+  /** Whether the scan recorded anything below the source's root (once every record is matched). */
+  scannedAnythingIn(source: string): boolean {
+    return this.filled.has(source);
+  }
+
   /** Whether records are still waiting to be matched. */
   get pending(): boolean {
     return this.current !== undefined || this.backlog.length > 0;
@@ -202,7 +209,7 @@ export class SnapshotBuilder implements ScanConsumer {
     const parents = [...new Set(this.parents?.values())];
     let entries = this.fresh.size;
     for (const parent of parents) for (const mark of parent.carried) entries += mark;
-    return mergeInto(new ManifestWriter(), headerFor(entries), parents, this.fresh);
+    return mergeInto(headerFor(entries), parents, this.fresh);
   }
 
   private match(fields: string[], r: number): void {
@@ -211,7 +218,9 @@ export class SnapshotBuilder implements ScanConsumer {
     const stat = fields[r + 2]!;
     this.focus?.seen.add(lookupKey(path, pathBytes));
     const slash = path.indexOf('/');
-    const parent = this.parents!.get(slash < 0 ? path : path.slice(0, slash));
+    const source = slash < 0 ? path : path.slice(0, slash);
+    if (slash >= 0) this.filled.add(source);
+    const parent = this.parents!.get(source);
     const previous = parent?.indexOf(lookupKey(path, pathBytes));
     const usable = previous !== undefined && !parent!.isGone(previous);
     if (usable && matchesSignature(stat, parent!.signature(previous))) {
@@ -338,80 +347,4 @@ export class SnapshotBuilder implements ScanConsumer {
     const parsed = parseStatText(stat);
     return { kind: parsed.kind, fsPath, path, ...(pathBytes ? { pathBytes } : {}), stat: parsed };
   }
-}
-
-interface Cursor {
-  parent: ParentManifest;
-  carried: number[];
-  at: number;
-}
-
-/**
- * Writes carried entries (from each parent, in their manifest order) and fresh ones (sorted
- * here) in path order. A parent's block is copied compressed when it starts where a new block
- * starts, all of its entries are carried, and nothing else sorts among them.
- */
-async function mergeInto(
-  writer: ManifestWriter,
-  header: ManifestHeader,
-  parents: ParentManifest[],
-  fresh: FreshEntries,
-): Promise<{ written: WrittenManifest; columns: IndexColumns }> {
-  fresh.sort();
-  const columns: IndexColumns = { paths: [], pathBytes: {}, signatures: [] };
-  const push = (path: string, pathBytes: string | undefined, signature: string) => {
-    if (pathBytes !== undefined) columns.pathBytes[columns.paths.length] = pathBytes;
-    columns.paths.push(path);
-    columns.signatures.push(signature);
-  };
-  const cursors: Cursor[] = parents.map((parent) => {
-    const carried: number[] = [];
-    for (let i = 0; i < parent.size; i++) if (parent.carried[i]) carried.push(i);
-    return { parent, carried, at: 0 };
-  });
-  let next = 0;
-  /** Whether anything other than `except` sorts before `path`. */
-  const othersBefore = (path: string, except: Cursor): boolean => {
-    if (next < fresh.size && compareKeys(fresh.path(next), path) < 0) return true;
-    return cursors.some(
-      (cursor) =>
-        cursor !== except &&
-        cursor.at < cursor.carried.length &&
-        compareKeys(cursor.parent.path(cursor.carried[cursor.at]!), path) < 0,
-    );
-  };
-  for (;;) {
-    if (writer.atBlockStart) await writer.ready();
-    let best: Cursor | undefined;
-    for (const cursor of cursors) {
-      if (cursor.at >= cursor.carried.length) continue;
-      if (!best || compareKeys(cursor.parent.path(cursor.carried[cursor.at]!), headPath(best)) < 0)
-        best = cursor;
-    }
-    if (next < fresh.size && (!best || compareKeys(fresh.path(next), headPath(best)) < 0)) {
-      const entry = fresh.entry(next++);
-      writer.add(entry.line, entry.path);
-      push(entry.path, entry.pathBytes, entry.signature);
-      continue;
-    }
-    if (!best) break;
-    const { parent, carried } = best;
-    const first = carried[best.at]!;
-    const block = writer.atBlockStart ? parent.blockAt(first) : undefined;
-    const last = block ? first + block.entries - 1 : -1;
-    if (block && carried[best.at + block.entries - 1] === last && !othersBefore(parent.path(last), best)) {
-      writer.addCompressedBlock(block.data, block.entries);
-      for (let i = first; i <= last; i++) push(parent.path(i), parent.pathBytesOf(i), parent.signature(i));
-      best.at += block.entries;
-      continue;
-    }
-    writer.add(parent.line(first), parent.path(first));
-    push(parent.path(first), parent.pathBytesOf(first), parent.signature(first));
-    best.at++;
-  }
-  return { written: await writer.finish(header), columns };
-}
-
-function headPath(cursor: Cursor): string {
-  return cursor.parent.path(cursor.carried[cursor.at]!);
 }

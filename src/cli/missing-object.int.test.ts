@@ -70,4 +70,30 @@ describe.skipIf(!minio)('an object deleted from the repository (MinIO)', () => {
     expect(problems[0]!.snapshots).toHaveLength(2);
     expect(JSON.stringify(problems[0]!.snapshots)).not.toContain(summary.id.slice(0, 8));
   });
+
+  it("notices an object of another host's folder that its snapshot shares, gone, and uploads the file again", async () => {
+    const desk = join(work, 'desk-files');
+    const laptop = join(work, 'laptop-files');
+    await mkdir(desk);
+    await mkdir(laptop);
+    await writeFile(join(desk, 'manual.pdf'), 'the same manual on both machines');
+    await writeFile(join(laptop, 'manual.pdf'), 'the same manual on both machines');
+    await writeFile(join(laptop, 'own.txt'), 'only here');
+    const fromDesk = JSON.parse((await cli(['--json', 'backup', desk, '--host', 'desk'])).stdout);
+    const first = JSON.parse((await cli(['--json', 'backup', laptop, '--host', 'laptop'])).stdout);
+    expect(first.bytesUploaded).toBe('only here'.length); // the manual is the desk's object
+    const shared = `desk/${fromDesk.stamp}/desk-files/manual.pdf`;
+    const s3 = adminClient(minio!);
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: `backups/${shared}` }));
+
+    const checked = await cli(['--json', 'backup', laptop, '--host', 'laptop', '--check-stored']);
+    expect(checked.code).toBe(0);
+    const summary = JSON.parse(checked.stdout);
+    expect(summary.missingObjects).toBe(1);
+    expect(summary.notes).toContainEqual({ path: shared, message: expect.stringContaining('missing') });
+    expect(summary.bytesUploaded).toBe('the same manual on both machines'.length);
+    const target = join(work, 'restored-laptop');
+    expect((await cli(['restore', 'latest', '--host', 'laptop', '--target', target])).code).toBe(0);
+    expect(await describeTree(join(target, 'laptop-files'))).toEqual(await describeTree(laptop));
+  });
 });

@@ -49,6 +49,37 @@ describe('a source folder that is not there', () => {
     expect(await describeTree(join(target, 'usb-disk'))).toEqual(kept);
   });
 
+  it('fails for an emptied folder (a mount point without its disk), so forget --keep-last 1 keeps the real snapshot', async () => {
+    const source = join(work, 'media-disk');
+    await mkdir(source);
+    await writeFile(join(source, 'thesis.txt'), 'four years of work');
+    await writeFile(join(source, 'data.csv'), '1,2,3');
+    const repo = `file://${join(work, 'repo-emptied')}`;
+    expect((await cli(['--repo', repo, 'init'])).code).toBe(0);
+    expect((await cli(['--repo', repo, 'backup', source])).code).toBe(0);
+    const kept = await describeTree(source);
+
+    // The disk is not mounted: its mount point is an empty folder.
+    await rename(source, `${source}-unmounted`);
+    await mkdir(source);
+    const run = await cli(['--repo', repo, 'backup', source]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`the source folder ${source} is empty, but its last snapshot`);
+    expect(run.stderr).toContain('held 2 files');
+    expect(run.stderr).toContain('--allow-empty');
+    expect(await snapshots(repo)).toHaveLength(1);
+
+    expect((await cli(['--repo', repo, 'forget', '--keep-last', '1', '--prune'])).code).toBe(0);
+    const target = join(work, 'restored-emptied');
+    expect((await cli(['--repo', repo, 'restore', 'latest', '--target', target])).code).toBe(0);
+    expect(await describeTree(join(target, 'media-disk'))).toEqual(kept);
+
+    // Emptied on purpose: --allow-empty backs it up, and later runs take it as it is.
+    expect((await cli(['--repo', repo, 'backup', '--allow-empty', source])).code).toBe(0);
+    expect((await cli(['--repo', repo, 'backup', source])).code).toBe(0);
+    expect(await snapshots(repo)).toHaveLength(3);
+  });
+
   it('fails when one source of several is missing or is a file, naming each, and writes nothing', async () => {
     const fine = join(work, 'fine');
     await mkdir(fine);

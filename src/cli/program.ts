@@ -82,6 +82,10 @@ export function buildProgram(): Command {
       '--check-stored',
       'check now (not only once a day) that what is carried over is still stored; upload what is not',
     )
+    .option(
+      '--allow-empty',
+      'back up a source that is empty (or no longer a mount point) although its last snapshot held files',
+    )
     .exitOverride()
     .action(lazy(() => import('./commands/backup.js')));
   program

@@ -253,6 +253,10 @@ export const sourceSchema = z.strictObject({
     .array(z.string().min(1))
     .optional()
     .meta({ description: 'Patterns to leave out (gitignore syntax, from the source folder).' }),
+  allowEmpty: z.boolean().optional().meta({
+    description:
+      'Back the folder up even when it is empty (or no longer a mount point) while its last snapshot held files; by default such a run fails, as a disk that is not mounted leaves an empty folder.',
+  }),
   schedule: scheduleSchema.optional().meta({
     description: "The agent's full-scan schedule for this source; defaults to agent.schedule.",
   }),

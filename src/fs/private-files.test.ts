@@ -42,6 +42,10 @@ describe('the state folder is private to its user (DESIGN invariant 9)', () => {
       const clock = new ManualClock();
       const repository = await initRepository(backend, { clock });
       await backup({ repository, sources: [{ path: source }], host: 'h', stateFolder: state, clock });
+      // A second one has a parent: it checks that what it carries over is stored, and records when.
+      await writeFile(join(source, 'b.txt'), 'b');
+      clock.advance(60_000);
+      await backup({ repository, sources: [{ path: source }], host: 'h', stateFolder: state, clock });
       const [ref] = await listSnapshots(backend);
       await ManifestCache.forRepository(state, repository.config.id).store(ref!, Buffer.from('copy'));
       const lock = await takePidLock(join(state, 'agent', 'x.pid'));
@@ -60,6 +64,7 @@ describe('the state folder is private to its user (DESIGN invariant 9)', () => {
       expect(modes).toContain('./agent/x.log 0600');
       expect(modes).toContain('./agent/x.pid 0600');
       expect(modes.some((line) => line.startsWith(`./index/${repository.config.id}/`))).toBe(true);
+      expect(modes).toContain(`./index/${repository.config.id}/stored-check.json 0600`);
       expect(notPrivate(modes)).toEqual([]);
     });
   }

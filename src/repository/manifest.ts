@@ -48,6 +48,11 @@ export interface SnapshotSource {
   name: string;
   /** The folder backed up, as it was named on the host. */
   path: string;
+  /**
+   * Present when the folder was a mount point (on another device than its parent folder): a
+   * later run that finds it is not any more fails rather than back up the empty folder beneath.
+   */
+  mountPoint?: true;
 }
 
 export interface SnapshotSummary {

@@ -16,6 +16,7 @@ interface BackupFlags {
   tag: string[];
   exclude: string[];
   checkStored?: boolean;
+  allowEmpty?: boolean;
 }
 
 export async function run(global: GlobalOptions, flags: BackupFlags, paths: string[]): Promise<void> {
@@ -60,6 +61,7 @@ async function report(
         stateFolder: stateFolder(),
         ...(scan ? { scan } : {}),
         ...(flags.checkStored ? { checkStoredEveryMs: 0 } : {}),
+        ...(flags.allowEmpty ? { allowEmpty: true } : {}),
         ...(config.repository.retryFor === undefined ? {} : { storeRetryMs: config.repository.retryFor }),
         onEvent: (event) => progress.onEvent(event),
       });
