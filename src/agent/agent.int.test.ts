@@ -259,10 +259,14 @@ describe.skipIf(!minio)('twinvault agent (real watcher, MinIO)', () => {
             host: 'desk',
             subject: { kind: 'source', name: 'Documents' },
           });
-          const status = JSON.parse(
-            (await runCli(['--config', configFile, '--json', 'status'], { cwd: work, home, env })).stdout,
-          );
-          expect(status.alerts).toMatchObject([{ event: 'backup-overdue' }]);
+          // The watch saves its alert book just after telling the channels: status may look between.
+          const alerts = await eventually('the alert in status', async () => {
+            const status = JSON.parse(
+              (await runCli(['--config', configFile, '--json', 'status'], { cwd: work, home, env })).stdout,
+            );
+            return status.alerts.length > 0 ? status.alerts : undefined;
+          });
+          expect(alerts).toMatchObject([{ event: 'backup-overdue' }]);
         } finally {
           process.kill(agent.pid!, 'SIGCONT');
         }

@@ -26,6 +26,7 @@ export class AgentRetention {
   /** When a run last ended well (kept across restarts in the agent's state). */
   private lastCompleted: number | undefined;
   private running: Promise<void> | undefined;
+  private prices: Partial<Record<string, number>> = {};
   /** Runs the work; the agent passes its queue, so retention and verify never overlap. */
   serialize: (task: () => Promise<void>) => Promise<void> = (task) => task();
 
@@ -41,6 +42,7 @@ export class AgentRetention {
     this.host = host;
     this.policy = configuredPolicies(config);
     this.settings = config.repository;
+    this.prices = config.prices;
     const intervals = [config.retention, ...config.sources.map((s) => s.retention)].flatMap((r) =>
       r ? [r.every] : [],
     );
@@ -107,12 +109,23 @@ export class AgentRetention {
       log.info({ removed: result.removed, kept: result.kept }, 'retention policy applied');
       // Also when nothing was forgotten: crashed backups' leftovers go too.
       if (this.prune) {
-        const pruned = await prune({ backend, clock: this.clock, onWait: (why) => log.info(why) });
+        const pruned = await prune({
+          backend,
+          clock: this.clock,
+          prices: this.prices,
+          onWait: (why) => log.info(why),
+          onEarlyDeletion: (charge) =>
+            log.warn(
+              { objects: charge.objects, bytes: charge.bytes, usd: Number(charge.usd.toFixed(4)) },
+              'deleting objects younger than their storage class minimum: billed for the rest of it anyway',
+            ),
+        });
         log.info(
           {
             deleted: pruned.deleted.objects,
             bytes: pruned.deleted.bytes,
             keptForRunningBackups: pruned.keptForRunningBackups,
+            keptForResume: pruned.keptForResume.objects,
           },
           'unneeded objects deleted',
         );

@@ -113,9 +113,16 @@ describe('forget and prune', () => {
       done: true,
     });
 
-    // Once no backup runs, the crashed one's leftovers go.
+    // Once no backup runs, the leftovers of a crash before the newest snapshot go; those after it
+    // stay for the next backup to take up (backup/leftovers.ts), for 30 days at most.
     const after = await prune({ backend, clock });
-    expect(after.deleted.objects).toBe(2);
+    expect(after.deleted.objects).toBe(1);
+    expect(after.keptForResume).toEqual({ objects: 1, bytes: 'about to be referenced'.length });
+    expect(await keysOf(backend)).not.toContain('laptop/20200101_000000/Documents/leftover.txt');
+    clock.advance(30 * 86_400_000);
+    const month = await prune({ backend, clock });
+    expect(month.deleted.objects).toBe(1);
+    expect(month.keptForResume.objects).toBe(0);
   });
 
   it("keeps a running backup's objects even when its machine's clock is an hour fast", async () => {

@@ -31,8 +31,8 @@ describe('retention policy: snapshots from the future (golden cases)', () => {
   it('one snapshot dated years ahead does not make --keep-within remove the real ones', () => {
     const forged = at('2031-01-01T00:00:00Z');
     expect(decided([...tenDays, forged], { within: parseKeepWithin('3d') })).toEqual([
-      '2031-01-01T00:00:00Z: latest, within (future)',
-      '2026-03-19T09:00:00Z: within',
+      '2031-01-01T00:00:00Z: future (future)',
+      '2026-03-19T09:00:00Z: latest, within',
       '2026-03-18T09:00:00Z: within',
       '2026-03-17T09:00:00Z: within',
       '2026-03-16T09:00:00Z: -',
@@ -53,13 +53,20 @@ describe('retention policy: snapshots from the future (golden cases)', () => {
     expect(kept).toEqual(['2031-01-01T00:00:00Z: latest, within']);
   });
 
-  it('a host whose clock jumped ahead: its snapshots from the future count for --keep-last as they are', () => {
+  it('snapshots from the future take no --keep-last or calendar slot: they are kept, and the real ones judged', () => {
     const ahead = [at('2026-03-25T00:00:00Z'), at('2026-03-26T00:00:00Z')];
-    expect(decided([...tenDays.slice(-2), ...ahead], { last: 3 })).toEqual([
-      '2026-03-26T00:00:00Z: latest, last (future)',
-      '2026-03-25T00:00:00Z: last (future)',
-      '2026-03-19T09:00:00Z: last',
+    expect(decided([...tenDays.slice(-3), ...ahead], { last: 1 })).toEqual([
+      '2026-03-26T00:00:00Z: future (future)',
+      '2026-03-25T00:00:00Z: future (future)',
+      '2026-03-19T09:00:00Z: latest, last',
       '2026-03-18T09:00:00Z: -',
+      '2026-03-17T09:00:00Z: -',
+    ]);
+    expect(decided([...tenDays.slice(-3), at('2031-01-01T00:00:00Z')], { daily: 2 })).toEqual([
+      '2031-01-01T00:00:00Z: future (future)',
+      '2026-03-19T09:00:00Z: latest, daily',
+      '2026-03-18T09:00:00Z: daily',
+      '2026-03-17T09:00:00Z: -',
     ]);
   });
 

@@ -88,11 +88,12 @@ export const FUTURE_TOLERANCE_MS = 15 * 60_000;
  * of its groups keeps it: so every source keeps its own newest snapshot whatever else holds it.
  *
  * Given `now`, a snapshot more than FUTURE_TOLERANCE_MS ahead of it is "from the future" (a host
- * whose clock is wrong, or a forged manifest), and marked so: `within` counts back from the newest
- * snapshot that is not (from the newest of all only when every one is, as a host whose clock is
- * wrong writes them), since one snapshot dated 2031 would otherwise make `--keep-within 7d` remove
- * every real one. Otherwise such snapshots take part in the rules as they are: a host whose clock
- * jumped ahead still made them, and they hold its newest files.
+ * whose clock is wrong, or a forged manifest), and marked so. Such snapshots are kept ("future":
+ * they cannot be judged) and take part in no rule: the rules, "latest" included, apply to the
+ * group's other snapshots, since one snapshot dated 2031 would otherwise be the "latest", fill the
+ * `last` and calendar slots and set the start of `within`, and every real one would go. Only a
+ * group whose snapshots are all from the future (a host whose clock is wrong writes them so) has
+ * the rules applied to them as they are.
  */
 export function applyPolicy<T extends SnapshotFacts>(
   snapshots: readonly T[],
@@ -178,7 +179,15 @@ function decideGroup<T extends SnapshotFacts>(
   policy: RetentionPolicy,
   isFuture: (snapshot: T) => boolean,
 ): Array<Decision<T>> {
-  const ordered = newestFirst(members);
+  const all = newestFirst(members);
+  const real = all.filter((snapshot) => !isFuture(snapshot));
+  const ordered = real.length > 0 ? real : all;
+  const judged = new Map(decideInOrder(ordered, policy).map((decision) => [decision.snapshot, decision]));
+  return all.map((snapshot) => judged.get(snapshot) ?? { snapshot, keep: true, reasons: ['future'] });
+}
+
+/** The rules over snapshots newest first: the first is the latest. */
+function decideInOrder<T extends SnapshotFacts>(ordered: T[], policy: RetentionPolicy): Array<Decision<T>> {
   const counters: Record<string, number> = {
     hourly: policy.hourly ?? 0,
     daily: policy.daily ?? 0,
@@ -187,7 +196,7 @@ function decideGroup<T extends SnapshotFacts>(
     yearly: policy.yearly ?? 0,
   };
   const lastBucket: Record<string, string | undefined> = {};
-  const newest = (ordered.find((snapshot) => !isFuture(snapshot)) ?? ordered[0])?.time;
+  const newest = ordered[0]?.time;
   const withinFrom = policy.within && newest ? before(newest, policy.within) : undefined;
   return ordered.map((snapshot, index) => {
     const reasons: string[] = [];

@@ -9,6 +9,7 @@ import { listMeta } from '../repository/snapshots.js';
 import { runPool } from '../util/pool.js';
 import { type EarlyDeletionCharge, earlyDeletionCharge } from './early-deletion.js';
 import { lockExclusively } from './exclusive-lock.js';
+import { ResumableLeftovers } from './resumable-leftovers.js';
 
 export interface PruneOptions {
   backend: Backend;
@@ -35,6 +36,11 @@ export interface PruneResult {
    * backup (it may be reusing leftovers of an interrupted run there): it may be about to reference them.
    */
   keptForRunningBackups: number;
+  /**
+   * Unreferenced uploads of an interrupted backup that its next run can still take up
+   * (resumable-leftovers.ts): kept for up to 30 days.
+   */
+  keptForResume: { objects: number; bytes: number };
   /** Unreferenced but under Object Lock retention still: deleted by a later prune. */
   locked: { objects: number; bytes: number; until: string | undefined };
   staleLocksRemoved: number;
@@ -80,9 +86,10 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
     const busyHosts = runningHosts(running);
 
     const referenced = new Set<string>();
+    const resumable = new ResumableLeftovers(now);
     for (const ref of meta.snapshots) {
       try {
-        await forEachReference(backend, ref.key, (key) => referenced.add(key));
+        resumable.add(await forEachReference(backend, ref.key, (key) => referenced.add(key)));
       } catch (err) {
         if (isTwinvaultError(err) && err.code === 'NOT_FOUND') continue; // forgotten meanwhile: needs nothing
         throw new IntegrityError(
@@ -101,6 +108,7 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
       unreferenced: { objects: 0, bytes: 0 },
       deleted: { objects: 0, bytes: 0 },
       keptForRunningBackups: 0,
+      keptForResume: { objects: 0, bytes: 0 },
       locked: { objects: 0, bytes: 0, until: undefined },
       staleLocksRemoved: 0,
       abandonedWrites: { files: 0, bytes: 0 },
@@ -115,7 +123,10 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
       result.unreferenced.bytes += object.size;
       const host = object.key.slice(0, object.key.indexOf('/'));
       if (object.lastModified.getTime() >= keepFrom || busyHosts.has(host)) result.keptForRunningBackups++;
-      else doomed.push(object);
+      else if (resumable.keeps(object)) {
+        result.keptForResume.objects++;
+        result.keptForResume.bytes += object.size;
+      } else doomed.push(object);
     }
 
     if (backend.capabilities.objectLock) {

@@ -108,12 +108,18 @@ export const backupOp: Operation = async (world, story) => {
   }
 };
 
-/** The newest intact, not future-dated snapshot holding each source: what retention must keep. */
-async function newestIntactPerSource(world: World): Promise<Map<SourceName, Recorded>> {
+/**
+ * The newest snapshot holding each source whose manifest reads, not dated in the future: what
+ * retention must keep. (Damaged content objects do not count here: forget reads manifests, not
+ * content; verify --read-data finds those, and repair mends them.)
+ */
+async function newestReadablePerSource(world: World): Promise<Map<SourceName, Recorded>> {
   const now = world.clock.now().getTime();
+  const keys = new Set(await manifestKeys(world));
   const newest = new Map<SourceName, Recorded>();
-  for (const snapshot of await intactPresent(world)) {
-    if (snapshot.time.getTime() > now) continue;
+  for (const snapshot of world.recorded.values()) {
+    if (!keys.has(snapshot.key) || world.damagedKeys.has(snapshot.key) || snapshot.time.getTime() > now)
+      continue;
     for (const source of snapshot.sources) {
       const held = newest.get(source);
       if (!held || held.time < snapshot.time) newest.set(source, snapshot);
@@ -123,20 +129,18 @@ async function newestIntactPerSource(world: World): Promise<Map<SourceName, Reco
 }
 
 function randomPolicy(world: World): RetentionPolicy {
-  return world.random.chance(0.5)
-    ? { last: 1 + world.random.int(3) }
-    : { within: parseKeepWithin(`${1 + world.random.int(20)}d`) };
+  const count = 1 + world.random.int(3);
+  return world.random.pick<RetentionPolicy>([
+    { last: count },
+    { daily: count },
+    { within: parseKeepWithin(`${1 + world.random.int(20)}d`) },
+  ]);
 }
 
-/** forget (and often prune): never the newest intact copy of a source, never what it needs. */
+/** forget (and often prune): never the newest readable snapshot of a source, never what it needs. */
 export const forgetOp: Operation = async (world, story) => {
   const policy = randomPolicy(world);
-  const mustStay = await newestIntactPerSource(world);
-  const futureOf = new Set(
-    [...world.recorded.values()]
-      .filter((r) => r.time.getTime() > world.clock.now().getTime())
-      .flatMap((r) => r.sources),
-  );
+  const mustStay = await newestReadablePerSource(world);
   const before = await manifestKeys(world);
   const cache = ManifestCache.forRepository(world.stateFolder, world.repository.config.id);
   try {
@@ -157,10 +161,8 @@ export const forgetOp: Operation = async (world, story) => {
   }
   const after = new Set(await manifestKeys(world));
   for (const [source, snapshot] of mustStay) {
-    // keep-last counts a readable future-dated snapshot as the newest; keep-within must not.
-    if (policy.last !== undefined && futureOf.has(source)) continue;
     if (!after.has(snapshot.key))
-      throw new ChaosViolation(`forget removed ${snapshot.key}, the newest intact snapshot of ${source}`);
+      throw new ChaosViolation(`forget removed ${snapshot.key}, the newest readable snapshot of ${source}`);
   }
   if (world.random.chance(0.7)) await pruneOp(world, story);
 };

@@ -101,8 +101,8 @@ export async function run(global: GlobalOptions, flags: ForgetFlags): Promise<vo
 }
 
 /**
- * On stderr: damaged snapshots in groups forget left alone, and snapshots from the future (which
- * keep-within does not count from: see policy.ts).
+ * On stderr: damaged snapshots in groups forget left alone, and snapshots from the future (kept,
+ * and left out of every rule: see policy.ts).
  */
 function warn(global: GlobalOptions, result: ForgetResult): void {
   if (global.quiet || global.json) return;
@@ -117,7 +117,7 @@ function warn(global: GlobalOptions, result: ForgetResult): void {
       if (told.has(snapshot.id)) continue; // a snapshot of several sources is in several groups
       told.add(snapshot.id);
       process.stderr.write(
-        `warning: snapshot ${snapshot.id.slice(0, 8)} (${snapshot.host}/${snapshot.stamp}) is dated ${snapshot.time.toISOString()}, ahead of this machine's clock: --keep-within counts from the newest snapshot that is not (is the clock of ${snapshot.host} or of this machine wrong?)\n`,
+        `warning: snapshot ${snapshot.id.slice(0, 8)} (${snapshot.host}/${snapshot.stamp}) is dated ${snapshot.time.toISOString()}, ahead of this machine's clock: kept, and left out of every rule (is the clock of ${snapshot.host} or of this machine wrong?)\n`,
       );
     }
   }

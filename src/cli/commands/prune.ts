@@ -47,6 +47,11 @@ export function describePrune(result: PruneResult): string[] {
           `kept ${result.keptForRunningBackups} written since a running backup began (the next prune looks again)`,
         ]
       : []),
+    ...(result.keptForResume.objects > 0
+      ? [
+          `kept ${result.keptForResume.objects} object(s) (${formatBytes(result.keptForResume.bytes)}) an interrupted backup uploaded: its next run takes them up (deleted 30 days after upload if none does)`,
+        ]
+      : []),
     ...(result.locked.objects > 0
       ? [
           `kept ${result.locked.objects} object(s) (${formatBytes(result.locked.bytes)}) under Object Lock, the first free on ${result.locked.until}`,
