@@ -10,10 +10,12 @@ const CLI = new URL('../dist/twinvault.js', import.meta.url).pathname;
 export function runCli(
   args: string[],
   env: NodeJS.ProcessEnv,
+  /** Another build of the CLI (a benchmark comparing two). */
+  cli = CLI,
 ): Promise<{ seconds: number; rssKiB: number; stdout: string; code: number }> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn('/usr/bin/time', ['-f', 'RSS_KIB=%M', process.execPath, CLI, ...args], {
+    const child = spawn('/usr/bin/time', ['-f', 'RSS_KIB=%M', process.execPath, cli, ...args], {
       env: { ...process.env, ...env },
     });
     let stdout = '';

@@ -1,24 +1,37 @@
 import type { Backend } from '../backend/backend.js';
 import { stateFolder } from '../config/paths.js';
 import { ManifestCache } from '../repository/manifest-cache.js';
+import { ProvenManifests } from '../repository/proven-manifests.js';
 import type { Repository } from '../repository/repository.js';
 import { type SnapshotSelection, selectSnapshot } from '../repository/snapshot-select.js';
 import type { SnapshotRef } from '../repository/snapshots.js';
 import type { GlobalOptions } from './output.js';
 
+/** The repository's manifests (one listing), read through this machine's cache where proven. */
+export function repositoryManifests({
+  backend,
+  repository,
+}: {
+  backend: Backend;
+  repository: Repository;
+}): Promise<ProvenManifests> {
+  return ProvenManifests.list(backend, ManifestCache.forRepository(stateFolder(), repository.config.id));
+}
+
 /**
  * Resolves a SNAPSHOT argument: latest, <host>/<stamp>, or a unique id prefix; narrowed by
  * --host, --source and, for "latest", the paths asked for. When "latest" was narrowed, says on
- * stderr which snapshot it picked (and any newer one it could not read).
+ * stderr which snapshot it picked (and any newer one it could not read). `manifests`: a listing
+ * the command reads manifests from afterwards (else one is made).
  */
 export async function findSnapshot(
   global: GlobalOptions,
-  { backend, repository }: { backend: Backend; repository: Repository },
+  context: { backend: Backend; repository: Repository },
   spec: string,
   selection: SnapshotSelection = {},
+  manifests?: ProvenManifests,
 ): Promise<SnapshotRef> {
-  const cache = ManifestCache.forRepository(stateFolder(), repository.config.id);
-  const picked = await selectSnapshot(backend, cache, spec, selection);
+  const picked = await selectSnapshot(manifests ?? (await repositoryManifests(context)), spec, selection);
   if (global.quiet || !picked.narrowed) return picked.ref;
   for (const { ref, message } of picked.unreadable)
     process.stderr.write(

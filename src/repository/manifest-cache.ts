@@ -6,12 +6,7 @@ import { readAll } from '../backend/body.js';
 import { makePrivateFolder, PRIVATE_FILE } from '../fs/private-files.js';
 import { checkHeaderIdentity } from './header-identity.js';
 import type { Entry, ManifestHeader } from './manifest.js';
-import {
-  type DecodedManifest,
-  decodeManifestAll,
-  decodeManifestBytes,
-  decodeManifestHeader,
-} from './manifest-codec.js';
+import { decodeManifestAll, decodeManifestHeader } from './manifest-codec.js';
 import { indexFile, type ManifestIndexData, parseIndexFile } from './manifest-index.js';
 import type { SnapshotRef } from './snapshots.js';
 
@@ -20,6 +15,13 @@ import type { SnapshotRef } from './snapshots.js';
  * DESIGN invariant 5: it saves downloads, never holds anything the repository lacks, and is
  * refilled from the repository when lost. Private to its user, as the manifests it copies
  * name every file (DESIGN invariant 9).
+ *
+ * header(), load() and bytes() trust a cached copy as it is: they serve a backup's own
+ * bookkeeping (its parents, the dedup index), where an intact copy this machine wrote is as good
+ * as the repository's, and better if that one was damaged since (the new snapshot then carries
+ * its entries, intact). What a user is shown or a command decides on goes through
+ * ProvenManifests (proven-manifests.ts), which uses a cached copy only when it is proven to be
+ * the repository's current one.
  */
 export class ManifestCache {
   constructor(readonly folder: string) {}
@@ -90,13 +92,6 @@ export class ManifestCache {
     });
   }
 
-  async open(backend: Backend, ref: SnapshotRef): Promise<DecodedManifest> {
-    const where = `${backend.location}/${ref.key}`;
-    const manifest = await decodeManifestBytes(await this.bytes(backend, ref), where);
-    checkHeaderIdentity(manifest.header, ref, where);
-    return manifest;
-  }
-
   async store(ref: SnapshotRef, data: Buffer): Promise<void> {
     const path = this.pathOf(ref);
     await makePrivateFolder(dirname(path));
@@ -165,6 +160,11 @@ export class ManifestCache {
 
   async dropIndex(ref: SnapshotRef): Promise<void> {
     await rm(this.indexPathOf(ref), { force: true });
+  }
+
+  /** Where the cached copy of a manifest is (or would be). */
+  copyPath(ref: SnapshotRef): string {
+    return this.pathOf(ref);
   }
 
   filePath(name: string): string {

@@ -1,19 +1,18 @@
-import type { Backend } from '../backend/backend.js';
 import { isTwinvaultError, type TwinvaultError } from '../errors.js';
 import { runPool } from '../util/pool.js';
 import type { ManifestHeader } from './manifest.js';
-import type { ManifestCache } from './manifest-cache.js';
+import type { ProvenManifests } from './proven-manifests.js';
 import type { SnapshotRef } from './snapshots.js';
 
 /**
  * The headers that can be read, and the snapshots whose header cannot (named, not fatal): one
- * damaged manifest must not hide every other snapshot. Only headers are read, as for a listing;
+ * damaged manifest must not hide every other snapshot. Only headers are read, as for a listing,
+ * from the repository's copies (a cached copy only when proven to be one: proven-manifests.ts);
  * manifest-check.ts reads manifests in full where a decision rests on them.
  */
 export async function readReadableHeaders(
-  backend: Backend,
-  cache: ManifestCache,
-  refs: SnapshotRef[],
+  manifests: ProvenManifests,
+  refs: SnapshotRef[] = manifests.refs,
 ): Promise<{
   refs: SnapshotRef[];
   headers: ManifestHeader[];
@@ -25,7 +24,7 @@ export async function readReadableHeaders(
     8,
     async ({ ref, index }) => {
       try {
-        outcomes[index] = await cache.header(backend, ref);
+        outcomes[index] = await manifests.header(ref);
       } catch (err) {
         if (isTwinvaultError(err) && err.code === 'NOT_FOUND') return; // forgotten meanwhile
         if (!isTwinvaultError(err) || err.code !== 'INTEGRITY') throw err;

@@ -2,13 +2,15 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { bodyFromBuffer } from '../backend/body.js';
+import { bodyFromBuffer, readAll } from '../backend/body.js';
 import { MemoryBackend } from '../backend/memory/memory-backend.js';
 import { backup } from '../backup/backup.js';
 import { ManualClock } from '../clock.js';
 import { ManifestCache } from './manifest-cache.js';
+import { ProvenManifests } from './proven-manifests.js';
 import { initRepository } from './repository.js';
 import { selectSnapshot } from './snapshot-select.js';
+import { refFor } from './snapshots.js';
 
 describe('selecting a snapshot by source and path', () => {
   let work: string;
@@ -47,12 +49,14 @@ describe('selecting a snapshot by source and path', () => {
     const docs3 = await run(documents);
     await writeFile(join(documents, 'notes.txt'), 'v3');
     const docs4 = await run(documents);
-    const cache = new ManifestCache(join(work, 'cache'));
-    const pick = async (spec: string, selection: Parameters<typeof selectSnapshot>[3]) => {
-      const picked = await selectSnapshot(backend, cache, spec, selection);
+    // A fresh machine's cache, or (warm) the one the backups wrote every manifest into.
+    const fresh = new ManifestCache(join(work, 'cache'));
+    const warm = ManifestCache.forRepository(join(work, 'state'), repository.config.id);
+    const pick = async (spec: string, selection: Parameters<typeof selectSnapshot>[2], cache = fresh) => {
+      const picked = await selectSnapshot(await ProvenManifests.list(backend, cache), spec, selection);
       return { ...picked, ref: `${picked.ref.host}/${picked.ref.stamp}` };
     };
-    return { backend, cache, pick, photos, photosOnly, both, docs3, docs4 };
+    return { backend, warm, pick, photos, photosOnly, both, docs3, docs4 };
   }
 
   it('"latest" with a path is the newest snapshot that holds it; with a source, the newest of that source', async () => {
@@ -94,5 +98,26 @@ describe('selecting a snapshot by source and path', () => {
     const picked = await pick('latest', { paths: ['photos/img1.jpg'] });
     expect(picked).toMatchObject({ ref: photosOnly, passedOver: 2 });
     expect(picked.unreadable.map((u) => `${u.ref.host}/${u.ref.stamp}`)).toEqual([both]);
+  });
+
+  it("with a warm cache, decides on the repository's copy: a manifest truncated there is passed over", async () => {
+    const { backend, warm, pick, both, photosOnly } = await laptop();
+    const [host, stamp] = both.split('/') as [string, string];
+    const key = `.twinvault/snapshots/${host}/${stamp}.json.gz`;
+    // The intact copy is in the warm cache (the backup wrote it); the repository's loses its tail.
+    const intact = await readAll(await backend.get(key));
+    expect((await warm.cached(refFor(host, stamp)))?.equals(intact)).toBe(true);
+    await backend.put(key, bodyFromBuffer(intact.subarray(0, intact.length - 20)));
+    for (const selection of [{ paths: ['photos/img1.jpg'] }, { paths: ['photos'] }]) {
+      const picked = await pick('latest', selection, warm);
+      expect(picked).toMatchObject({ ref: photosOnly, passedOver: 2 });
+      expect(picked.unreadable.map((u) => `${u.ref.host}/${u.ref.stamp}`)).toEqual([both]);
+      expect(picked.unreadable[0]!.message).toContain(`${key} is damaged`);
+    }
+    // The intact cached copy is kept: it may be the last one.
+    expect((await warm.cached(refFor(host, stamp)))?.equals(intact)).toBe(true);
+    // A named snapshot's source is checked against the repository's copy's header too.
+    await backend.put(key, bodyFromBuffer('not gzip'));
+    await expect(pick(both, { source: 'photos' }, warm)).rejects.toMatchObject({ code: 'INTEGRITY' });
   });
 });

@@ -1,8 +1,7 @@
-import type { Backend } from '../backend/backend.js';
 import { isTwinvaultError, NotFoundError, UsageError } from '../errors.js';
 import type { ManifestHeader } from './manifest.js';
-import type { ManifestCache } from './manifest-cache.js';
-import { listSnapshots, resolveSnapshot, type SnapshotRef } from './snapshots.js';
+import type { ProvenManifests } from './proven-manifests.js';
+import { resolveSnapshot, type SnapshotRef } from './snapshots.js';
 
 export interface SnapshotSelection {
   /** With "latest": the newest of this host. */
@@ -19,7 +18,7 @@ export interface SelectedSnapshot {
   narrowed: boolean;
   /** Newer snapshots passed over: they hold neither the source nor the paths. */
   passedOver: number;
-  /** Newer snapshots passed over because their manifest cannot be read. */
+  /** Newer snapshots passed over because their manifest in the repository cannot be read. */
   unreadable: Array<{ ref: SnapshotRef; message: string }>;
 }
 
@@ -27,22 +26,24 @@ export interface SelectedSnapshot {
  * Finds the snapshot a user named (resolveSnapshot), narrowed by source and paths. With the agent,
  * each source gets snapshots of its own, so the newest snapshot of all may not hold the file asked
  * for while an older one does: "latest" then means the newest that holds it. Newest first, a
- * snapshot's header rules it out cheaply (no such source); only then are its entries read.
+ * snapshot's header rules it out cheaply (no such source); only then are its entries read, to the
+ * end: the choice rests on the repository's copy (never an intact cached copy of a manifest
+ * damaged since, proven-manifests.ts), and a manifest that cannot be read in full is passed over
+ * and named, so the restore that follows reads what was chosen, as on a fresh machine.
  */
 export async function selectSnapshot(
-  backend: Backend,
-  cache: ManifestCache,
+  manifests: ProvenManifests,
   spec: string,
   selection: SnapshotSelection = {},
 ): Promise<SelectedSnapshot> {
-  const refs = await listSnapshots(backend);
+  const refs = manifests.refs;
   const paths = (selection.paths ?? []).map((path) => path.replace(/^\/+|\/+$/g, '')).filter(Boolean);
   const source = selection.source;
   const host = selection.host ? { host: selection.host } : {};
   if (spec !== 'latest' || (!source && paths.length === 0)) {
     const ref = resolveSnapshot(refs, spec, host);
     if (source) {
-      const header = await cache.header(backend, ref);
+      const header = await manifests.header(ref);
       if (!holdsSources(header, [source])) {
         throw new UsageError(
           `snapshot ${ref.host}/${ref.stamp} holds no source "${source}" (it holds ${header.sources.map((s) => `"${s.name}"`).join(', ') || 'none'})`,
@@ -58,8 +59,8 @@ export async function selectSnapshot(
   const unreadable: SelectedSnapshot['unreadable'] = [];
   for (const [index, ref] of candidates.entries()) {
     try {
-      if (!holdsSources(await cache.header(backend, ref), sources)) continue;
-      if (paths.length > 0 && !(await holdsPaths(backend, cache, ref, paths))) continue;
+      if (!holdsSources(await manifests.header(ref), sources)) continue;
+      if (paths.length > 0 && !(await holdsPaths(manifests, ref, paths))) continue;
     } catch (err) {
       if (!isTwinvaultError(err) || !['INTEGRITY', 'NOT_FOUND'].includes(err.code)) throw err;
       unreadable.push({ ref, message: err.message });
@@ -87,19 +88,17 @@ function holdsSources(header: ManifestHeader, sources: string[]): boolean {
   return sources.every((name) => header.sources.some((source) => source.name === name));
 }
 
-/** Whether every path is an entry of the snapshot, or a folder with entries below it. */
-async function holdsPaths(
-  backend: Backend,
-  cache: ManifestCache,
-  ref: SnapshotRef,
-  paths: string[],
-): Promise<boolean> {
+/**
+ * Whether every path is an entry of the snapshot, or a folder with entries below it. The manifest
+ * is read to its end either way: one damaged past the paths asked for is passed over too, however
+ * large (small ones are decoded in one piece, so all of it is checked anyway).
+ */
+async function holdsPaths(manifests: ProvenManifests, ref: SnapshotRef, paths: string[]): Promise<boolean> {
   const missing = new Set(paths);
-  for await (const entry of (await cache.open(backend, ref)).entries) {
+  for await (const entry of (await manifests.open(ref)).entries) {
     for (const path of missing) {
       if (entry.path === path || entry.path.startsWith(`${path}/`)) missing.delete(path);
     }
-    if (missing.size === 0) return true;
   }
-  return false;
+  return missing.size === 0;
 }

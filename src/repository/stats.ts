@@ -2,8 +2,9 @@ import type { Backend } from '../backend/backend.js';
 import { billedBytes, monthlyCost, priceTable } from './class-billing.js';
 import { kindOfKey } from './layout.js';
 import type { ManifestCache } from './manifest-cache.js';
+import { ProvenManifests } from './proven-manifests.js';
 import { readReadableHeaders } from './snapshot-headers.js';
-import { listSnapshots, type SnapshotRef } from './snapshots.js';
+import type { SnapshotRef } from './snapshots.js';
 
 export { DEFAULT_PRICES } from './class-billing.js';
 
@@ -43,7 +44,7 @@ export async function repositoryStats(
   cache: ManifestCache,
   prices: Partial<Record<string, number>> = {},
 ): Promise<RepositoryStats> {
-  const { refs, headers, damaged } = await readReadableHeaders(backend, cache, await listSnapshots(backend));
+  const { refs, headers, damaged } = await readReadableHeaders(await ProvenManifests.list(backend, cache));
   const hosts = new Map<string, HostStats>();
   const hostOf = (host: string) => {
     let entry = hosts.get(host);

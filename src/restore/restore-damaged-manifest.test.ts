@@ -7,9 +7,10 @@ import { bodyFromBuffer, readAll } from '../backend/body.js';
 import { MemoryBackend } from '../backend/memory/memory-backend.js';
 import { ManualClock } from '../clock.js';
 import type { Entry } from '../repository/manifest.js';
+import { ManifestCache } from '../repository/manifest-cache.js';
 import { initRepository } from '../repository/repository.js';
 import { refFor } from '../repository/snapshots.js';
-import { restore } from './restore.js';
+import { type RestoreEvent, restore } from './restore.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -100,5 +101,59 @@ describe('restore from a damaged manifest', () => {
       message: expect.stringContaining(ref.key),
     });
     expect(await readdir(dir)).toEqual([]);
+  });
+
+  it("an intact copy in this machine's cache serves when the repository's is damaged (and no replica has one)", async () => {
+    const whole = manifestBytes(headerFor(ref, 9), entries, { members: true });
+    const { repository } = await repositoryWith(whole.subarray(0, Math.floor(whole.length * 0.7)));
+    const cache = new ManifestCache(join(dir, 'cache'));
+    await cache.store(ref, whole);
+    const events: RestoreEvent[] = [];
+    const target = join(dir, 'target');
+    const summary = await restore({
+      repository,
+      snapshot: ref,
+      target,
+      localManifests: cache,
+      onEvent: (event) => events.push(event),
+    });
+    expect(await restored(target)).toEqual(files.map((f) => f.slice(4)));
+    expect(summary.manifestDamage).toBeUndefined();
+    expect(summary.manifestFromCache).toEqual({
+      key: ref.key,
+      from: cache.copyPath(ref),
+      reason: expect.stringContaining(`${ref.key} is damaged`),
+    });
+    expect(events).toContainEqual({ type: 'cached-manifest', ...summary.manifestFromCache });
+  });
+
+  it('every file from the cached copy is still checked against its SHA-256', async () => {
+    const whole = manifestBytes(headerFor(ref, 9), entries, { members: true });
+    const { repository, backend } = await repositoryWith(whole.subarray(0, whole.length - 40));
+    const cache = new ManifestCache(join(dir, 'cache'));
+    await cache.store(ref, whole);
+    await backend.put('content/hello', bodyFromBuffer('HELLO'));
+    await expect(
+      restore({ repository, snapshot: ref, target: join(dir, 'target'), localManifests: cache }),
+    ).rejects.toMatchObject({ code: 'INTEGRITY' });
+  });
+
+  it("a cached copy that is damaged too, or names another snapshot, is not used: the repository's is salvaged", async () => {
+    const whole = manifestBytes(headerFor(ref, 9), entries, { members: true });
+    const cut = whole.subarray(0, Math.floor(whole.length * 0.7));
+    const other = refFor('laptop', '20250101_000000');
+    for (const copy of [cut, manifestBytes(headerFor(other, 9), entries, { members: true })]) {
+      const { repository } = await repositoryWith(cut);
+      const cache = new ManifestCache(join(dir, 'cache'));
+      await cache.store(ref, copy);
+      const summary = await restore({
+        repository,
+        snapshot: ref,
+        target: join(dir, `target-${copy.length}`),
+        localManifests: cache,
+      });
+      expect(summary.manifestFromCache).toBeUndefined();
+      expect(summary.manifestDamage?.from).toBe('memory://primary');
+    }
   });
 });

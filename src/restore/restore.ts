@@ -5,11 +5,13 @@ import { type Clock, systemClock } from '../clock.js';
 import { isTwinvaultError, TwinvaultError } from '../errors.js';
 import { checkHeaderIdentity } from '../repository/header-identity.js';
 import type { DirEntry, Entry, FileEntry, SymlinkEntry } from '../repository/manifest.js';
+import type { ManifestCache } from '../repository/manifest-cache.js';
 import { decodeManifest } from '../repository/manifest-codec.js';
 import type { Repository } from '../repository/repository.js';
 import type { SnapshotRef } from '../repository/snapshots.js';
 import { HeapLimit } from '../util/heap-limit.js';
 import { runPool } from '../util/pool.js';
+import { cachedEntries } from './cached-manifest.js';
 import { downloadVerified } from './file-writer.js';
 import { DEFAULT_OVERWRITE, type OverwriteMode } from './overwrite.js';
 import { checkNoEntryBelowNonFolder, safeSegments } from './safe-paths.js';
@@ -41,6 +43,12 @@ export interface RestoreOptions {
    */
   fallbacks?: Backend[];
   /**
+   * This machine's manifest cache: when no copy of the manifest in the repository or a replica
+   * reads in full, an intact cached copy serves (cached-manifest.ts says why that is safe), and
+   * the restore says so.
+   */
+  localManifests?: ManifestCache;
+  /**
    * Run once the files are known, before anything is written (archived content: archived.ts): may
    * stop the restore, or name per object key another backend to read it from.
    */
@@ -50,7 +58,9 @@ export interface RestoreOptions {
 export type RestoreEvent =
   | { type: 'planned'; files: number; bytes: number }
   | { type: 'file'; path: string; action: RestoreAction; bytes: number }
-  | { type: 'fallback'; path: string; key: string; from: string; reason: string };
+  | { type: 'fallback'; path: string; key: string; from: string; reason: string }
+  /** The manifest came from this machine's cache (`from`): the repository's copy failed. */
+  | { type: 'cached-manifest'; key: string; from: string; reason: string };
 
 export interface RestoreSummary {
   snapshot: string;
@@ -78,6 +88,8 @@ export interface RestoreSummary {
   fromReplica: Array<{ path: string; key: string; from: string; reason: string }>;
   /** The manifest could not be read in full: only what could be read was restored. */
   manifestDamage?: ManifestDamage;
+  /** No copy of the manifest in the repository or a replica read in full: this machine's did. */
+  manifestFromCache?: { key: string; from: string; reason: string };
   /** With dryRun: what would happen to each entry. */
   plan?: Array<{ path: string; type: Entry['type']; action: RestoreAction }>;
 }
@@ -101,20 +113,23 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
     includes.length === 0 || includes.some((inc) => entry.path === inc || entry.path.startsWith(`${inc}/`));
   const manifestFrom: Array<{ path: string; key: string; from: string; reason: string }> = [];
   let manifestDamage: ManifestDamage | undefined;
-  const entries = await readEntries(
-    backend,
-    options.fallbacks ?? [],
-    options.snapshot,
-    wanted,
-    (used) => {
+  let manifestFromCache: RestoreSummary['manifestFromCache'];
+  const entries = await readEntries(backend, options.snapshot, wanted, {
+    fallbacks: options.fallbacks ?? [],
+    localManifests: options.localManifests,
+    usedFallback: (used) => {
       const event = { path: '', key: options.snapshot.key, ...used };
       manifestFrom.push(event);
       options.onEvent?.({ type: 'fallback', ...event });
     },
-    (damage) => {
+    usedCache: (used) => {
+      manifestFromCache = { key: options.snapshot.key, ...used };
+      options.onEvent?.({ type: 'cached-manifest', ...manifestFromCache });
+    },
+    damaged: (damage) => {
       manifestDamage = damage;
     },
-  );
+  });
   if (includes.length > 0 && entries.length === 0) {
     throw new TwinvaultError(
       'NOT_FOUND',
@@ -144,6 +159,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
     durationMs: 0,
     fromReplica: manifestFrom,
     ...(manifestDamage ? { manifestDamage } : {}),
+    ...(manifestFromCache ? { manifestFromCache } : {}),
   };
   const files = entries.filter((entry): entry is FileEntry => entry.type === 'file');
   const readFrom = (await options.prepareDownloads?.(backend, files)) ?? new Map<string, Backend>();
@@ -264,12 +280,17 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
 /** The snapshot's entries, from the repository's manifest, or a replica's when that one fails. */
 async function readEntries(
   backend: Backend,
-  fallbacks: Backend[],
   snapshot: SnapshotRef,
   wanted: (entry: Entry) => boolean,
-  usedFallback: (used: { from: string; reason: string }) => void,
-  damaged: (damage: ManifestDamage) => void = () => {},
+  copies: {
+    fallbacks: Backend[];
+    localManifests: ManifestCache | undefined;
+    usedFallback: (used: { from: string; reason: string }) => void;
+    usedCache: (used: { from: string; reason: string }) => void;
+    damaged: (damage: ManifestDamage) => void;
+  },
 ): Promise<Entry[]> {
+  const { fallbacks, localManifests } = copies;
   const read = async (from: Backend) => {
     const where = `${from.location}/${snapshot.key}`;
     const { header, entries } = await decodeManifest(await from.get(snapshot.key), where);
@@ -285,16 +306,21 @@ async function readEntries(
     for (const fallback of fallbacks) {
       try {
         const entries = await read(fallback);
-        usedFallback({ from: fallback.location, reason: err.message });
+        copies.usedFallback({ from: fallback.location, reason: err.message });
         return entries;
       } catch {
         // the next replica, or the first error
       }
     }
     if (err.code !== 'INTEGRITY') throw err;
+    const cached = localManifests && (await cachedEntries(localManifests, snapshot, wanted));
+    if (cached) {
+      copies.usedCache({ from: cached.from, reason: err.message });
+      return cached.entries;
+    }
     // No copy reads in full: restore what can be read, and say what could not (salvage-entries.ts).
     const salvaged = await salvageEntries([backend, ...fallbacks], snapshot, wanted, err);
-    damaged(salvaged.damage);
+    copies.damaged(salvaged.damage);
     return salvaged.entries;
   }
 }

@@ -5,6 +5,7 @@ import { keysOf, replicationFixture } from '../../test/replication-fixture.js';
 import { bodyFromBuffer, readAll } from '../backend/body.js';
 import { MemoryBackend } from '../backend/memory/memory-backend.js';
 import { ManifestCache } from '../repository/manifest-cache.js';
+import { ProvenManifests } from '../repository/proven-manifests.js';
 import { readReadableHeaders } from '../repository/snapshot-headers.js';
 import { listSnapshots } from '../repository/snapshots.js';
 import { forget } from './forget.js';
@@ -29,7 +30,7 @@ async function threeSnapshots() {
   const cold = new ManifestCache(join(fixture.dir, 'fresh-machine'));
   const refs = await listSnapshots(backend);
   // Every header read once, as `snapshots` would: the warm cache holds every manifest.
-  await readReadableHeaders(backend, warm, refs);
+  await readReadableHeaders(await ProvenManifests.list(backend, warm), refs);
   return { backend, fixture, warm, cold, refs };
 }
 

@@ -1,10 +1,8 @@
-import { stateFolder } from '../../config/paths.js';
 import type { Entry } from '../../repository/manifest.js';
-import { ManifestCache } from '../../repository/manifest-cache.js';
 import { withRepository } from '../context.js';
 import { escapeForTerminal as shown } from '../escape.js';
 import { type GlobalOptions, printResult } from '../output.js';
-import { findSnapshot, selectionOf } from '../snapshot-arg.js';
+import { findSnapshot, repositoryManifests, selectionOf } from '../snapshot-arg.js';
 
 export interface SnapshotDiff {
   added: string[];
@@ -21,12 +19,13 @@ export async function run(
   args: string[],
 ): Promise<void> {
   const [specA, specB] = args as [string, string];
-  await withRepository(global, async ({ backend, repository }) => {
-    const cache = ManifestCache.forRepository(stateFolder(), repository.config.id);
+  await withRepository(global, async (context) => {
+    // Both sides are the repository's copies (a cached one only when proven to be it).
+    const manifests = await repositoryManifests(context);
     const load = async (spec: string) => {
-      const ref = await findSnapshot(global, { backend, repository }, spec, selectionOf(flags));
+      const ref = await findSnapshot(global, context, spec, selectionOf(flags), manifests);
       const map = new Map<string, Entry>();
-      for await (const entry of (await cache.open(backend, ref)).entries) map.set(entry.path, entry);
+      for await (const entry of (await manifests.open(ref)).entries) map.set(entry.path, entry);
       return { ref, map };
     };
     const a = await load(specA);

@@ -1,11 +1,9 @@
-import { stateFolder } from '../../config/paths.js';
 import type { Entry } from '../../repository/manifest.js';
-import { ManifestCache } from '../../repository/manifest-cache.js';
 import { withRepository } from '../context.js';
 import { escapeForTerminal as shown } from '../escape.js';
 import { formatBytes } from '../format.js';
 import type { GlobalOptions } from '../output.js';
-import { findSnapshot, isWithin, selectionOf } from '../snapshot-arg.js';
+import { findSnapshot, isWithin, repositoryManifests, selectionOf } from '../snapshot-arg.js';
 
 const TYPE_LETTER = { file: '-', dir: 'd', symlink: 'l' } as const;
 
@@ -15,17 +13,17 @@ export async function run(
   args: string[],
 ): Promise<void> {
   const [spec, subpath] = args as [string, string | undefined];
-  await withRepository(global, async ({ backend, repository }) => {
+  await withRepository(global, async (context) => {
+    // What is listed is the repository's copy (a cached one only when proven to be it).
+    const manifests = await repositoryManifests(context);
     const ref = await findSnapshot(
       global,
-      { backend, repository },
+      context,
       spec,
       selectionOf(flags, subpath ? [subpath] : []),
+      manifests,
     );
-    const { entries } = await ManifestCache.forRepository(stateFolder(), repository.config.id).open(
-      backend,
-      ref,
-    );
+    const { entries } = await manifests.open(ref);
     // Streamed line by line: a snapshot of millions of files never sits in memory.
     const out = process.stdout;
     if (global.json) out.write('[');

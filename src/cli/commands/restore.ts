@@ -1,7 +1,9 @@
 import type { Backend } from '../../backend/backend.js';
 import { openBackend } from '../../backend/registry.js';
+import { stateFolder } from '../../config/paths.js';
 import { isTwinvaultError, TwinvaultError, UsageError } from '../../errors.js';
 import { targetOf } from '../../replicate/targets.js';
+import { ManifestCache } from '../../repository/manifest-cache.js';
 import { openRepository } from '../../repository/repository.js';
 import type { SnapshotRef } from '../../repository/snapshots.js';
 import { archivedContentStep } from '../../restore/archived.js';
@@ -111,6 +113,7 @@ async function restoreFrom(
       dryRun: flags.dryRun ?? false,
       keepSetid: flags.keepSetid ?? false,
       fallbacks,
+      localManifests: ManifestCache.forRepository(stateFolder(), repository.config.id),
       // Archived content: from a replica that has it readable, else retrieved, before any write.
       prepareDownloads: archivedContentStep({
         replicas: fallbacks,
@@ -133,6 +136,23 @@ async function restoreFrom(
   // Local files newer than the snapshot's versions were kept: the restore is partial.
   if (summary.kept.length > 0 && !summary.dryRun) process.exitCode = EXIT.partial;
   reportManifestDamage(global, summary.manifestDamage);
+  reportCachedManifest(global, summary.manifestFromCache);
+}
+
+/**
+ * The restore read the manifest from this machine's cache, as no copy in the repository (or a
+ * replica) reads in full: complete and checked, so it succeeds, but the repository needs care.
+ */
+function reportCachedManifest(global: GlobalOptions, used: RestoreSummary['manifestFromCache']): void {
+  if (!used || global.quiet) return;
+  process.stderr.write(
+    [
+      `warning: the repository's copy of ${shown(used.key)} cannot be read (${shown(used.reason)})`,
+      `  restored from this machine's intact cached copy of it (${shown(used.from)}); every file was still checked against its SHA-256`,
+      `  hint: "twinvault verify" lists what is damaged in the repository; "twinvault repair --from REPLICA" restores it from a replica, if one holds it intact`,
+      '',
+    ].join('\n'),
+  );
 }
 
 /**

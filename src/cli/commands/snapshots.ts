@@ -1,7 +1,7 @@
 import { stateFolder } from '../../config/paths.js';
 import { ManifestCache } from '../../repository/manifest-cache.js';
+import { ProvenManifests } from '../../repository/proven-manifests.js';
 import { readReadableHeaders } from '../../repository/snapshot-headers.js';
-import { listSnapshots } from '../../repository/snapshots.js';
 import { withRepository } from '../context.js';
 import { escapeForTerminal as shown } from '../escape.js';
 import { formatBytes, table } from '../format.js';
@@ -13,9 +13,10 @@ export async function run(
   flags: { host?: string; tag: string[]; source?: string },
 ): Promise<void> {
   await withRepository(global, async ({ backend, repository }) => {
-    const refs = (await listSnapshots(backend)).filter((ref) => !flags.host || ref.host === flags.host);
     const cache = ManifestCache.forRepository(stateFolder(), repository.config.id);
-    const readable = await readReadableHeaders(backend, cache, refs);
+    const manifests = await ProvenManifests.list(backend, cache);
+    const refs = manifests.refs.filter((ref) => !flags.host || ref.host === flags.host);
+    const readable = await readReadableHeaders(manifests, refs);
     const rows = readable.headers
       .map((header, index) => ({ header, ref: readable.refs[index]! }))
       .filter(({ header }) => flags.tag.every((tag) => header.tags.includes(tag)))
