@@ -54,7 +54,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
       new Set(hostSnapshots.map((snapshot) => snapshot.stamp)),
       resumeFrom(run.sources, parents, run.started),
     );
-    const content = new RunContentStore(run.backend, run.cache, meta.snapshots, leftovers, parents.gone);
+    const content = new RunContentStore(run.backend, run.cache, meta.snapshots, leftovers, parents.stored);
     saves.startSaving(stamp, content);
     summary.parent = parents.parent?.id;
     let built: Awaited<ReturnType<typeof buildManifest>>;

@@ -96,7 +96,7 @@ export async function afterSuccess(
     await dropSupersededIndexes(run.cache, parents, run.summary.sources).catch(() => {});
     await content?.finish(ref).catch(() => {});
   }
-  if (parents.checkedStored) await recordCheck(run.cache, run.options.host, run.started).catch(() => {});
+  if (parents.stored.ran) await recordCheck(run.cache, run.options.host, run.started).catch(() => {});
   run.summary.durationMs = run.clock.now().getTime() - run.started.getTime();
 }
 

@@ -4,6 +4,7 @@ import type { SnapshotRef } from '../repository/snapshots.js';
 import { BlobIndex } from './blob-index.js';
 import type { ContentStore } from './file-saver.js';
 import type { Leftovers } from './leftovers.js';
+import { StoredCheck } from './missing-objects.js';
 
 /**
  * The ContentStore of one backup run: the repository-wide blob index, loaded only when the first
@@ -19,8 +20,8 @@ export class RunContentStore implements ContentStore {
     private readonly cache: ManifestCache,
     private readonly snapshots: SnapshotRef[],
     private readonly leftovers?: Leftovers,
-    /** Keys known to be gone from the store (missing-objects.ts): never deduplicated against. */
-    private readonly gone: Set<string> = new Set(),
+    /** What the run knows of what is stored (missing-objects.ts): no dedup against a gone object. */
+    private readonly stored: StoredCheck = StoredCheck.skipped(),
   ) {}
 
   async find(sha256: string): Promise<string | undefined> {
@@ -30,7 +31,7 @@ export class RunContentStore implements ContentStore {
   async store(sha256: string, upload: () => Promise<string>): Promise<{ key: string; uploaded: boolean }> {
     const index = await this.loadIndex();
     const known = index.get(sha256);
-    if (known && !this.gone.has(known)) return { key: known, uploaded: false };
+    if (known && (await this.stored.holds(known))) return { key: known, uploaded: false };
     const pending = this.inFlight.get(sha256);
     if (pending) {
       // Another file with this content is being uploaded. If that fails (it changed, it vanished),

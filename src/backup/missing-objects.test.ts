@@ -95,6 +95,38 @@ describe('an object deleted from the store while its file is still on disk', () 
     expect((await latestFiles()).files.get('Documents/third-copy.txt')!.key).toBe(newKey);
   });
 
+  it('is not deduplicated against by a file whose content came back (an older snapshot held it)', async () => {
+    await writeFile(join(source, 'notes.txt'), 'first version');
+    const { memory, run, latestFiles } = await setup();
+    await run();
+    const firstKey = (await latestFiles()).files.get('Documents/notes.txt')!.key;
+    await writeFile(join(source, 'notes.txt'), 'second version');
+    await run();
+    // The parent now references the second version only; the first one's object is lost.
+    await memory.delete(firstKey);
+    await writeFile(join(source, 'notes.txt'), 'first version');
+
+    const summary = await run({ checkStoredEveryMs: 0 });
+    const key = (await latestFiles()).files.get('Documents/notes.txt')!.key;
+    expect(key).not.toBe(firstKey);
+    expect((await memory.head(key)).size).toBe('first version'.length);
+    expect(summary.bytesUploaded).toBe('first version'.length);
+  });
+
+  it('is still deduplicated against between checks: only the daily check asks the store', async () => {
+    await writeFile(join(source, 'notes.txt'), 'first version');
+    const { backend, run, latestFiles } = await setup();
+    await run();
+    const firstKey = (await latestFiles()).files.get('Documents/notes.txt')!.key;
+    await writeFile(join(source, 'notes.txt'), 'second version');
+    await run();
+    await writeFile(join(source, 'notes.txt'), 'first version');
+    const heads = backend.total('head');
+    await run(); // checked less than a day ago: the index is trusted, nothing is asked
+    expect((await latestFiles()).files.get('Documents/notes.txt')!.key).toBe(firstKey);
+    expect(backend.total('head')).toBe(heads);
+  });
+
   it('checks once a day per host, not in every run (one listing of the host folder)', async () => {
     for (let i = 0; i < 30; i++) await writeFile(join(source, `f${i}.txt`), `file ${i}`);
     const { backend, clock, run } = await setup();

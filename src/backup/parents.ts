@@ -1,5 +1,6 @@
 import type { Backend } from '../backend/backend.js';
 import { isTwinvaultError, type TwinvaultError } from '../errors.js';
+import { stampTime } from '../repository/layout.js';
 import type { ManifestHeader } from '../repository/manifest.js';
 import type { ManifestCache } from '../repository/manifest-cache.js';
 import type { SnapshotRef } from '../repository/snapshots.js';
@@ -35,11 +36,13 @@ export async function loadParents(
   hints: string[] = [],
   /** Told of each damaged manifest passed over: the next older snapshot serves instead. */
   onDamaged: (ref: SnapshotRef, err: TwinvaultError) => void = () => {},
+  /** The run's start: snapshots dated after it are looked at last (see newestFirst). */
+  now?: Date,
 ): Promise<Parents> {
   const bySource = new Map<string, ParentManifest>();
   const missing = new Map(sources.map((source) => [source.name, source.path]));
   let parent: SnapshotRef | undefined;
-  const newestFirst = [...hostSnapshots].reverse();
+  const newestFirst = pastFirst([...hostSnapshots].reverse(), now);
   const window = newestFirst.slice(0, MAX_LOOKBACK);
   for (const ref of newestFirst.slice(MAX_LOOKBACK)) if (hints.includes(ref.id)) window.push(ref);
   for (const ref of window) {
@@ -65,6 +68,18 @@ export async function loadParents(
     }
   }
   return { bySource, parent };
+}
+
+/**
+ * A snapshot dated after the run started (made while the clock was ahead, or forged) is not the
+ * last state of the source: building on it would compare the files with an older state than the
+ * newest real snapshot, and record a "parent" from the future. It serves only when no earlier
+ * snapshot holds the source (a clock set back: better than reading every file again).
+ */
+function pastFirst(newestFirst: SnapshotRef[], now: Date | undefined): SnapshotRef[] {
+  if (!now) return newestFirst;
+  const future = (ref: SnapshotRef) => stampTime(ref.stamp).getTime() > now.getTime();
+  return [...newestFirst.filter((ref) => !future(ref)), ...newestFirst.filter(future)];
 }
 
 /** What a source's parent says of it, for the rule against emptied sources (source-folder.ts). */

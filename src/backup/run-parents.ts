@@ -1,7 +1,7 @@
 import type { SnapshotRef } from '../repository/snapshots.js';
 import { allowsEmpty } from './backup-options.js';
 import type { BackupRun } from './backup-run.js';
-import { CHECK_STORED_EVERY_MS, checkDue, markMissingObjects } from './missing-objects.js';
+import { CHECK_STORED_EVERY_MS, checkDue, markMissingObjects, StoredCheck } from './missing-objects.js';
 import { LocalIndexError } from './parent-manifest.js';
 import { lastSnapshotOf, loadParents, type Parents } from './parents.js';
 import {
@@ -14,10 +14,11 @@ import {
 export interface RunParents extends Parents {
   /** Per source (in the run's order), what its parent held of it. */
   lastOf: Array<LastSnapshotOfSource | undefined>;
-  /** Objects the parents reference that the store no longer has (never carried over). */
-  gone: Set<string>;
-  /** Whether the periodic stored check ran: recorded once the run has ended well. */
-  checkedStored: boolean;
+  /**
+   * The periodic check of what is stored, if it ran (recorded once the run has ended well): the
+   * objects it found gone are neither carried over nor deduplicated against.
+   */
+  stored: StoredCheck;
 }
 
 /**
@@ -40,6 +41,7 @@ export async function findParents(
       sources,
       options.parentHints,
       (ref, err) => run.note(ref.key, `not used as a parent, it cannot be read: ${err.message}`),
+      run.started,
     );
     const lastOf = sources.map((source) => lastSnapshotOf(parents, source.name));
     checkSourcesNotEmptied(
@@ -50,7 +52,7 @@ export async function findParents(
         allowEmpty: allowsEmpty(options, source),
       })),
     );
-    const found: RunParents = { ...parents, lastOf, gone: new Set(), checkedStored: false };
+    const found: RunParents = { ...parents, lastOf, stored: StoredCheck.skipped() };
     const bases = [...new Set(parents.bySource.values())];
     const every = options.checkStoredEveryMs ?? CHECK_STORED_EVERY_MS;
     if (
@@ -58,10 +60,9 @@ export async function findParents(
       bases.length > 0 &&
       (await checkDue(run.cache, options.host, run.started, every))
     ) {
-      found.gone = await markMissingObjects(run.backend, bases, options.host);
-      found.checkedStored = true;
-      run.summary.missingObjects = found.gone.size;
-      for (const key of found.gone)
+      found.stored = await markMissingObjects(run.backend, bases, options.host);
+      run.summary.missingObjects = found.stored.gone.size;
+      for (const key of found.stored.gone)
         run.note(key, 'missing from the repository: uploaded again from the file on disk');
     }
     return found;
